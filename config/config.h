@@ -1,0 +1,147 @@
+// The typed configuration: what a remora YAML file means once it is parsed and validated.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/result.h"
+
+namespace remora::config {
+
+using Duration = std::chrono::milliseconds;
+using Metadata = std::map<std::string, std::string>;
+
+struct Address {
+  std::string host;  // as written: an IPv4/IPv6 literal or a name ("[::1]" is stored as "::1")
+  uint16_t port = 0;
+  std::string text() const;  // "host:port", IPv6 in brackets
+};
+
+// Request header match: the (lowercased) header must be present with exactly this value.
+struct HeaderMatch {
+  std::string name;
+  std::string value;
+};
+
+struct RouteMatch {
+  // Exactly one path rule; none written means prefix "/".
+  enum class PathKind { Prefix, Exact, Regex };
+  PathKind path_kind = PathKind::Prefix;
+  std::string path = "/";  // the prefix, the exact path, or the RE2 pattern (full match)
+  std::vector<HeaderMatch> headers;
+  std::vector<std::string> methods;  // empty: any method
+};
+
+struct WeightedCluster {
+  std::string cluster;
+  Metadata subset;  // endpoint metadata every chosen endpoint must carry; empty: all endpoints
+  uint32_t weight = 0;
+};
+
+struct DirectResponse {
+  int status = 200;
+  std::string body;
+};
+
+struct HeaderMutations {
+  std::vector<std::pair<std::string, std::string>> add;  // names lowercased; replaces existing
+  std::vector<std::string> remove;                       // names lowercased
+  bool empty() const { return add.empty() && remove.empty(); }
+};
+
+struct Route {
+  RouteMatch match;
+  // Exactly one action: `cluster` (+ subset), `split`, or `direct_response`.
+  std::string cluster;
+  Metadata subset;
+  std::vector<WeightedCluster> split;
+  std::optional<DirectResponse> direct_response;
+  Duration timeout{15000};  // whole upstream response deadline; 0 disables
+  HeaderMutations request_headers;
+  HeaderMutations response_headers;
+  SourceLocation location;
+};
+
+struct VirtualHost {
+  std::string name;
+  // "*" matches any host, "*.example.com" any subdomain, "example.*" any suffix;
+  // otherwise exact (port in the Host header ignored, case-insensitive).
+  std::vector<std::string> domains;
+  std::vector<Route> routes;
+};
+
+// One entry of a listener's `filters:` list: `- access_log: {format: json}`.
+struct FilterConfig {
+  std::string name;
+  YAML::Node config;  // the filter's own mapping (may be null); its factory parses it
+  SourceLocation location;
+};
+
+struct Listener {
+  std::string name;
+  Address address;
+  std::vector<FilterConfig> filters;
+  // A listener with `routes:` gets one virtual host named after it with domains ["*"].
+  std::vector<VirtualHost> virtual_hosts;
+  uint64_t max_request_headers_bytes = 60 * 1024;  // 431 beyond
+  uint32_t max_request_headers_count = 100;        // 431 beyond
+  Duration request_header_timeout{10000};          // 408 when the head is not complete in time
+  Duration idle_timeout{60000};                    // idle keep-alive connections are closed
+  uint32_t max_connections = 100000;               // per listener, all workers together
+};
+
+struct Endpoint {
+  Address address;
+  uint32_t weight = 1;
+  Metadata meta;
+};
+
+enum class LbPolicy { RoundRobin, LeastRequest, Random };
+
+struct Cluster {
+  std::string name;
+  std::vector<Endpoint> endpoints;  // static endpoints
+  std::string service;              // otherwise resolved from the registry by this name
+  LbPolicy lb = LbPolicy::RoundRobin;
+  Duration connect_timeout{5000};
+  Duration idle_timeout{60000};               // idle upstream keep-alive connections closed
+  uint32_t max_idle_connections = 64;         // per endpoint per worker
+  uint64_t max_response_headers_bytes = 60 * 1024;  // 502 beyond
+  SourceLocation location;
+};
+
+struct FileRegistry {
+  std::string path;  // YAML: {service: [{address, weight, meta, health}]}, re-read on change
+};
+
+struct Registry {
+  std::optional<FileRegistry> file;
+};
+
+struct Admin {
+  Address address{"127.0.0.1", 9901};
+};
+
+struct Lifecycle {
+  Duration drain_delay{0};       // keep serving (with /ready 503) before closing listeners
+  Duration drain_timeout{30000};  // in-flight requests get this long after listeners close
+};
+
+struct Config {
+  std::string source_path;  // the file it came from ("" for a string)
+  Admin admin;
+  uint32_t workers = 0;  // 0: one per core
+  std::vector<Listener> listeners;
+  std::vector<Cluster> clusters;
+  Registry registry;
+  Lifecycle lifecycle;
+};
+
+}  // namespace remora::config

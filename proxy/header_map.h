@@ -1,0 +1,49 @@
+// HeaderMap: an ordered list of header fields with lowercase names, as codecs and filters see them.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace remora {
+
+struct HeaderField {
+  std::string name;  // lowercase
+  std::string value;
+};
+
+class HeaderMap {
+ public:
+  using const_iterator = std::vector<HeaderField>::const_iterator;
+
+  // The first value of `name` (lowercase), or nullptr.
+  const std::string* get(std::string_view name) const;
+  bool has(std::string_view name) const { return get(name) != nullptr; }
+  // Appends a field; `name` must already be lowercase.
+  void add(std::string name, std::string value);
+  // Removes every field called `name`, then appends one.
+  void set(std::string name, std::string value);
+  // Removes every field called `name`; returns how many.
+  size_t remove(std::string_view name);
+  // Every value of `name` joined with ", " (RFC 9110 5.3), or "" when absent.
+  std::string joined(std::string_view name) const;
+
+  size_t size() const { return fields_.size(); }
+  bool empty() const { return fields_.empty(); }
+  const_iterator begin() const { return fields_.begin(); }
+  const_iterator end() const { return fields_.end(); }
+  void clear() { fields_.clear(); }
+  void reserve(size_t n) { fields_.reserve(n); }
+
+ private:
+  std::vector<HeaderField> fields_;
+};
+
+// ASCII lowercase copy / comparison; header names are ASCII tokens.
+std::string toLower(std::string_view s);
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// True when the comma-separated list `value` has `token` (case-insensitive, whitespace trimmed).
+bool listHasToken(std::string_view value, std::string_view token);
+
+}  // namespace remora

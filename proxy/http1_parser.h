@@ -1,0 +1,109 @@
+// Strict HTTP/1.1 message parsing (RFC 9112): request and response heads, body framing, chunked.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "proxy/header_map.h"
+
+namespace remora::http1 {
+
+// Why a message was rejected, as the status a proxy answers with (400, 431, 501, 505)
+// and a short reason for logs and the local reply body.
+struct ParseError {
+  int status = 0;
+  std::string reason;
+};
+
+struct Limits {
+  size_t max_head_bytes = 60 * 1024;  // request/status line + fields + final CRLF
+  size_t max_headers = 100;
+};
+
+struct RequestHead {
+  std::string method;
+  std::string target;     // request-target as sent (origin-form, absolute-form, authority, "*")
+  int minor_version = 1;  // HTTP/1.x
+  HeaderMap headers;      // names lowercased, values with surrounding whitespace removed
+};
+
+struct ResponseHead {
+  int status = 0;
+  std::string reason;
+  int minor_version = 1;
+  HeaderMap headers;
+};
+
+enum class HeadStatus { Complete, NeedMore, Error };
+
+struct HeadResult {
+  HeadStatus status = HeadStatus::NeedMore;
+  size_t consumed = 0;  // with Complete: bytes of the head, final CRLF included
+  ParseError error;     // with Error
+};
+
+// Parses a head from the start of `in` (which may hold more: a body, a pipelined request).
+// NeedMore until the empty line arrives; Error as soon as a byte is wrong or the limits are
+// exceeded (431), so a bad client is answered without waiting for the rest.
+// Rejected (400): bare CR or LF line endings, whitespace before a colon, obs-fold, control
+// characters, a bad method token or version; on requests also a missing or repeated Host
+// on HTTP/1.1. An unsupported major version answers 505.
+HeadResult parseRequestHead(std::string_view in, const Limits& limits, RequestHead& out);
+HeadResult parseResponseHead(std::string_view in, const Limits& limits, ResponseHead& out);
+
+enum class BodyKind { None, ContentLength, Chunked, UntilClose };
+
+struct BodyFraming {
+  BodyKind kind = BodyKind::None;
+  uint64_t length = 0;  // with ContentLength
+};
+
+// How the request body is delimited (RFC 9112 6.3). Errors: Content-Length together with
+// Transfer-Encoding (400), differing or malformed Content-Length (400), a transfer coding other
+// than chunked (501), chunked not last (400), Transfer-Encoding on HTTP/1.0 (400).
+bool requestBodyFraming(const RequestHead& head, BodyFraming& out, ParseError& error);
+
+// How the response body is delimited, given the request's method: none for HEAD, 1xx, 204 and
+// 304 (and 2xx to CONNECT); otherwise chunked, Content-Length, or until the connection closes.
+bool responseBodyFraming(const ResponseHead& head, std::string_view request_method,
+                         BodyFraming& out, ParseError& error);
+
+// Decodes a chunked body incrementally; the input may arrive in pieces of any size.
+// Each feed() consumes framing bytes (sizes, extensions, CRLFs, trailers) and then reports how
+// many payload bytes follow them in the input, so the caller can move payload without copying:
+//   step = dec.feed(p, n); drop step.framing bytes; pass on the next step.data bytes; repeat.
+class ChunkedDecoder {
+ public:
+  struct Step {
+    size_t framing = 0;  // bytes at the start of the input that are framing: drop them
+    size_t data = 0;     // payload bytes right after the framing
+    bool done = false;   // the last chunk and the trailer section are complete
+    bool error = false;  // malformed: 400 (reason in error_reason())
+  };
+
+  explicit ChunkedDecoder(size_t max_trailer_bytes = 60 * 1024) : max_trailer_bytes_(max_trailer_bytes) {}
+
+  Step feed(const char* data, size_t len);
+  const HeaderMap& trailers() const { return trailers_; }
+  const std::string& errorReason() const { return error_reason_; }
+  bool done() const { return state_ == State::Done; }
+
+ private:
+  enum class State { Size, Extension, SizeLf, Data, DataCr, DataLf, Trailer, TrailerLf, Done, Error };
+  State state_ = State::Size;
+  uint64_t remaining_ = 0;      // payload bytes left in the current chunk
+  bool size_has_digit_ = false;
+  size_t ext_bytes_ = 0;        // chunk-extension bytes seen on this line
+  std::string trailer_line_;    // the trailer field line being collected
+  size_t trailer_bytes_ = 0;
+  size_t max_trailer_bytes_;
+  HeaderMap trailers_;
+  std::string error_reason_;
+};
+
+// True for an RFC 9110 token character (method names, header names).
+bool isTokenChar(unsigned char c);
+
+}  // namespace remora::http1
