@@ -1,12 +1,87 @@
 // remora's entry point: the command line (run, validate, --version).
+#include <signal.h>
+
 #include <cstdio>
 #include <cstring>
+#include <string>
+
+#include "config/loader.h"
+#include "discovery/snapshot_builder.h"
+#include "proxy/log.h"
+#include "proxy/server.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage:\n"
+    "  remora -c FILE [--log-level debug|info|warn|error]   run with the config FILE\n"
+    "  remora validate FILE                                  check FILE, print every error\n"
+    "  remora --version\n";
+
+int validate(const std::string& path) {
+  auto config = remora::config::loadConfigFile(path);
+  std::vector<remora::Error> errors;
+  if (config) {
+    auto loaded = remora::discovery::prepareConfig(*config);
+    if (!loaded) errors = loaded.errors();
+  } else {
+    errors = config.errors();
+  }
+  for (const auto& error : errors) std::fprintf(stderr, "%s\n", error.text().c_str());
+  if (!errors.empty()) return 1;
+  std::printf("%s: ok\n", path.c_str());
+  return 0;
+}
+
+bool parseLevel(const std::string& name, remora::log::Level& level) {
+  if (name == "debug") level = remora::log::Level::Debug;
+  else if (name == "info") level = remora::log::Level::Info;
+  else if (name == "warn") level = remora::log::Level::Warn;
+  else if (name == "error") level = remora::log::Level::Error;
+  else return false;
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
-    std::printf("remora %s\n", REMORA_VERSION);
-    return 0;
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--version") {
+      std::printf("remora %s\n", REMORA_VERSION);
+      return 0;
+    }
+    if (arg == "-h" || arg == "--help") {
+      std::printf("%s", kUsage);
+      return 0;
+    }
+    if (arg == "validate" && i == 1) {
+      if (argc != 3) {
+        std::fprintf(stderr, "%s", kUsage);
+        return 2;
+      }
+      return validate(argv[2]);
+    }
+    if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (arg == "--log-level" && i + 1 < argc) {
+      remora::log::Level level;
+      if (!parseLevel(argv[++i], level)) {
+        std::fprintf(stderr, "unknown log level '%s'\n%s", argv[i], kUsage);
+        return 2;
+      }
+      remora::log::setLevel(level);
+    } else {
+      std::fprintf(stderr, "unknown argument '%s'\n%s", arg.c_str(), kUsage);
+      return 2;
+    }
   }
-  std::fprintf(stderr, "usage: remora -c FILE | remora validate FILE | remora --version\n");
-  return 2;
+  if (config_path.empty()) {
+    std::fprintf(stderr, "%s", kUsage);
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  remora::Server server(config_path);
+  return server.run();
 }

@@ -1,0 +1,68 @@
+// Snapshot: one immutable world (config, routes, clusters, endpoints, health) that workers share.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "filters/filter.h"
+#include "proxy/route_table.h"
+
+namespace remora {
+
+struct EndpointInfo {
+  std::string key;  // "host:port": the identity that per-worker state (pools, LB) is keyed by
+  sockaddr_storage address{};
+  socklen_t address_length = 0;
+  uint32_t weight = 1;
+  config::Metadata meta;
+  bool healthy = true;
+  std::string health_reason;  // why it is out of rotation ("registry: unhealthy", ...); "" if in
+};
+
+// A set of endpoints chosen by metadata; subset 0 of every cluster is the whole cluster.
+struct SubsetInfo {
+  config::Metadata selector;
+  std::string label;               // "version=v2,zone=a"; "" for the whole cluster
+  std::vector<uint32_t> members;   // healthy endpoints matching the selector, by index
+  std::string lb_key;              // "cluster|label": keys per-worker balancer state
+};
+
+struct ClusterInfo {
+  const config::Cluster* config = nullptr;
+  std::vector<EndpointInfo> endpoints;
+  std::vector<SubsetInfo> subsets;
+  std::string source;  // "static" or "file:<path>"
+};
+
+struct ListenerInfo {
+  const config::Listener* config = nullptr;
+  std::unique_ptr<RouteTable> routes;
+  const std::vector<std::shared_ptr<const filters::FilterFactory>>* filters = nullptr;
+};
+
+// A validated config with what is built once per config (not per registry update): the
+// listeners' filter factories, which may hold open files.
+struct LoadedConfig {
+  std::shared_ptr<const config::Config> config;
+  std::vector<std::vector<std::shared_ptr<const filters::FilterFactory>>> filters;  // per listener
+};
+
+struct Snapshot {
+  uint64_t version = 0;
+  std::shared_ptr<const LoadedConfig> loaded;
+  const config::Config* config = nullptr;  // loaded->config
+  std::vector<ListenerInfo> listeners;
+  std::vector<ClusterInfo> clusters;
+
+  const ListenerInfo* findListener(std::string_view name) const;
+  const ClusterInfo* findCluster(std::string_view name) const;
+};
+
+}  // namespace remora

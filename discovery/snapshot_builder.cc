@@ -1,0 +1,199 @@
+// Snapshot building: clusters from static endpoints or the registry, subsets, compiled routes.
+#include "discovery/snapshot_builder.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include <cstring>
+
+#include "filters/registry.h"
+#include "proxy/log.h"
+
+namespace remora::discovery {
+
+namespace {
+
+std::string subsetLabel(const config::Metadata& selector) {
+  std::string label;
+  for (const auto& [key, value] : selector) {
+    if (!label.empty()) label += ',';
+    label += key + "=" + value;
+  }
+  return label;
+}
+
+bool metadataMatches(const config::Metadata& selector, const config::Metadata& meta) {
+  for (const auto& [key, value] : selector) {
+    auto it = meta.find(key);
+    if (it == meta.end() || it->second != value) return false;
+  }
+  return true;
+}
+
+uint32_t subsetIndex(ClusterInfo& cluster, const config::Metadata& selector) {
+  for (uint32_t i = 0; i < cluster.subsets.size(); ++i) {
+    if (cluster.subsets[i].selector == selector) return i;
+  }
+  SubsetInfo subset;
+  subset.selector = selector;
+  subset.label = subsetLabel(selector);
+  subset.lb_key = cluster.config->name + "|" + subset.label;
+  for (uint32_t e = 0; e < cluster.endpoints.size(); ++e) {
+    const EndpointInfo& endpoint = cluster.endpoints[e];
+    if (endpoint.healthy && metadataMatches(selector, endpoint.meta)) {
+      subset.members.push_back(e);
+    }
+  }
+  cluster.subsets.push_back(std::move(subset));
+  return static_cast<uint32_t>(cluster.subsets.size() - 1);
+}
+
+EndpointInfo makeEndpoint(const config::Endpoint& endpoint) {
+  EndpointInfo info;
+  info.key = endpoint.address.text();
+  info.weight = endpoint.weight;
+  info.meta = endpoint.meta;
+  std::string error;
+  if (!resolveAddress(endpoint.address, info.address, info.address_length, error)) {
+    info.healthy = false;
+    info.health_reason = "unresolved: " + error;
+  }
+  return info;
+}
+
+std::vector<CompiledRoute> compileRoutes(const config::VirtualHost& host, Snapshot& snapshot) {
+  std::vector<CompiledRoute> routes;
+  for (const config::Route& route : host.routes) {
+    CompiledRoute compiled;
+    compiled.config = &route;
+    if (route.match.path_kind == config::RouteMatch::PathKind::Regex) {
+      compiled.regex = std::make_unique<re2::RE2>(route.match.path);
+    }
+    auto addTarget = [&](const std::string& cluster_name, const config::Metadata& subset,
+                         uint32_t weight) {
+      for (uint32_t c = 0; c < snapshot.clusters.size(); ++c) {
+        if (snapshot.clusters[c].config->name != cluster_name) continue;
+        compiled.targets.push_back({c, subsetIndex(snapshot.clusters[c], subset), weight});
+        return;
+      }
+    };
+    if (!route.cluster.empty()) addTarget(route.cluster, route.subset, 1);
+    for (const auto& split : route.split) addTarget(split.cluster, split.subset, split.weight);
+    // A split target with no healthy endpoint gives its weight to the others, so a canary
+    // subset that is empty or down does not black-hole its share of the traffic.
+    bool any_healthy = false;
+    for (const auto& target : compiled.targets) {
+      const auto& subset = snapshot.clusters[target.cluster].subsets[target.subset];
+      any_healthy = any_healthy || (!subset.members.empty() && target.weight > 0);
+    }
+    if (any_healthy) {
+      for (auto& target : compiled.targets) {
+        if (snapshot.clusters[target.cluster].subsets[target.subset].members.empty()) {
+          target.weight = 0;
+        }
+      }
+    }
+    routes.push_back(std::move(compiled));
+  }
+  return routes;
+}
+
+}  // namespace
+
+bool resolveAddress(const config::Address& address, sockaddr_storage& out, socklen_t& length,
+                    std::string& error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* result = nullptr;
+  const std::string port = std::to_string(address.port);
+  int rc = getaddrinfo(address.host.c_str(), port.c_str(), &hints, &result);
+  if (rc != 0 || result == nullptr) {
+    error = gai_strerror(rc);
+    return false;
+  }
+  std::memcpy(&out, result->ai_addr, result->ai_addrlen);
+  length = result->ai_addrlen;
+  freeaddrinfo(result);
+  return true;
+}
+
+Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
+    std::shared_ptr<const config::Config> config) {
+  std::vector<Error> errors;
+  auto loaded = std::make_shared<LoadedConfig>();
+  for (const auto& listener : config->listeners) {
+    std::vector<std::shared_ptr<const filters::FilterFactory>> factories;
+    for (const auto& filter : listener.filters) {
+      auto factory = filters::createFilterFactory(filter);
+      if (!factory) {
+        errors.insert(errors.end(), factory.errors().begin(), factory.errors().end());
+        continue;
+      }
+      factories.push_back(std::move(*factory));
+    }
+    loaded->filters.push_back(std::move(factories));
+  }
+  for (const auto& cluster : config->clusters) {
+    for (const auto& endpoint : cluster.endpoints) {
+      sockaddr_storage address;
+      socklen_t length;
+      std::string error;
+      if (!resolveAddress(endpoint.address, address, length, error)) {
+        errors.push_back({cluster.location, "cluster '" + cluster.name + "': cannot resolve '" +
+                                                endpoint.address.text() + "': " + error});
+      }
+    }
+  }
+  if (!errors.empty()) return errors;
+  loaded->config = std::move(config);
+  return std::shared_ptr<const LoadedConfig>(std::move(loaded));
+}
+
+std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig> loaded,
+                                              const RegistryView& registry, uint64_t version) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->version = version;
+  snapshot->config = loaded->config.get();
+  const config::Config& config = *loaded->config;
+  for (const auto& cluster : config.clusters) {
+    ClusterInfo info;
+    info.config = &cluster;
+    if (cluster.service.empty()) {
+      info.source = "static";
+      for (const auto& endpoint : cluster.endpoints) info.endpoints.push_back(makeEndpoint(endpoint));
+    } else {
+      info.source = registry.source;
+      auto it = registry.services.find(cluster.service);
+      if (it != registry.services.end()) {
+        for (const auto& entry : it->second) {
+          EndpointInfo endpoint = makeEndpoint(entry.endpoint);
+          if (!entry.healthy) {
+            endpoint.healthy = false;
+            endpoint.health_reason = "registry: " + entry.health_reason;
+          }
+          info.endpoints.push_back(std::move(endpoint));
+        }
+      }
+    }
+    snapshot->clusters.push_back(std::move(info));
+    subsetIndex(snapshot->clusters.back(), {});
+  }
+  for (size_t l = 0; l < config.listeners.size(); ++l) {
+    const config::Listener& listener = config.listeners[l];
+    ListenerInfo info;
+    info.config = &listener;
+    info.filters = &loaded->filters[l];
+    std::vector<CompiledVirtualHost> hosts;
+    for (const auto& host : listener.virtual_hosts) {
+      hosts.push_back({&host, compileRoutes(host, *snapshot)});
+    }
+    info.routes = std::make_unique<RouteTable>(std::move(hosts));
+    snapshot->listeners.push_back(std::move(info));
+  }
+  snapshot->loaded = std::move(loaded);
+  return snapshot;
+}
+
+}  // namespace remora::discovery

@@ -1,0 +1,134 @@
+// The admin listener's endpoints, served by libevent's evhttp on the main thread.
+#include "proxy/admin.h"
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include <nlohmann/json.hpp>
+
+#include "config/dump.h"
+#include "proxy/listen_socket.h"
+#include "proxy/server.h"
+
+namespace remora {
+
+namespace {
+
+void reply(evhttp_request* request, int status, const std::string& body,
+           const char* content_type = "text/plain; charset=utf-8") {
+  evkeyvalq* headers = evhttp_request_get_output_headers(request);
+  evhttp_add_header(headers, "Content-Type", content_type);
+  evhttp_add_header(headers, "Cache-Control", "no-store");
+  evbuffer* out = evbuffer_new();
+  evbuffer_add(out, body.data(), body.size());
+  evhttp_send_reply(request, status, nullptr, out);
+  evbuffer_free(out);
+}
+
+nlohmann::json clustersJson(const Snapshot& snapshot) {
+  nlohmann::json clusters = nlohmann::json::array();
+  for (const auto& cluster : snapshot.clusters) {
+    nlohmann::json endpoints = nlohmann::json::array();
+    for (const auto& endpoint : cluster.endpoints) {
+      endpoints.push_back({{"address", endpoint.key},
+                           {"weight", endpoint.weight},
+                           {"meta", endpoint.meta},
+                           {"healthy", endpoint.healthy},
+                           {"reason", endpoint.healthy ? "in rotation" : endpoint.health_reason}});
+    }
+    const char* lb = "round_robin";
+    if (cluster.config->lb == config::LbPolicy::LeastRequest) lb = "least_request";
+    if (cluster.config->lb == config::LbPolicy::Random) lb = "random";
+    clusters.push_back({{"name", cluster.config->name},
+                        {"source", cluster.source},
+                        {"lb", lb},
+                        {"endpoints", std::move(endpoints)}});
+  }
+  return {{"version", snapshot.version}, {"clusters", std::move(clusters)}};
+}
+
+constexpr const char* kIndex =
+    "remora admin\n"
+    "GET  /ready              200 when serving, 503 otherwise\n"
+    "GET  /metrics            Prometheus metrics\n"
+    "GET  /clusters           clusters and endpoints (JSON)\n"
+    "GET  /config_dump        the effective configuration (JSON)\n"
+    "POST /healthcheck/fail   make /ready answer 503\n"
+    "POST /healthcheck/ok     undo /healthcheck/fail\n"
+    "POST /drain              start draining, as SIGTERM does\n"
+    "POST /quitquitquit       exit now\n";
+
+}  // namespace
+
+Admin::Admin(event_base* base, Server& server) : server_(server), http_(evhttp_new(base)) {
+  evhttp_set_gencb(http_, &Admin::onRequest, this);
+  evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+}
+
+Admin::~Admin() { evhttp_free(http_); }
+
+bool Admin::listen(const config::Address& address, std::string& bound, std::string& error) {
+  evhttp_bound_socket* socket =
+      evhttp_bind_socket_with_handle(http_, address.host.c_str(), address.port);
+  if (socket == nullptr) {
+    error = "cannot listen on " + address.text();
+    return false;
+  }
+  bound = localAddressText(evhttp_bound_socket_get_fd(socket));
+  return true;
+}
+
+void Admin::onRequest(evhttp_request* request, void* self) {
+  static_cast<Admin*>(self)->handle(request);
+}
+
+void Admin::handle(evhttp_request* request) {
+  const std::string path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request))
+                               ? evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request))
+                               : "/";
+  const bool post = evhttp_request_get_command(request) == EVHTTP_REQ_POST;
+  auto needPost = [&]() {
+    if (post) return true;
+    reply(request, 405, "use POST\n");
+    return false;
+  };
+  if (path == "/ready") {
+    if (server_.ready()) {
+      reply(request, 200, "READY\n");
+    } else {
+      const bool failed = server_.state() == LifecycleState::Ready;
+      reply(request, 503, failed ? "HEALTHCHECK FAILED\n"
+                                 : std::string(lifecycleStateName(server_.state())) + "\n");
+    }
+  } else if (path == "/metrics") {
+    reply(request, 200, server_.renderMetrics(), "text/plain; version=0.0.4; charset=utf-8");
+  } else if (path == "/clusters") {
+    reply(request, 200, clustersJson(*server_.snapshot()).dump(2) + "\n", "application/json");
+  } else if (path == "/config_dump") {
+    nlohmann::json dump = {{"version", server_.snapshot()->version},
+                           {"config", config::toJson(*server_.snapshot()->config)}};
+    reply(request, 200, dump.dump(2) + "\n", "application/json");
+  } else if (path == "/healthcheck/fail") {
+    if (!needPost()) return;
+    server_.setHealthcheckFailed(true);
+    reply(request, 200, "OK\n");
+  } else if (path == "/healthcheck/ok") {
+    if (!needPost()) return;
+    server_.setHealthcheckFailed(false);
+    reply(request, 200, "OK\n");
+  } else if (path == "/drain") {
+    if (!needPost()) return;
+    server_.startDrain("POST /drain");
+    reply(request, 200, "DRAINING\n");
+  } else if (path == "/quitquitquit") {
+    if (!needPost()) return;
+    reply(request, 200, "OK\n");
+    server_.quit();
+  } else if (path == "/") {
+    reply(request, 200, kIndex);
+  } else {
+    reply(request, 404, std::string("no such admin path; see /\n"));
+  }
+}
+
+}  // namespace remora

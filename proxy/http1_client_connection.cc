@@ -1,0 +1,329 @@
+// HTTP/1.1 client side: writes requests, parses and streams responses, keep-alive and upgrades.
+#include "proxy/http1_client_connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <cstring>
+
+#include "proxy/log.h"
+
+namespace remora {
+
+namespace {
+timeval toTimeval(config::Duration d) {
+  return {static_cast<time_t>(d.count() / 1000), static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+}
+}  // namespace
+
+const char* upstreamFailureName(UpstreamFailure failure) {
+  switch (failure) {
+    case UpstreamFailure::ConnectFailure:
+      return "upstream_connect_failure";
+    case UpstreamFailure::ConnectTimeout:
+      return "upstream_connect_timeout";
+    case UpstreamFailure::Reset:
+      return "upstream_reset";
+    case UpstreamFailure::ProtocolError:
+      return "upstream_protocol_error";
+  }
+  return "upstream_failure";
+}
+
+Http1ClientConnection::Http1ClientConnection(Worker& worker, const EndpointInfo& endpoint,
+                                             const config::Cluster& cluster)
+    : worker_(worker), key_(endpoint.key), idle_timeout_(cluster.idle_timeout) {
+  limits_.max_head_bytes = cluster.max_response_headers_bytes;
+  bev_ = bufferevent_socket_new(worker.base(), -1, BEV_OPT_CLOSE_ON_FREE);
+  bufferevent_setcb(bev_, &onRead, &onWrite, &onEvent, this);
+  bufferevent_setwatermark(bev_, EV_WRITE, kLowWatermark, 0);
+  timer_ = evtimer_new(worker.base(), &onTimer, this);
+  timeval timeout = toTimeval(cluster.connect_timeout);
+  evtimer_add(timer_, &timeout);
+  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  if (bufferevent_socket_connect(bev_, reinterpret_cast<const sockaddr*>(&endpoint.address),
+                                 static_cast<int>(endpoint.address_length)) != 0) {
+    // Reported from the loop, not from inside the caller's startRequest.
+    closed_ = true;
+    timeval now{0, 0};
+    evtimer_add(timer_, &now);
+    return;
+  }
+  int one = 1;
+  setsockopt(bufferevent_getfd(bev_), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+Http1ClientConnection::~Http1ClientConnection() {
+  event_free(timer_);
+  bufferevent_free(bev_);
+}
+
+void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks, const RequestHeaders& request,
+                                         const http1::BodyFraming& body, bool upgrade) {
+  callbacks_ = &callbacks;
+  idle_owner_ = nullptr;
+  if (connected_) evtimer_del(timer_);
+  ++requests_;
+  method_ = request.method;
+  upgrade_ = upgrade;
+  request_chunked_ = body.kind == http1::BodyKind::Chunked;
+  request_complete_ = body.kind == http1::BodyKind::None;
+  state_ = ResponseState::Head;
+  keep_alive_ = true;
+  response_started_ = false;
+  chunked_ = http1::ChunkedDecoder();
+
+  std::string head;
+  head.reserve(512);
+  head += request.method;
+  head += ' ';
+  head += request.path;
+  head += " HTTP/1.1\r\nhost: ";
+  head += request.authority;
+  head += "\r\n";
+  for (const auto& field : request.headers) {
+    head += field.name;
+    head += ": ";
+    head += field.value;
+    head += "\r\n";
+  }
+  if (request_chunked_) head += "transfer-encoding: chunked\r\n";
+  if (upgrade) head += "connection: upgrade\r\n";
+  head += "\r\n";
+  evbuffer_add(bufferevent_get_output(bev_), head.data(), head.size());
+  if (!read_disabled_) bufferevent_enable(bev_, EV_READ);
+  if (closed_) return;  // the failure is already scheduled
+  // A response may already be buffered (an upstream that answers before reading everything).
+  if (evbuffer_get_length(bufferevent_get_input(bev_)) > 0) processInput();
+}
+
+void Http1ClientConnection::sendData(Buffer& data, bool end_stream) {
+  evbuffer* out = bufferevent_get_output(bev_);
+  if (request_chunked_ && state_ != ResponseState::Tunnel) {
+    if (!data.empty()) {
+      char size[24];
+      int n = snprintf(size, sizeof(size), "%zx\r\n", data.length());
+      evbuffer_add(out, size, n);
+      evbuffer_add_buffer(out, data.raw());
+      evbuffer_add(out, "\r\n", 2);
+    }
+    if (end_stream) evbuffer_add(out, "0\r\n\r\n", 5);
+  } else {
+    evbuffer_add_buffer(out, data.raw());
+  }
+  if (end_stream) request_complete_ = true;
+  if (!write_above_ && evbuffer_get_length(out) > kHighWatermark) {
+    write_above_ = true;
+    if (callbacks_ != nullptr) callbacks_->onUpstreamWriteWatermark(true);
+  }
+}
+
+void Http1ClientConnection::readDisable(bool disable) {
+  read_disabled_ = disable;
+  if (closed_) return;
+  if (disable) {
+    bufferevent_disable(bev_, EV_READ);
+  } else {
+    bufferevent_enable(bev_, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_input(bev_)) > 0) processInput();
+  }
+}
+
+bool Http1ClientConnection::reusable() const {
+  return !closed_ && keep_alive_ && state_ == ResponseState::Done && request_complete_ &&
+         evbuffer_get_length(bufferevent_get_input(bev_)) == 0;
+}
+
+void Http1ClientConnection::setIdle(IdleOwner* owner) {
+  idle_owner_ = owner;
+  callbacks_ = nullptr;
+  read_disabled_ = false;
+  bufferevent_enable(bev_, EV_READ);
+  timeval timeout = toTimeval(idle_timeout_);
+  evtimer_add(timer_, &timeout);
+}
+
+void Http1ClientConnection::onRead(bufferevent*, void* self) {
+  static_cast<Http1ClientConnection*>(self)->processInput();
+}
+
+void Http1ClientConnection::onWrite(bufferevent*, void* self) {
+  auto* conn = static_cast<Http1ClientConnection*>(self);
+  if (conn->write_above_) {
+    conn->write_above_ = false;
+    if (conn->callbacks_ != nullptr) conn->callbacks_->onUpstreamWriteWatermark(false);
+  }
+}
+
+void Http1ClientConnection::onEvent(bufferevent*, short what, void* self) {
+  auto* conn = static_cast<Http1ClientConnection*>(self);
+  if (what & BEV_EVENT_CONNECTED) {
+    conn->connected_ = true;
+    evtimer_del(conn->timer_);
+    return;
+  }
+  // EOF or error. A body delimited by the close ends normally; anything else is a failure.
+  conn->processInput();
+  if (conn->closed_) return;
+  conn->closed_ = true;
+  bufferevent_disable(conn->bev_, EV_READ | EV_WRITE);
+  if (conn->state_ == ResponseState::Tunnel ||
+      (conn->state_ == ResponseState::Body && conn->framing_.kind == http1::BodyKind::UntilClose)) {
+    Buffer empty;
+    conn->keep_alive_ = false;
+    conn->finishResponse(empty);
+    return;
+  }
+  conn->fail(conn->connected_ ? UpstreamFailure::Reset : UpstreamFailure::ConnectFailure);
+}
+
+void Http1ClientConnection::onTimer(evutil_socket_t, short, void* self) {
+  auto* conn = static_cast<Http1ClientConnection*>(self);
+  if (conn->closed_) {
+    conn->fail(UpstreamFailure::ConnectFailure);
+  } else if (!conn->connected_) {
+    conn->closed_ = true;
+    conn->fail(UpstreamFailure::ConnectTimeout);
+  } else {
+    conn->closed_ = true;  // the idle timeout
+    conn->fail(UpstreamFailure::Reset);
+  }
+}
+
+void Http1ClientConnection::fail(UpstreamFailure failure) {
+  closed_ = true;
+  keep_alive_ = false;
+  if (idle_owner_ != nullptr) {
+    IdleOwner* owner = idle_owner_;
+    idle_owner_ = nullptr;
+    owner->onIdleConnectionClosed(this);
+    return;
+  }
+  if (callbacks_ != nullptr && state_ != ResponseState::Done) {
+    UpstreamCallbacks* callbacks = callbacks_;
+    callbacks_ = nullptr;
+    callbacks->onUpstreamFailure(failure, response_started_);
+  }
+}
+
+void Http1ClientConnection::processInput() {
+  while (!read_disabled_ && callbacks_ != nullptr) {
+    evbuffer* in = bufferevent_get_input(bev_);
+    if (evbuffer_get_length(in) == 0) return;
+    if (state_ == ResponseState::Head) {
+      if (!parseHead()) return;
+    } else if (state_ == ResponseState::Body || state_ == ResponseState::Tunnel) {
+      processBody();
+      return;
+    } else {
+      // Bytes after a complete response: the upstream is not speaking HTTP/1 correctly.
+      keep_alive_ = false;
+      return;
+    }
+  }
+  if (callbacks_ == nullptr && idle_owner_ != nullptr &&
+      evbuffer_get_length(bufferevent_get_input(bev_)) > 0) {
+    // An idle connection must not send anything; it cannot be reused.
+    fail(UpstreamFailure::ProtocolError);
+  }
+}
+
+bool Http1ClientConnection::parseHead() {
+  evbuffer* in = bufferevent_get_input(bev_);
+  const size_t available = evbuffer_get_length(in);
+  const size_t look = std::min(available, limits_.max_head_bytes + 1);
+  const char* data = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(look)));
+  http1::ResponseHead head;
+  http1::HeadResult result = http1::parseResponseHead(std::string_view(data, look), limits_, head);
+  if (result.status == http1::HeadStatus::NeedMore) return false;
+  if (result.status == http1::HeadStatus::Error) {
+    LOG_DEBUG("upstream %s: bad response head: %s", key_.c_str(), result.error.reason.c_str());
+    fail(UpstreamFailure::ProtocolError);
+    return false;
+  }
+  evbuffer_drain(in, result.consumed);
+  if (head.status >= 100 && head.status < 200 && !(head.status == 101 && upgrade_)) {
+    return true;  // interim responses are not forwarded; the final one follows
+  }
+  http1::ParseError error;
+  if (!http1::responseBodyFraming(head, method_, framing_, error)) {
+    fail(UpstreamFailure::ProtocolError);
+    return false;
+  }
+  const std::string* connection = head.headers.get("connection");
+  keep_alive_ = head.minor_version >= 1
+                    ? !(connection != nullptr && listHasToken(*connection, "close"))
+                    : (connection != nullptr && listHasToken(*connection, "keep-alive"));
+  ResponseHeaders response;
+  response.status = head.status;
+  response.headers = std::move(head.headers);
+  response_started_ = true;
+  if (head.status == 101) {
+    state_ = ResponseState::Tunnel;
+    keep_alive_ = false;
+    callbacks_->onUpstreamHeaders(response, false);
+    return true;
+  }
+  if (framing_.kind == http1::BodyKind::None ||
+      (framing_.kind == http1::BodyKind::ContentLength && framing_.length == 0)) {
+    state_ = ResponseState::Done;
+    UpstreamCallbacks* callbacks = callbacks_;
+    callbacks->onUpstreamHeaders(response, true);
+    return false;
+  }
+  if (framing_.kind == http1::BodyKind::UntilClose) keep_alive_ = false;
+  remaining_ = framing_.length;
+  state_ = ResponseState::Body;
+  callbacks_->onUpstreamHeaders(response, false);
+  return true;
+}
+
+void Http1ClientConnection::processBody() {
+  evbuffer* in = bufferevent_get_input(bev_);
+  Buffer data;
+  if (state_ == ResponseState::Tunnel || framing_.kind == http1::BodyKind::UntilClose) {
+    evbuffer_add_buffer(data.raw(), in);
+    callbacks_->onUpstreamData(data, false);
+    return;
+  }
+  if (framing_.kind == http1::BodyKind::ContentLength) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, evbuffer_get_length(in)));
+    evbuffer_remove_buffer(in, data.raw(), n);
+    remaining_ -= n;
+    if (remaining_ == 0) {
+      finishResponse(data);
+    } else {
+      callbacks_->onUpstreamData(data, false);
+    }
+    return;
+  }
+  // Chunked: strip the framing, pass the payload on.
+  while (evbuffer_get_length(in) > 0) {
+    evbuffer_iovec vec;
+    if (evbuffer_peek(in, -1, nullptr, &vec, 1) < 1) break;
+    http1::ChunkedDecoder::Step step =
+        chunked_.feed(static_cast<const char*>(vec.iov_base), vec.iov_len);
+    if (step.error) {
+      fail(UpstreamFailure::ProtocolError);
+      return;
+    }
+    evbuffer_drain(in, step.framing);
+    if (step.data > 0) evbuffer_remove_buffer(in, data.raw(), step.data);
+    if (step.done) {
+      finishResponse(data);
+      return;
+    }
+    if (step.framing == 0 && step.data == 0) break;
+  }
+  if (!data.empty()) callbacks_->onUpstreamData(data, false);
+}
+
+void Http1ClientConnection::finishResponse(Buffer& data) {
+  state_ = ResponseState::Done;
+  if (callbacks_ != nullptr) {
+    UpstreamCallbacks* callbacks = callbacks_;
+    callbacks->onUpstreamData(data, true);
+  }
+}
+
+}  // namespace remora

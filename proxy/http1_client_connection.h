@@ -1,0 +1,90 @@
+// Http1ClientConnection: one keep-alive HTTP/1.1 connection from a worker to an upstream endpoint.
+#pragma once
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <string>
+
+#include "config/config.h"
+#include "discovery/snapshot.h"
+#include "proxy/codec.h"
+#include "proxy/http1_parser.h"
+#include "proxy/worker.h"
+
+namespace remora {
+
+class Http1ClientConnection;
+
+// Told when an idle pooled connection closes or times out, so the pool can drop it.
+class IdleOwner {
+ public:
+  virtual ~IdleOwner() = default;
+  virtual void onIdleConnectionClosed(Http1ClientConnection* connection) = 0;
+};
+
+class Http1ClientConnection : public Deferrable {
+ public:
+  Http1ClientConnection(Worker& worker, const EndpointInfo& endpoint,
+                        const config::Cluster& cluster);
+  ~Http1ClientConnection() override;
+
+  const std::string& key() const { return key_; }
+  // True once it has carried a request (an idle reused connection may have been closed by the
+  // upstream meanwhile; the stream may retry such a failure once on a new connection).
+  bool reused() const { return requests_ > 1; }
+
+  // Writes the request head; `body` says how the request body that follows is framed.
+  void startRequest(UpstreamCallbacks& callbacks, const RequestHeaders& request,
+                    const http1::BodyFraming& body, bool upgrade);
+  void sendData(Buffer& data, bool end_stream);
+  void readDisable(bool disable);
+  // The response and request are complete and both sides keep the connection open.
+  bool reusable() const;
+  // The stream is finished with this connection; no callback reaches it any more.
+  void detach() { callbacks_ = nullptr; }
+  // Parks the connection in a pool: an upstream close or the idle timeout reports to `owner`.
+  void setIdle(IdleOwner* owner);
+
+ private:
+  enum class ResponseState { Head, Body, Done, Tunnel };
+  static void onRead(bufferevent*, void* self);
+  static void onWrite(bufferevent*, void* self);
+  static void onEvent(bufferevent*, short what, void* self);
+  static void onTimer(evutil_socket_t, short, void* self);
+  void processInput();
+  bool parseHead();
+  void processBody();
+  void fail(UpstreamFailure failure);
+  void finishResponse(Buffer& data);
+
+  Worker& worker_;
+  std::string key_;
+  // Copied: a pooled connection outlives the config that created it.
+  config::Duration idle_timeout_;
+  http1::Limits limits_;
+  bufferevent* bev_ = nullptr;
+  event* timer_ = nullptr;  // connect timeout, then idle timeout
+  UpstreamCallbacks* callbacks_ = nullptr;
+  IdleOwner* idle_owner_ = nullptr;
+  bool connected_ = false;
+  bool closed_ = false;
+  bool read_disabled_ = false;
+  bool write_above_ = false;
+  uint32_t requests_ = 0;
+
+  // The request in progress.
+  std::string method_;
+  bool request_chunked_ = false;
+  bool request_complete_ = false;
+  bool upgrade_ = false;
+  // The response in progress.
+  ResponseState state_ = ResponseState::Head;
+  http1::BodyFraming framing_;
+  uint64_t remaining_ = 0;
+  http1::ChunkedDecoder chunked_;
+  bool keep_alive_ = true;
+  bool response_started_ = false;
+};
+
+}  // namespace remora

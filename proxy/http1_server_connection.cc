@@ -1,0 +1,491 @@
+// HTTP/1.1 server side: request parsing, body relay, response framing, keep-alive and close.
+#include "proxy/http1_server_connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "proxy/log.h"
+
+namespace remora {
+
+namespace {
+
+timeval toTimeval(config::Duration d) {
+  return {static_cast<time_t>(d.count() / 1000), static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+}
+
+// Fields that describe one hop, not the message (RFC 9110 7.6.1), plus those `connection` names.
+void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
+  if (const std::string* connection = headers.get("connection")) {
+    std::string_view list = *connection;
+    std::vector<std::string> named;
+    while (!list.empty()) {
+      size_t comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (!item.empty()) named.push_back(toLower(item));
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+    for (const auto& name : named) {
+      if (keep_upgrade && name == "upgrade") continue;
+      if (name == "content-length" || name == "host") continue;  // never droppable this way
+      headers.remove(name);
+    }
+  }
+  headers.remove("connection");
+  headers.remove("keep-alive");
+  headers.remove("proxy-connection");
+  headers.remove("te");
+  headers.remove("trailer");
+  headers.remove("transfer-encoding");
+  if (!keep_upgrade) headers.remove("upgrade");
+}
+
+constexpr timeval kLingerTime = {2, 0};
+
+}  // namespace
+
+Http1ServerConnection::Http1ServerConnection(Worker& worker, int fd,
+                                             std::shared_ptr<ListenerShared> listener,
+                                             std::string peer)
+    : worker_(worker), listener_(std::move(listener)), peer_(std::move(peer)) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  bev_ = bufferevent_socket_new(worker.base(), fd, BEV_OPT_CLOSE_ON_FREE);
+  bufferevent_setcb(bev_, &onRead, &onWrite, &onEvent, this);
+  bufferevent_setwatermark(bev_, EV_WRITE, kLowWatermark, 0);
+  header_timer_ = evtimer_new(worker.base(), &onHeaderTimeout, this);
+  idle_timer_ = evtimer_new(worker.base(), &onIdleTimeout, this);
+  process_event_ = event_new(worker.base(), -1, 0, &onProcess, this);
+  if (const Snapshot* snapshot = worker.snapshot().get()) {
+    if (const ListenerInfo* info = snapshot->findListener(listener_->name)) {
+      limits_.max_head_bytes = info->config->max_request_headers_bytes;
+      limits_.max_headers = info->config->max_request_headers_count;
+    }
+  }
+  // Input never grows past this: beyond it the socket is not read until the input is consumed.
+  bufferevent_setwatermark(bev_, EV_READ, 0, std::max(kHighWatermark, limits_.max_head_bytes + 1));
+  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  armIdle();
+}
+
+Http1ServerConnection::~Http1ServerConnection() {
+  if (stream_ != nullptr) stream_->onDownstreamGone();
+  stream_.reset();
+  event_free(header_timer_);
+  event_free(idle_timer_);
+  event_free(process_event_);
+  bufferevent_free(bev_);
+  listener_->connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Http1ServerConnection::armIdle() {
+  const Snapshot* snapshot = worker_.snapshot().get();
+  const ListenerInfo* info = snapshot ? snapshot->findListener(listener_->name) : nullptr;
+  if (info == nullptr || info->config->idle_timeout.count() == 0) return;
+  timeval tv = toTimeval(info->config->idle_timeout);
+  evtimer_add(idle_timer_, &tv);
+}
+
+void Http1ServerConnection::onRead(bufferevent*, void* self) {
+  static_cast<Http1ServerConnection*>(self)->process();
+}
+
+void Http1ServerConnection::onProcess(evutil_socket_t, short, void* self) {
+  static_cast<Http1ServerConnection*>(self)->process();
+}
+
+void Http1ServerConnection::process() {
+  while (!closing_) {
+    const State before = state_;
+    switch (state_) {
+      case State::Head:
+        if (!parseHead()) return;
+        break;
+      case State::Body:
+        if (read_disabled_) return;
+        processBody();
+        break;
+      case State::Tunnel: {
+        evbuffer* in = bufferevent_get_input(bev_);
+        if (read_disabled_ || evbuffer_get_length(in) == 0 || stream_ == nullptr) return;
+        Buffer data;
+        evbuffer_add_buffer(data.raw(), in);
+        stream_->decodeData(data, false);
+        return;
+      }
+      case State::AwaitResponse:
+      case State::Closing:
+        return;
+    }
+    if (state_ == before && state_ != State::Head) return;
+  }
+  if (state_ == State::Closing) {
+    // Lingering close: read and drop what the client still sends so that closing with unread
+    // data does not reset the connection and destroy the response in flight.
+    evbuffer* in = bufferevent_get_input(bev_);
+    evbuffer_drain(in, evbuffer_get_length(in));
+  }
+}
+
+bool Http1ServerConnection::parseHead() {
+  evbuffer* in = bufferevent_get_input(bev_);
+  const size_t available = evbuffer_get_length(in);
+  if (available == 0) return false;
+  evtimer_del(idle_timer_);
+  if (!evtimer_pending(header_timer_, nullptr)) {
+    const Snapshot* snapshot = worker_.snapshot().get();
+    const ListenerInfo* info = snapshot ? snapshot->findListener(listener_->name) : nullptr;
+    if (info != nullptr && info->config->request_header_timeout.count() > 0) {
+      timeval tv = toTimeval(info->config->request_header_timeout);
+      evtimer_add(header_timer_, &tv);
+    }
+  }
+  const size_t look = std::min(available, limits_.max_head_bytes + 1);
+  const char* data = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(look)));
+  http1::RequestHead head;
+  http1::HeadResult result = http1::parseRequestHead(std::string_view(data, look), limits_, head);
+  if (result.status == http1::HeadStatus::NeedMore) return false;
+  if (result.status == http1::HeadStatus::Error) {
+    rejectRequest(result.error.status, result.error.reason);
+    return false;
+  }
+  evbuffer_drain(in, result.consumed);
+  evtimer_del(header_timer_);
+  http1::ParseError error;
+  if (!http1::requestBodyFraming(head, framing_, error)) {
+    rejectRequest(error.status, error.reason);
+    return false;
+  }
+  const Snapshot* snapshot = worker_.snapshot().get();
+  const ListenerInfo* listener = snapshot ? snapshot->findListener(listener_->name) : nullptr;
+  if (listener == nullptr) {
+    rejectRequest(503, "listener is being removed");
+    return false;
+  }
+  startStream(head, *listener);
+  return true;
+}
+
+void Http1ServerConnection::startStream(http1::RequestHead& head, const ListenerInfo& listener) {
+  request_minor_ = head.minor_version;
+  const std::string* connection = head.headers.get("connection");
+  client_keep_alive_ = head.minor_version >= 1
+                           ? !(connection != nullptr && listHasToken(*connection, "close"))
+                           : (connection != nullptr && listHasToken(*connection, "keep-alive"));
+  const bool upgrade = connection != nullptr && listHasToken(*connection, "upgrade") &&
+                       head.headers.has("upgrade");
+  const std::string* expect = head.headers.get("expect");
+  const bool expect_continue = head.minor_version >= 1 && expect != nullptr &&
+                               equalsIgnoreCase(*expect, "100-continue");
+  awaiting_continue_ = expect_continue;
+  head_request_ = head.method == "HEAD";
+  response_chunked_ = false;
+  response_until_close_ = false;
+  close_after_response_ = !client_keep_alive_ || worker_.draining();
+
+  RequestHeaders request;
+  request.method = std::move(head.method);
+  if (const std::string* host = head.headers.get("host")) request.authority = *host;
+  // absolute-form (a client configured with this proxy as its HTTP proxy)
+  if (head.target.starts_with("http://")) {
+    std::string_view rest = std::string_view(head.target).substr(7);
+    size_t slash = rest.find('/');
+    if (request.authority.empty()) request.authority = std::string(rest.substr(0, slash));
+    request.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  } else {
+    request.path = std::move(head.target);
+  }
+  removeHopByHop(head.headers, upgrade);
+  head.headers.remove("host");
+  request.headers = std::move(head.headers);
+
+  filters::StreamInfo info;
+  info.start_time = std::chrono::system_clock::now();
+  info.start = std::chrono::steady_clock::now();
+  info.listener = listener_->name;
+  info.downstream_address = peer_;
+  info.protocol = request_minor_ >= 1 ? "HTTP/1.1" : "HTTP/1.0";
+
+  const bool end_stream = framing_.kind == http1::BodyKind::None ||
+                          (framing_.kind == http1::BodyKind::ContentLength && framing_.length == 0);
+  remaining_ = framing_.length;
+  chunked_ = http1::ChunkedDecoder();
+  state_ = end_stream ? State::AwaitResponse : State::Body;
+  if (end_stream && framing_.kind == http1::BodyKind::ContentLength) {
+    request.headers.set("content-length", "0");
+  }
+  stream_ = std::make_unique<Stream>(worker_, *this, worker_.snapshot(), listener, std::move(info));
+  stream_->decodeHeaders(std::move(request), end_stream, expect_continue, upgrade);
+}
+
+void Http1ServerConnection::processBody() {
+  evbuffer* in = bufferevent_get_input(bev_);
+  if (evbuffer_get_length(in) == 0 || stream_ == nullptr) return;
+  Buffer data;
+  bool end = false;
+  if (framing_.kind == http1::BodyKind::ContentLength) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, evbuffer_get_length(in)));
+    evbuffer_remove_buffer(in, data.raw(), n);
+    remaining_ -= n;
+    end = remaining_ == 0;
+  } else {
+    while (evbuffer_get_length(in) > 0) {
+      evbuffer_iovec vec;
+      if (evbuffer_peek(in, -1, nullptr, &vec, 1) < 1) break;
+      http1::ChunkedDecoder::Step step =
+          chunked_.feed(static_cast<const char*>(vec.iov_base), vec.iov_len);
+      if (step.error) {
+        // The exchange cannot continue: a 400 if nothing was answered yet, then close.
+        close_after_response_ = true;
+        state_ = State::AwaitResponse;
+        stream_->sendLocalReply(400, "malformed chunked request body\n");
+        if (stream_ != nullptr && !closing_) closeNow();
+        return;
+      }
+      evbuffer_drain(in, step.framing);
+      if (step.data > 0) evbuffer_remove_buffer(in, data.raw(), step.data);
+      if (step.done) {
+        end = true;
+        break;
+      }
+      if (step.framing == 0 && step.data == 0) break;
+    }
+  }
+  if (data.empty() && !end) return;
+  if (end) state_ = State::AwaitResponse;
+  stream_->decodeData(data, end);
+}
+
+void Http1ServerConnection::encodeContinue() {
+  if (!awaiting_continue_ || closing_) return;
+  awaiting_continue_ = false;
+  static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  bufferevent_write(bev_, kContinue, sizeof(kContinue) - 1);
+}
+
+void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_stream) {
+  if (closing_) return;
+  const int status = headers.status;
+  const bool upgraded = status == 101;
+  removeHopByHop(headers.headers, upgraded);
+  const bool no_body = head_request_ || (status >= 100 && status < 200) || status == 204 ||
+                       status == 304;
+  const bool has_length = headers.headers.has("content-length");
+  // A client that was never told to continue will not send its body: the connection cannot be
+  // reused, since the unread body would be taken for the next request.
+  if (awaiting_continue_ && state_ == State::Body) close_after_response_ = true;
+  if (worker_.draining()) close_after_response_ = true;
+
+  std::string head;
+  head.reserve(256 + headers.headers.size() * 32);
+  head += request_minor_ >= 1 ? "HTTP/1.1 " : "HTTP/1.0 ";
+  head += std::to_string(status);
+  head += ' ';
+  head += reasonPhrase(status);
+  head += "\r\n";
+  for (const auto& field : headers.headers) {
+    head += field.name;
+    head += ": ";
+    head += field.value;
+    head += "\r\n";
+  }
+  if (upgraded) {
+    head += "connection: upgrade\r\n";
+  } else {
+    if (!no_body && !has_length) {
+      if (end_stream) {
+        head += "content-length: 0\r\n";
+      } else if (request_minor_ >= 1) {
+        head += "transfer-encoding: chunked\r\n";
+        response_chunked_ = true;
+      } else {
+        response_until_close_ = true;
+        close_after_response_ = true;
+      }
+    }
+    if (close_after_response_) {
+      head += "connection: close\r\n";
+    } else if (request_minor_ == 0) {
+      head += "connection: keep-alive\r\n";
+    }
+  }
+  head += "\r\n";
+  bufferevent_write(bev_, head.data(), head.size());
+  if (upgraded) {
+    state_ = State::Tunnel;
+    event_active(process_event_, 0, 0);
+    return;
+  }
+  if (end_stream) onResponseComplete();
+}
+
+void Http1ServerConnection::encodeData(Buffer& data, bool end_stream) {
+  if (closing_) return;
+  evbuffer* out = bufferevent_get_output(bev_);
+  if (state_ == State::Tunnel) {
+    evbuffer_add_buffer(out, data.raw());
+    if (end_stream) {
+      finishStream();
+      closeAfterFlush();
+      return;
+    }
+  } else if (head_request_) {
+    data.drain(data.length());
+  } else if (response_chunked_) {
+    if (!data.empty()) {
+      char size[24];
+      int n = snprintf(size, sizeof(size), "%zx\r\n", data.length());
+      evbuffer_add(out, size, n);
+      evbuffer_add_buffer(out, data.raw());
+      evbuffer_add(out, "\r\n", 2);
+    }
+    if (end_stream) evbuffer_add(out, "0\r\n\r\n", 5);
+  } else {
+    evbuffer_add_buffer(out, data.raw());
+  }
+  if (end_stream) {
+    onResponseComplete();
+    return;
+  }
+  if (!write_above_ && evbuffer_get_length(out) > kHighWatermark) {
+    write_above_ = true;
+    if (stream_ != nullptr) stream_->onDownstreamWatermark(true);
+  }
+}
+
+void Http1ServerConnection::onWrite(bufferevent*, void* self) {
+  auto* conn = static_cast<Http1ServerConnection*>(self);
+  if (conn->closing_) {
+    if (evbuffer_get_length(bufferevent_get_output(conn->bev_)) == 0) {
+      // Everything is written: half-close, then linger briefly for the client's FIN.
+      shutdown(bufferevent_getfd(conn->bev_), SHUT_WR);
+      bufferevent_enable(conn->bev_, EV_READ);
+      evtimer_del(conn->idle_timer_);
+      evtimer_add(conn->header_timer_, &kLingerTime);
+    }
+    return;
+  }
+  if (conn->write_above_) {
+    conn->write_above_ = false;
+    if (conn->stream_ != nullptr) conn->stream_->onDownstreamWatermark(false);
+  }
+}
+
+void Http1ServerConnection::onEvent(bufferevent*, short what, void* self) {
+  auto* conn = static_cast<Http1ServerConnection*>(self);
+  if ((what & BEV_EVENT_EOF) && conn->state_ == State::AwaitResponse && !conn->closing_ &&
+      conn->stream_ != nullptr) {
+    // The client half-closed after a complete request: still answer it, then close.
+    conn->close_after_response_ = true;
+    bufferevent_disable(conn->bev_, EV_READ);
+    return;
+  }
+  conn->closeNow();
+}
+
+void Http1ServerConnection::onHeaderTimeout(evutil_socket_t, short, void* self) {
+  auto* conn = static_cast<Http1ServerConnection*>(self);
+  if (conn->closing_) {
+    conn->closeNow();  // the linger time is over
+    return;
+  }
+  if (conn->state_ == State::Head) conn->rejectRequest(408, "request header timeout");
+}
+
+void Http1ServerConnection::onIdleTimeout(evutil_socket_t, short, void* self) {
+  auto* conn = static_cast<Http1ServerConnection*>(self);
+  if (conn->state_ == State::Head && conn->stream_ == nullptr &&
+      evbuffer_get_length(bufferevent_get_input(conn->bev_)) == 0) {
+    conn->closeNow();
+  }
+}
+
+void Http1ServerConnection::rejectRequest(int status, const std::string& reason) {
+  LOG_DEBUG("listener %s: %s: %d %s", listener_->name.c_str(), peer_.c_str(), status,
+            reason.c_str());
+  const std::string body = reason + "\n";
+  std::string response = "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status) +
+                         "\r\ncontent-type: text/plain\r\ncontent-length: " +
+                         std::to_string(body.size()) + "\r\nconnection: close\r\n\r\n" + body;
+  bufferevent_write(bev_, response.data(), response.size());
+  worker_.stats().recordDownstream(listener_->name, status, 0);
+  closeAfterFlush();
+}
+
+void Http1ServerConnection::finishStream() {
+  if (stream_ == nullptr) return;
+  stream_->onDownstreamGone();  // no-op for a completed exchange
+  worker_.deferDelete(std::move(stream_));
+}
+
+void Http1ServerConnection::onResponseComplete() {
+  finishStream();
+  if (close_after_response_ || response_until_close_ || state_ == State::Body) {
+    closeAfterFlush();
+    return;
+  }
+  state_ = State::Head;
+  if (read_disabled_) readDisable(false);
+  if (evbuffer_get_length(bufferevent_get_input(bev_)) > 0) {
+    event_active(process_event_, 0, 0);  // a pipelined request is waiting
+  } else {
+    armIdle();
+  }
+}
+
+void Http1ServerConnection::readDisable(bool disable) {
+  if (closing_ || read_disabled_ == disable) return;
+  read_disabled_ = disable;
+  if (disable) {
+    bufferevent_disable(bev_, EV_READ);
+  } else {
+    bufferevent_enable(bev_, EV_READ);
+    event_active(process_event_, 0, 0);
+  }
+}
+
+void Http1ServerConnection::resetStream() {
+  finishStream();
+  closeNow();
+}
+
+void Http1ServerConnection::closeAfterFlush() {
+  if (closing_) return;
+  closing_ = true;
+  state_ = State::Closing;
+  finishStream();
+  evtimer_del(header_timer_);
+  evtimer_del(idle_timer_);
+  bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
+  bufferevent_setwatermark(bev_, EV_READ, 0, 0);
+  bufferevent_enable(bev_, EV_WRITE);
+  if (evbuffer_get_length(bufferevent_get_output(bev_)) == 0) onWrite(bev_, this);
+}
+
+void Http1ServerConnection::closeWhenIdle() {
+  if (state_ == State::Head && stream_ == nullptr &&
+      evbuffer_get_length(bufferevent_get_input(bev_)) == 0) {
+    closeAfterFlush();
+    return;
+  }
+  close_after_response_ = true;
+}
+
+void Http1ServerConnection::closeNow() {
+  if (removed_) return;
+  removed_ = true;
+  finishStream();
+  closing_ = true;
+  state_ = State::Closing;
+  evtimer_del(header_timer_);
+  evtimer_del(idle_timer_);
+  bufferevent_disable(bev_, EV_READ | EV_WRITE);
+  bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
+  worker_.onConnectionClosed(this);
+}
+
+}  // namespace remora

@@ -1,0 +1,84 @@
+// Http1ServerConnection: one downstream HTTP/1.1 connection: parses requests (pipelined ones in
+// order), feeds them to Streams, and writes their responses back with keep-alive.
+#pragma once
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <memory>
+#include <string>
+
+#include "proxy/codec.h"
+#include "proxy/http1_parser.h"
+#include "proxy/stream.h"
+#include "proxy/worker.h"
+
+namespace remora {
+
+class Http1ServerConnection : public DownstreamCodec, public Deferrable {
+ public:
+  Http1ServerConnection(Worker& worker, int fd, std::shared_ptr<ListenerShared> listener,
+                        std::string peer);
+  ~Http1ServerConnection() override;
+
+  // Asks the connection to close once its current exchange is done (drain); an idle one closes now.
+  void closeWhenIdle();
+  // Closes now, abandoning any exchange in progress.
+  void closeNow();
+
+  // --- DownstreamCodec ---
+  void encodeHeaders(ResponseHeaders& headers, bool end_stream) override;
+  void encodeData(Buffer& data, bool end_stream) override;
+  void encodeContinue() override;
+  void readDisable(bool disable) override;
+  void resetStream() override;
+
+ private:
+  enum class State { Head, Body, AwaitResponse, Tunnel, Closing };
+  static void onRead(bufferevent*, void* self);
+  static void onWrite(bufferevent*, void* self);
+  static void onEvent(bufferevent*, short what, void* self);
+  static void onHeaderTimeout(evutil_socket_t, short, void* self);
+  static void onIdleTimeout(evutil_socket_t, short, void* self);
+  static void onProcess(evutil_socket_t, short, void* self);
+
+  void process();
+  bool parseHead();
+  void processBody();
+  void startStream(http1::RequestHead& head, const ListenerInfo& listener);
+  // Answers a request that never became a Stream (malformed, over a limit) and closes.
+  void rejectRequest(int status, const std::string& reason);
+  void onResponseComplete();
+  void closeAfterFlush();
+  void armIdle();
+  void finishStream();
+
+  Worker& worker_;
+  std::shared_ptr<ListenerShared> listener_;
+  std::string peer_;
+  bufferevent* bev_;
+  event* header_timer_;
+  event* idle_timer_;
+  event* process_event_;
+  State state_ = State::Head;
+  http1::Limits limits_;
+  http1::BodyFraming framing_;
+  uint64_t remaining_ = 0;
+  http1::ChunkedDecoder chunked_;
+  std::unique_ptr<Stream> stream_;
+
+  // The response being written.
+  bool head_request_ = false;
+  bool client_keep_alive_ = true;
+  int request_minor_ = 1;
+  bool response_chunked_ = false;
+  bool response_until_close_ = false;
+  bool close_after_response_ = false;
+  bool read_disabled_ = false;
+  bool write_above_ = false;
+  bool closing_ = false;
+  bool awaiting_continue_ = false;
+  bool removed_ = false;  // handed to the worker for deletion
+};
+
+}  // namespace remora

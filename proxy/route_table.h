@@ -1,0 +1,55 @@
+// Compiled routes of one listener: virtual host selection by Host, then the first matching route.
+#pragma once
+
+#include <re2/re2.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "proxy/message.h"
+
+namespace remora {
+
+// Where a route sends traffic: a cluster of the snapshot and one of its subsets.
+struct RouteTarget {
+  uint32_t cluster = 0;  // index into Snapshot::clusters
+  uint32_t subset = 0;   // index into ClusterInfo::subsets
+  uint32_t weight = 1;
+};
+
+struct CompiledRoute {
+  const config::Route* config = nullptr;
+  std::unique_ptr<re2::RE2> regex;   // with PathKind::Regex
+  std::vector<RouteTarget> targets;  // empty for direct_response
+};
+
+struct CompiledVirtualHost {
+  const config::VirtualHost* config = nullptr;
+  std::vector<CompiledRoute> routes;
+};
+
+class RouteTable {
+ public:
+  // Takes the compiled hosts; domains are indexed for lookup (exact, *.suffix, prefix.*, *).
+  explicit RouteTable(std::vector<CompiledVirtualHost> hosts);
+
+  // The virtual host for `authority` (port ignored, case-insensitive), or nullptr.
+  const CompiledVirtualHost* selectHost(std::string_view authority) const;
+  // The first route of the selected host that matches, or nullptr.
+  const CompiledRoute* match(const RequestHeaders& request) const;
+
+ private:
+  std::vector<CompiledVirtualHost> hosts_;
+  std::unordered_map<std::string, uint32_t> exact_;
+  std::vector<std::pair<std::string, uint32_t>> suffixes_;  // "*.example.com": ".example.com"
+  std::vector<std::pair<std::string, uint32_t>> prefixes_;  // "example.*": "example."
+  int64_t any_ = -1;
+};
+
+bool routeMatches(const CompiledRoute& route, const RequestHeaders& request);
+
+}  // namespace remora

@@ -1,0 +1,365 @@
+// The main thread: startup, reload, registry updates, snapshots, signals and the drain sequence.
+#include "proxy/server.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "config/loader.h"
+#include "discovery/file/file_registry.h"
+#include "discovery/snapshot_builder.h"
+#include "proxy/admin.h"
+#include "proxy/listen_socket.h"
+#include "proxy/log.h"
+
+namespace remora {
+
+namespace {
+constexpr timeval kDrainTick = {0, 50 * 1000};
+
+void logErrors(const std::vector<Error>& errors) {
+  for (const auto& error : errors) LOG_ERROR("%s", error.text().c_str());
+}
+}  // namespace
+
+const char* lifecycleStateName(LifecycleState state) {
+  switch (state) {
+    case LifecycleState::Starting:
+      return "STARTING";
+    case LifecycleState::Ready:
+      return "READY";
+    case LifecycleState::Draining:
+      return "DRAINING";
+    case LifecycleState::Stopped:
+      return "STOPPED";
+  }
+  return "?";
+}
+
+Server::Server(std::string config_path)
+    : config_path_(std::move(config_path)), base_(event_base_new()) {}
+
+Server::~Server() {
+  stopWorkers();
+  admin_.reset();
+  watcher_.reset();
+  for (event* e : signal_events_) event_free(e);
+  if (drain_timer_ != nullptr) event_free(drain_timer_);
+  workers_.clear();
+  event_base_free(base_);
+}
+
+int Server::run() {
+  if (!start()) {
+    stopWorkers();
+    return 1;
+  }
+  event_base_dispatch(base_);
+  stopWorkers();
+  setState(LifecycleState::Stopped);
+  LOG_INFO("stopped");
+  return exit_code_;
+}
+
+bool Server::start() {
+  std::string error;
+  if (!readFile(config_path_, config_text_, error)) {
+    LOG_ERROR("%s", error.c_str());
+    return false;
+  }
+  auto config = config::loadConfigString(config_text_, config_path_);
+  if (!config) {
+    logErrors(config.errors());
+    return false;
+  }
+  auto loaded = discovery::prepareConfig(*config);
+  if (!loaded) {
+    logErrors(loaded.errors());
+    return false;
+  }
+  loaded_ = *loaded;
+  const config::Config& cfg = *loaded_->config;
+  size_t worker_count = cfg.workers;
+  if (worker_count == 0) worker_count = std::max(1u, std::thread::hardware_concurrency());
+  stats_ = std::make_unique<stats::Registry>(worker_count);
+  for (size_t i = 0; i < worker_count; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, stats_->worker(i)));
+  }
+  if (cfg.registry.file) {
+    std::string content;
+    if (!readFile(cfg.registry.file->path, content, error)) {
+      // Static stability: start with what the config itself says and pick the file up later.
+      LOG_WARN("file registry: %s", error.c_str());
+    } else {
+      onRegistryFile(content);
+    }
+  }
+  publish();
+  std::vector<Error> errors;
+  if (!updateListeners(cfg, errors)) {
+    logErrors(errors);
+    return false;
+  }
+  admin_ = std::make_unique<Admin>(base_, *this);
+  std::string admin_bound;
+  if (!admin_->listen(cfg.admin.address, admin_bound, error)) {
+    LOG_ERROR("admin: %s", error.c_str());
+    return false;
+  }
+  for (auto& worker : workers_) worker->start();
+  for (int signal_number : {SIGTERM, SIGINT, SIGHUP}) {
+    event* e = evsignal_new(base_, signal_number, &Server::onSignal, this);
+    event_add(e, nullptr);
+    signal_events_.push_back(e);
+  }
+  watcher_ = std::make_unique<FileWatcher>(base_);
+  watchFiles();
+  for (const auto& listener : listeners_) {
+    LOG_INFO("listener %s listening on %s", listener.name.c_str(), listener.bound.c_str());
+  }
+  LOG_INFO("admin listening on %s", admin_bound.c_str());
+  LOG_INFO("remora %s started with %zu worker(s)", REMORA_VERSION, workers_.size());
+  setState(LifecycleState::Ready);
+  return true;
+}
+
+bool Server::updateListeners(const config::Config& config, std::vector<Error>& errors) {
+  std::vector<ActiveListener> next;
+  std::vector<std::pair<size_t, std::vector<int>>> opened;  // index in `next`, fds per worker
+  for (const auto& listener : config.listeners) {
+    auto same = std::find_if(listeners_.begin(), listeners_.end(), [&](const ActiveListener& a) {
+      return a.name == listener.name && a.address.text() == listener.address.text();
+    });
+    if (same != listeners_.end()) {
+      same->shared->max_connections.store(listener.max_connections);
+      next.push_back(*same);
+      continue;
+    }
+    ActiveListener active;
+    active.name = listener.name;
+    active.address = listener.address;
+    active.shared = std::make_shared<ListenerShared>();
+    active.shared->name = listener.name;
+    active.shared->max_connections.store(listener.max_connections);
+    std::vector<int> fds;
+    std::string error;
+    if (!openListenSockets(listener.address, workers_.size(), fds, active.bound, error)) {
+      errors.push_back({{config.source_path, 0, 0}, "listener '" + listener.name + "': " + error});
+      continue;
+    }
+    opened.emplace_back(next.size(), std::move(fds));
+    next.push_back(std::move(active));
+  }
+  if (!errors.empty()) {
+    for (auto& [index, fds] : opened) {
+      for (int fd : fds) close(fd);
+    }
+    return false;
+  }
+  for (const auto& old : listeners_) {
+    const bool kept = std::any_of(next.begin(), next.end(), [&](const ActiveListener& a) {
+      return a.shared == old.shared;
+    });
+    if (kept) continue;
+    for (auto& worker : workers_) {
+      worker->post([w = worker.get(), name = old.name] { w->removeListener(name); });
+    }
+  }
+  for (auto& [index, fds] : opened) {
+    for (size_t w = 0; w < workers_.size(); ++w) {
+      workers_[w]->post([worker = workers_[w].get(), shared = next[index].shared, fd = fds[w]] {
+        worker->addListener(shared, fd);
+      });
+    }
+    all_listeners_.push_back(next[index].shared);
+    if (state_ != LifecycleState::Starting) {
+      LOG_INFO("listener %s listening on %s", next[index].name.c_str(), next[index].bound.c_str());
+    }
+  }
+  listeners_ = std::move(next);
+  return true;
+}
+
+void Server::watchFiles() {
+  watcher_->clear();
+  watcher_->watch(config_path_, [this](const std::string&) { reload("config file changed"); });
+  const config::Config& cfg = *loaded_->config;
+  if (cfg.registry.file) {
+    watcher_->watch(cfg.registry.file->path, [this](const std::string& content) {
+      onRegistryFile(content);
+      publish();
+    });
+  }
+}
+
+void Server::onRegistryFile(const std::string& content) {
+  const std::string& path = loaded_->config->registry.file->path;
+  auto view = discovery::fileRegistryView(path, content);
+  if (!view) {
+    // Keep the last good view: a half-written or broken file never empties a cluster.
+    logErrors(view.errors());
+    stats_->incrementCounter("remora_registry_updates_total", "Registry updates applied or rejected",
+                             {{"registry", "file"}, {"result", "rejected"}});
+    return;
+  }
+  registry_ = std::move(*view);
+  stats_->incrementCounter("remora_registry_updates_total", "Registry updates applied or rejected",
+                           {{"registry", "file"}, {"result", "applied"}});
+  LOG_INFO("file registry %s: %zu service(s)", path.c_str(), registry_.services.size());
+}
+
+void Server::reload(const std::string& why) {
+  if (state_ == LifecycleState::Draining) return;
+  std::string text;
+  std::string error;
+  if (!readFile(config_path_, text, error)) {
+    LOG_ERROR("reload (%s) rejected: %s", why.c_str(), error.c_str());
+    return;
+  }
+  if (text == config_text_) {
+    LOG_INFO("reload (%s): configuration unchanged", why.c_str());
+    return;
+  }
+  auto fail = [&](const std::vector<Error>& errors) {
+    LOG_ERROR("reload (%s) rejected; the previous configuration stays in force:", why.c_str());
+    logErrors(errors);
+    stats_->incrementCounter("remora_config_reloads_total", "Configuration reloads",
+                             {{"result", "rejected"}});
+  };
+  auto config = config::loadConfigString(text, config_path_);
+  if (!config) return fail(config.errors());
+  auto loaded = discovery::prepareConfig(*config);
+  if (!loaded) return fail(loaded.errors());
+  const config::Config& next = *(*loaded)->config;
+  const config::Config& current = *loaded_->config;
+  std::vector<Error> errors;
+  if (!updateListeners(next, errors)) return fail(errors);
+  if (next.workers != current.workers) {
+    LOG_WARN("reload: 'workers' changes take effect at the next restart");
+  }
+  if (next.admin.address.text() != current.admin.address.text()) {
+    LOG_WARN("reload: 'admin.address' changes take effect at the next restart");
+  }
+  const bool registry_changed =
+      (next.registry.file.has_value() != current.registry.file.has_value()) ||
+      (next.registry.file && next.registry.file->path != current.registry.file->path);
+  config_text_ = std::move(text);
+  loaded_ = *loaded;
+  if (registry_changed) {
+    registry_ = {};
+    if (next.registry.file) {
+      std::string content;
+      if (readFile(next.registry.file->path, content, error)) onRegistryFile(content);
+    }
+  }
+  watchFiles();
+  publish();
+  stats_->incrementCounter("remora_config_reloads_total", "Configuration reloads",
+                           {{"result", "applied"}});
+  LOG_INFO("reload (%s): configuration applied (snapshot %llu)", why.c_str(),
+           static_cast<unsigned long long>(version_));
+}
+
+void Server::publish() {
+  snapshot_ = discovery::buildSnapshot(loaded_, registry_, ++version_);
+  for (auto& worker : workers_) {
+    worker->post([w = worker.get(), s = snapshot_] { w->setSnapshot(s); });
+  }
+  stats_->clearGauge("remora_cluster_endpoints");
+  for (const auto& cluster : snapshot_->clusters) {
+    size_t healthy = 0;
+    for (const auto& endpoint : cluster.endpoints) healthy += endpoint.healthy ? 1 : 0;
+    const std::string& name = cluster.config->name;
+    stats_->setGauge("remora_cluster_endpoints", "Endpoints per cluster by health",
+                     {{"cluster", name}, {"health", "healthy"}}, static_cast<double>(healthy));
+    stats_->setGauge("remora_cluster_endpoints", "Endpoints per cluster by health",
+                     {{"cluster", name}, {"health", "unhealthy"}},
+                     static_cast<double>(cluster.endpoints.size() - healthy));
+  }
+}
+
+void Server::setState(LifecycleState state) {
+  state_ = state;
+  if (stats_ == nullptr) return;
+  for (auto s : {LifecycleState::Starting, LifecycleState::Ready, LifecycleState::Draining,
+                 LifecycleState::Stopped}) {
+    stats_->setGauge("remora_lifecycle_state", "1 for the lifecycle state remora is in",
+                     {{"state", lifecycleStateName(s)}}, s == state ? 1 : 0);
+  }
+}
+
+std::string Server::renderMetrics() { return stats_->render(); }
+
+void Server::onSignal(evutil_socket_t signal_number, short, void* self) {
+  auto* server = static_cast<Server*>(self);
+  if (signal_number == SIGHUP) {
+    server->reload("SIGHUP");
+    return;
+  }
+  if (++server->sigterm_count_ > 1) {
+    LOG_WARN("second termination signal: exiting now");
+    event_base_loopbreak(server->base_);
+    return;
+  }
+  server->startDrain(signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+void Server::startDrain(const char* why) {
+  if (state_ == LifecycleState::Draining) return;
+  const config::Lifecycle& lifecycle = loaded_->config->lifecycle;
+  LOG_INFO("draining (%s): not ready now, listeners close in %lldms, in-flight requests get up to %lldms",
+           why, static_cast<long long>(lifecycle.drain_delay.count()),
+           static_cast<long long>(lifecycle.drain_timeout.count()));
+  setState(LifecycleState::Draining);
+  drain_started_ = std::chrono::steady_clock::now();
+  drain_timer_ = evtimer_new(base_, &Server::onDrainTick, this);
+  evtimer_add(drain_timer_, &kDrainTick);
+}
+
+void Server::onDrainTick(evutil_socket_t, short, void* self) {
+  static_cast<Server*>(self)->checkDrained();
+}
+
+void Server::checkDrained() {
+  const config::Lifecycle& lifecycle = loaded_->config->lifecycle;
+  const auto elapsed = std::chrono::steady_clock::now() - drain_started_;
+  if (!listeners_closed_ && elapsed >= lifecycle.drain_delay) {
+    listeners_closed_ = true;
+    for (auto& worker : workers_) worker->post([w = worker.get()] { w->beginDrain(); });
+    LOG_INFO("draining: listeners closed, %zu connection(s) open", openConnections());
+  }
+  if (listeners_closed_) {
+    const size_t open = openConnections();
+    if (open == 0) {
+      LOG_INFO("drained");
+      event_base_loopexit(base_, nullptr);
+      return;
+    }
+    if (elapsed >= lifecycle.drain_delay + lifecycle.drain_timeout) {
+      LOG_WARN("drain timeout: closing %zu connection(s) still open", open);
+      event_base_loopexit(base_, nullptr);
+      return;
+    }
+  }
+  evtimer_add(drain_timer_, &kDrainTick);
+}
+
+void Server::quit() {
+  LOG_INFO("quit requested through the admin listener");
+  // A moment for the admin reply to be written before the loop ends.
+  static constexpr timeval kReplyTime = {0, 100 * 1000};
+  event_base_loopexit(base_, &kReplyTime);
+}
+
+size_t Server::openConnections() const {
+  size_t open = 0;
+  for (const auto& shared : all_listeners_) open += shared->connections.load();
+  return open;
+}
+
+void Server::stopWorkers() {
+  for (auto& worker : workers_) worker->stopAndJoin();
+}
+
+}  // namespace remora

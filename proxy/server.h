@@ -1,0 +1,87 @@
+// Server: the main thread. Loads and reloads config, runs the registry and the admin listener,
+// owns the workers and their listening sockets, publishes snapshots, and drives shutdown.
+#pragma once
+
+#include <event2/event.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "discovery/registry_view.h"
+#include "discovery/snapshot.h"
+#include "proxy/file_watcher.h"
+#include "proxy/stats.h"
+#include "proxy/worker.h"
+
+namespace remora {
+
+class Admin;
+
+enum class LifecycleState { Starting, Ready, Draining, Stopped };
+const char* lifecycleStateName(LifecycleState state);
+
+class Server {
+ public:
+  explicit Server(std::string config_path);
+  ~Server();
+
+  // Runs until shut down; the process exit code.
+  int run();
+
+  // --- For the admin listener (main thread). ---
+  bool ready() const { return state_ == LifecycleState::Ready && !healthcheck_failed_; }
+  LifecycleState state() const { return state_; }
+  void setHealthcheckFailed(bool failed) { healthcheck_failed_ = failed; }
+  const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
+  std::string renderMetrics();
+  void startDrain(const char* why);
+  // Exits at once (after a best-effort close), for Jobs: POST /quitquitquit.
+  void quit();
+
+ private:
+  struct ActiveListener {
+    std::string name;
+    config::Address address;
+    std::string bound;
+    std::shared_ptr<ListenerShared> shared;
+  };
+
+  bool start();
+  void reload(const std::string& why);
+  bool updateListeners(const config::Config& config, std::vector<Error>& errors);
+  void watchFiles();
+  void onRegistryFile(const std::string& content);
+  void publish();
+  void setState(LifecycleState state);
+  void checkDrained();
+  void stopWorkers();
+  size_t openConnections() const;
+  static void onSignal(evutil_socket_t signal, short, void* self);
+  static void onDrainTick(evutil_socket_t, short, void* self);
+
+  std::string config_path_;
+  std::string config_text_;
+  event_base* base_;
+  std::unique_ptr<stats::Registry> stats_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<ActiveListener> listeners_;
+  std::vector<std::shared_ptr<ListenerShared>> all_listeners_;  // for the drain count
+  std::shared_ptr<const LoadedConfig> loaded_;
+  discovery::RegistryView registry_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  uint64_t version_ = 0;
+  std::unique_ptr<FileWatcher> watcher_;
+  std::unique_ptr<Admin> admin_;
+  std::vector<event*> signal_events_;
+  event* drain_timer_ = nullptr;
+  LifecycleState state_ = LifecycleState::Starting;
+  bool healthcheck_failed_ = false;
+  int sigterm_count_ = 0;
+  std::chrono::steady_clock::time_point drain_started_;
+  bool listeners_closed_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace remora

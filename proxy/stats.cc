@@ -1,0 +1,174 @@
+// Lock-free per-worker request statistics and their Prometheus rendering.
+#include "proxy/stats.h"
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+namespace remora::stats {
+
+namespace {
+
+std::map<std::string, std::string> listenerLabels(std::string_view listener, std::string_view) {
+  return {{"listener", std::string(listener)}};
+}
+
+std::map<std::string, std::string> clusterLabels(std::string_view cluster,
+                                                 std::string_view subset) {
+  return {{"cluster", std::string(cluster)}, {"subset", std::string(subset)}};
+}
+
+std::vector<prometheus::ClientMetric::Label> toLabels(const std::map<std::string, std::string>& m) {
+  std::vector<prometheus::ClientMetric::Label> labels;
+  for (const auto& [name, value] : m) labels.push_back({name, value});
+  return labels;
+}
+
+// Sums the same label set across workers.
+struct Totals {
+  std::array<uint64_t, 600> by_code{};
+  std::array<uint64_t, kDurationBuckets.size() + 1> buckets{};
+  uint64_t count = 0;
+  uint64_t sum_ns = 0;
+  void add(const RequestCells& cells) {
+    for (size_t i = 0; i < by_code.size(); ++i) by_code[i] += cells.by_code[i].load(std::memory_order_relaxed);
+    for (size_t i = 0; i < buckets.size(); ++i) buckets[i] += cells.buckets[i].load(std::memory_order_relaxed);
+    count += cells.duration_count.load(std::memory_order_relaxed);
+    sum_ns += cells.duration_sum_ns.load(std::memory_order_relaxed);
+  }
+};
+
+void addRequestFamilies(const std::map<std::map<std::string, std::string>, Totals>& totals,
+                        const std::string& prefix, const std::string& what,
+                        std::vector<prometheus::MetricFamily>& out) {
+  prometheus::MetricFamily requests{prefix + "_requests_total", what + " requests by status code",
+                                    prometheus::MetricType::Counter, {}};
+  prometheus::MetricFamily durations{prefix + "_request_duration_seconds",
+                                     what + " request duration",
+                                     prometheus::MetricType::Histogram, {}};
+  for (const auto& [labels, total] : totals) {
+    for (size_t code = 0; code < total.by_code.size(); ++code) {
+      if (total.by_code[code] == 0) continue;
+      prometheus::ClientMetric metric;
+      metric.label = toLabels(labels);
+      metric.label.push_back({"code", std::to_string(code)});
+      metric.counter.value = static_cast<double>(total.by_code[code]);
+      requests.metric.push_back(std::move(metric));
+    }
+    prometheus::ClientMetric histogram;
+    histogram.label = toLabels(labels);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < total.buckets.size(); ++i) {
+      cumulative += total.buckets[i];
+      double bound = i < kDurationBuckets.size() ? kDurationBuckets[i]
+                                                 : std::numeric_limits<double>::infinity();
+      histogram.histogram.bucket.push_back({cumulative, bound});
+    }
+    histogram.histogram.sample_count = total.count;
+    histogram.histogram.sample_sum = static_cast<double>(total.sum_ns) / 1e9;
+    durations.metric.push_back(std::move(histogram));
+  }
+  out.push_back(std::move(requests));
+  out.push_back(std::move(durations));
+}
+
+}  // namespace
+
+void RequestCells::record(int code, uint64_t duration_ns) {
+  if (code < 0 || code >= static_cast<int>(by_code.size())) code = 0;
+  // Single writer: a relaxed load and store is enough and cheaper than fetch_add.
+  auto bump = [](std::atomic<uint64_t>& cell, uint64_t by) {
+    cell.store(cell.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+  };
+  bump(by_code[code], 1);
+  const double seconds = static_cast<double>(duration_ns) / 1e9;
+  size_t bucket = 0;
+  while (bucket < kDurationBuckets.size() && seconds > kDurationBuckets[bucket]) ++bucket;
+  bump(buckets[bucket], 1);
+  bump(duration_count, 1);
+  bump(duration_sum_ns, duration_ns);
+}
+
+RequestCells& WorkerStats::cells(Table& table, std::string_view key,
+                                 std::map<std::string, std::string> (*labels)(std::string_view,
+                                                                              std::string_view),
+                                 std::string_view a, std::string_view b) {
+  auto it = table.find(key);
+  if (it != table.end()) return *it->second.cells;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto [inserted, ok] =
+      table.emplace(std::string(key), Entry{labels(a, b), std::make_unique<RequestCells>()});
+  return *inserted->second.cells;
+}
+
+void WorkerStats::recordDownstream(std::string_view listener, int code, uint64_t duration_ns) {
+  cells(downstream_, listener, &listenerLabels, listener, {}).record(code, duration_ns);
+}
+
+void WorkerStats::recordUpstream(std::string_view key, std::string_view cluster,
+                                 std::string_view subset, int code, uint64_t duration_ns) {
+  cells(upstream_, key, &clusterLabels, cluster, subset).record(code, duration_ns);
+}
+
+Registry::Registry(size_t workers) {
+  for (size_t i = 0; i < workers; ++i) workers_.push_back(std::make_unique<WorkerStats>());
+}
+
+void Registry::setGauge(const std::string& name, const std::string& help,
+                        std::map<std::string, std::string> labels, double value) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Series& series = series_[name];
+  series.help = help;
+  series.values[std::move(labels)] = value;
+}
+
+void Registry::clearGauge(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  series_.erase(name);
+}
+
+void Registry::incrementCounter(const std::string& name, const std::string& help,
+                                std::map<std::string, std::string> labels, double by) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Series& series = series_[name];
+  series.help = help;
+  series.counter = true;
+  series.values[std::move(labels)] += by;
+}
+
+std::string Registry::render() const {
+  std::map<std::map<std::string, std::string>, Totals> downstream;
+  std::map<std::map<std::string, std::string>, Totals> upstream;
+  for (const auto& worker : workers_) {
+    worker->forEach(false, [&](const auto& labels, const RequestCells& c) { downstream[labels].add(c); });
+    worker->forEach(true, [&](const auto& labels, const RequestCells& c) { upstream[labels].add(c); });
+  }
+  std::vector<prometheus::MetricFamily> families;
+  addRequestFamilies(downstream, "remora_downstream", "Downstream", families);
+  addRequestFamilies(upstream, "remora_upstream", "Upstream", families);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [name, series] : series_) {
+      prometheus::MetricFamily family{
+          name, series.help,
+          series.counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge, {}};
+      for (const auto& [labels, value] : series.values) {
+        prometheus::ClientMetric metric;
+        metric.label = toLabels(labels);
+        if (series.counter) {
+          metric.counter.value = value;
+        } else {
+          metric.gauge.value = value;
+        }
+        family.metric.push_back(std::move(metric));
+      }
+      families.push_back(std::move(family));
+    }
+  }
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+}  // namespace remora::stats

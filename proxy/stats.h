@@ -1,0 +1,97 @@
+// Request statistics: each worker writes its own counters without locks; the admin thread sums
+// every worker's at scrape time and renders Prometheus text through prometheus-cpp.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace remora::stats {
+
+// Upper bounds, in seconds, of the request duration histograms.
+inline constexpr std::array<double, 14> kDurationBuckets = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+// Counters by status code and one duration histogram, for one label set.
+struct RequestCells {
+  std::array<std::atomic<uint64_t>, 600> by_code{};  // index = status code (0: no response)
+  std::array<std::atomic<uint64_t>, kDurationBuckets.size() + 1> buckets{};  // last: +Inf
+  std::atomic<uint64_t> duration_count{0};
+  std::atomic<uint64_t> duration_sum_ns{0};
+
+  void record(int code, uint64_t duration_ns);
+};
+
+struct TransparentHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// One per worker. Only its worker records; the scraper reads under `mutex_`, which the worker
+// takes only to add a label set it has not seen before.
+class WorkerStats {
+ public:
+  void recordDownstream(std::string_view listener, int code, uint64_t duration_ns);
+  // `key` identifies the (cluster, subset) pair: callers pass SubsetInfo::lb_key.
+  void recordUpstream(std::string_view key, std::string_view cluster, std::string_view subset,
+                      int code, uint64_t duration_ns);
+
+  struct Entry {
+    std::map<std::string, std::string> labels;
+    std::unique_ptr<RequestCells> cells;
+  };
+  // Calls `visit(labels, cells)` for every label set, under the lock.
+  template <class Visit>
+  void forEach(bool upstream, Visit&& visit) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [key, entry] : upstream ? upstream_ : downstream_) visit(entry.labels, *entry.cells);
+  }
+
+ private:
+  using Table = std::unordered_map<std::string, Entry, TransparentHash, std::equal_to<>>;
+  RequestCells& cells(Table& table, std::string_view key,
+                      std::map<std::string, std::string> (*labels)(std::string_view,
+                                                                   std::string_view),
+                      std::string_view a, std::string_view b);
+
+  mutable std::mutex mutex_;
+  Table downstream_;
+  Table upstream_;
+};
+
+// Everything the process counts, owned by the main thread and read by /metrics.
+class Registry {
+ public:
+  explicit Registry(size_t workers);
+  WorkerStats& worker(size_t index) { return *workers_[index]; }
+  size_t workerCount() const { return workers_.size(); }
+
+  // Gauges the main thread sets (cluster endpoint counts, registry updates...).
+  void setGauge(const std::string& name, const std::string& help,
+                std::map<std::string, std::string> labels, double value);
+  void clearGauge(const std::string& name);
+  void incrementCounter(const std::string& name, const std::string& help,
+                        std::map<std::string, std::string> labels, double by = 1);
+
+  // The Prometheus text exposition of every metric.
+  std::string render() const;
+
+ private:
+  struct Series {
+    std::string help;
+    bool counter = false;
+    std::map<std::map<std::string, std::string>, double> values;
+  };
+  std::vector<std::unique_ptr<WorkerStats>> workers_;
+  mutable std::mutex mutex_;  // guards series_: main-thread writes vs. admin reads
+  std::map<std::string, Series> series_;
+};
+
+}  // namespace remora::stats

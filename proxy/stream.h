@@ -1,0 +1,95 @@
+// Stream: one request/response exchange. Runs the filter chain, routes, balances, and relays
+// between the downstream codec and an upstream connection, on the snapshot it started with.
+#pragma once
+
+#include <event2/event.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "discovery/snapshot.h"
+#include "filters/filter.h"
+#include "proxy/codec.h"
+#include "proxy/http1_client_connection.h"
+#include "proxy/worker.h"
+
+namespace remora {
+
+class Stream : public filters::StreamContext, public UpstreamCallbacks, public Deferrable {
+ public:
+  Stream(Worker& worker, DownstreamCodec& codec, std::shared_ptr<const Snapshot> snapshot,
+         const ListenerInfo& listener, filters::StreamInfo info);
+  ~Stream() override;
+
+  // --- From the downstream codec. ---
+  // `expect_continue`: the client waits for 100 Continue before its body.
+  // `upgrade`: a protocol upgrade (WebSocket) was asked for; a 101 turns the stream into a tunnel.
+  void decodeHeaders(RequestHeaders headers, bool end_stream, bool expect_continue, bool upgrade);
+  void decodeData(Buffer& data, bool end_stream);
+  // The downstream output buffer went above / back below its watermark.
+  void onDownstreamWatermark(bool above);
+  // The client went away (or the connection is being closed): abandon everything.
+  void onDownstreamGone();
+  bool responseComplete() const { return response_complete_; }
+  bool requestComplete() const { return request_complete_; }
+
+  // --- filters::StreamContext ---
+  void resume() override;
+  void sendLocalReply(int status, std::string_view body) override;
+  const filters::StreamInfo& info() const override { return info_; }
+  event_base* loop() override { return worker_.base(); }
+
+  // --- UpstreamCallbacks ---
+  void onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) override;
+  void onUpstreamData(Buffer& data, bool end_stream) override;
+  void onUpstreamFailure(UpstreamFailure failure, bool response_started) override;
+  void onUpstreamWriteWatermark(bool above) override;
+
+ private:
+  void continueRequestHeaders();
+  void route();
+  bool connectUpstream();
+  void forwardBody(Buffer& data, bool end_stream);
+  void encodeHeaders(ResponseHeaders& headers, bool end_stream);
+  void encodeData(Buffer& data, bool end_stream);
+  void localReply(int status, std::string_view body, const char* reason);
+  void complete();
+  void releaseUpstream(bool reusable);
+  void armTimeout();
+  static void onTimeout(evutil_socket_t, short, void* self);
+
+  Worker& worker_;
+  DownstreamCodec& codec_;
+  std::shared_ptr<const Snapshot> snapshot_;  // pinned: the whole exchange sees one world
+  const ListenerInfo& listener_;
+  filters::StreamInfo info_;
+  std::vector<std::unique_ptr<filters::Filter>> filters_;
+  size_t next_filter_ = 0;
+  bool filters_stopped_ = false;
+
+  RequestHeaders request_;
+  bool request_end_at_headers_ = false;
+  bool expect_continue_ = false;
+  bool upgrade_ = false;
+  bool request_complete_ = false;
+  Buffer pending_body_;  // body that arrived while a filter held the headers
+  bool pending_end_ = false;
+
+  const CompiledRoute* route_ = nullptr;
+  const ClusterInfo* cluster_ = nullptr;
+  const SubsetInfo* subset_ = nullptr;
+  const EndpointInfo* endpoint_ = nullptr;
+  std::unique_ptr<Http1ClientConnection> upstream_;
+  bool retried_connection_ = false;
+  int upstream_status_ = 0;
+  std::chrono::steady_clock::time_point upstream_start_;
+
+  bool response_headers_sent_ = false;
+  bool response_complete_ = false;
+  bool tunnel_ = false;
+  bool completed_ = false;
+  event* timeout_ = nullptr;
+};
+
+}  // namespace remora

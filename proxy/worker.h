@@ -1,0 +1,100 @@
+// Worker: one thread, one event loop, its own listening sockets, connections, pools and balancers.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "discovery/snapshot.h"
+#include "proxy/load_balancer.h"
+#include "proxy/loop_notifier.h"
+#include "proxy/stats.h"
+
+namespace remora {
+
+class Http1ServerConnection;
+class UpstreamPool;
+
+// Anything whose destruction must wait until the current callback has returned.
+class Deferrable {
+ public:
+  virtual ~Deferrable() = default;
+};
+
+// What the workers of one listener share: its name and the connection limit across workers.
+struct ListenerShared {
+  std::string name;
+  std::atomic<uint32_t> max_connections{0};
+  std::atomic<uint32_t> connections{0};
+};
+
+class Worker {
+ public:
+  Worker(size_t index, stats::WorkerStats& stats);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  // Posts a closure to run on this worker's thread (control messages only).
+  void post(std::function<void()> task) { notifier_->post(std::move(task)); }
+  // Closes every connection, ends the loop and joins the thread.
+  void stopAndJoin();
+
+  // --- Everything below runs on the worker's own thread. ---
+  size_t index() const { return index_; }
+  event_base* base() { return base_; }
+  const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
+  void setSnapshot(std::shared_ptr<const Snapshot> snapshot) { snapshot_ = std::move(snapshot); }
+  void addListener(std::shared_ptr<ListenerShared> shared, int fd);
+  void removeListener(const std::string& name);
+  // Stops accepting, asks keep-alive connections to close after their current response, and
+  // closes idle ones. In-flight requests continue.
+  void beginDrain();
+  // Closes every connection at once (the drain timeout passed, or a second SIGTERM).
+  void closeAll();
+  bool draining() const { return draining_; }
+  size_t connectionCount() const { return connections_.size(); }
+
+  LoadBalancer& loadBalancer() { return load_balancer_; }
+  UpstreamPool& pool() { return *pool_; }
+  stats::WorkerStats& stats() { return stats_; }
+
+  void deferDelete(std::unique_ptr<Deferrable> object);
+  void onConnectionClosed(Http1ServerConnection* connection);
+
+ private:
+  struct ActiveListener {
+    Worker* owner = nullptr;
+    std::shared_ptr<ListenerShared> shared;
+    evconnlistener* listener = nullptr;
+  };
+  static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int length,
+                       void* context);
+  static void onCleanup(evutil_socket_t, short, void* self);
+
+  size_t index_;
+  stats::WorkerStats& stats_;
+  event_base* base_;
+  std::unique_ptr<LoopNotifier> notifier_;
+  event* cleanup_event_;
+  std::thread thread_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::vector<std::unique_ptr<ActiveListener>> listeners_;
+  std::unordered_map<Http1ServerConnection*, std::unique_ptr<Http1ServerConnection>> connections_;
+  std::vector<std::unique_ptr<Deferrable>> deferred_;
+  std::unique_ptr<UpstreamPool> pool_;
+  LoadBalancer load_balancer_;
+  bool draining_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace remora
