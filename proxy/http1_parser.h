@@ -49,7 +49,9 @@ struct HeadResult {
 // exceeded (431), so a bad client is answered without waiting for the rest.
 // Rejected (400): bare CR or LF line endings, whitespace before a colon, obs-fold, control
 // characters, a bad method token or version; on requests also a missing or repeated Host
-// on HTTP/1.1. An unsupported major version answers 505.
+// on HTTP/1.1. An unsupported version (2.0, 1.2, ...) answers 505. `out` is only meaningful
+// with Complete. The input is scanned from its start on every call, so a caller should call
+// again only when more bytes have arrived.
 HeadResult parseRequestHead(std::string_view in, const Limits& limits, RequestHead& out);
 HeadResult parseResponseHead(std::string_view in, const Limits& limits, ResponseHead& out);
 
@@ -80,10 +82,11 @@ class ChunkedDecoder {
     size_t framing = 0;  // bytes at the start of the input that are framing: drop them
     size_t data = 0;     // payload bytes right after the framing
     bool done = false;   // the last chunk and the trailer section are complete
-    bool error = false;  // malformed: 400 (reason in error_reason())
+    bool error = false;  // malformed: 400 (reason in errorReason())
   };
 
-  explicit ChunkedDecoder(size_t max_trailer_bytes = 60 * 1024) : max_trailer_bytes_(max_trailer_bytes) {}
+  explicit ChunkedDecoder(size_t max_trailer_bytes = 60 * 1024)
+      : max_trailer_bytes_(max_trailer_bytes) {}
 
   Step feed(const char* data, size_t len);
   const HeaderMap& trailers() const { return trailers_; }
@@ -91,12 +94,17 @@ class ChunkedDecoder {
   bool done() const { return state_ == State::Done; }
 
  private:
-  enum class State { Size, Extension, SizeLf, Data, DataCr, DataLf, Trailer, TrailerLf, Done, Error };
+  // SizeWs: whitespace after the size, which RFC 9112 7.1.1 allows only before an extension.
+  // Trailer collects a whole line up to its LF, then checks it with the head's field rules.
+  enum class State { Size, SizeWs, Extension, SizeLf, Data, DataCr, DataLf, Trailer, Done, Error };
+
+  Step fail(const char* reason);
+
   State state_ = State::Size;
-  uint64_t remaining_ = 0;      // payload bytes left in the current chunk
+  uint64_t remaining_ = 0;  // payload bytes left in the current chunk
   bool size_has_digit_ = false;
-  size_t ext_bytes_ = 0;        // chunk-extension bytes seen on this line
-  std::string trailer_line_;    // the trailer field line being collected
+  size_t line_bytes_ = 0;     // bytes of the chunk-size line so far (size and extensions)
+  std::string trailer_line_;  // the trailer field line being collected, CRLF included
   size_t trailer_bytes_ = 0;
   size_t max_trailer_bytes_;
   HeaderMap trailers_;

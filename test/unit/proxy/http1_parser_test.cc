@@ -1,0 +1,497 @@
+// Tests for the HTTP/1 head parser and body framing rules, smuggling cases included.
+#include "proxy/http1_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace remora::http1 {
+namespace {
+
+using namespace std::string_literals;
+
+HeadResult parseRequest(std::string_view in, RequestHead& head, const Limits& limits = {}) {
+  return parseRequestHead(in, limits, head);
+}
+
+// The status a request head is rejected with, 0 if accepted, -1 if incomplete.
+int requestStatus(std::string_view in, const Limits& limits = {}) {
+  RequestHead head;
+  HeadResult r = parseRequest(in, head, limits);
+  if (r.status == HeadStatus::Complete) return 0;
+  if (r.status == HeadStatus::NeedMore) return -1;
+  EXPECT_FALSE(r.error.reason.empty());
+  return r.error.status;
+}
+
+int responseStatus(std::string_view in, const Limits& limits = {}) {
+  ResponseHead head;
+  HeadResult r = parseResponseHead(in, limits, head);
+  if (r.status == HeadStatus::Complete) return 0;
+  if (r.status == HeadStatus::NeedMore) return -1;
+  return r.error.status;
+}
+
+// A request with one extra field line, ending the head.
+std::string withField(std::string_view line) {
+  return "GET / HTTP/1.1\r\nHost: a\r\n" + std::string(line) + "\r\n\r\n";
+}
+
+TEST(Http1RequestHead, ParsesTypicalRequest) {
+  std::string in =
+      "GET /index.html?q=1 HTTP/1.1\r\n"
+      "Host: example.com\r\n"
+      "User-Agent:  curl/8.0 \t\r\n"
+      "X-Empty:\r\n"
+      "ACCEPT:*/*\r\n"
+      "\r\n";
+  RequestHead head;
+  HeadResult r = parseRequest(in, head);
+  ASSERT_EQ(r.status, HeadStatus::Complete) << r.error.reason;
+  EXPECT_EQ(r.consumed, in.size());
+  EXPECT_EQ(head.method, "GET");
+  EXPECT_EQ(head.target, "/index.html?q=1");
+  EXPECT_EQ(head.minor_version, 1);
+  ASSERT_EQ(head.headers.size(), 4u);
+  EXPECT_EQ(*head.headers.get("host"), "example.com");
+  EXPECT_EQ(*head.headers.get("user-agent"), "curl/8.0");
+  EXPECT_EQ(*head.headers.get("x-empty"), "");
+  EXPECT_EQ(*head.headers.get("accept"), "*/*");
+}
+
+TEST(Http1RequestHead, KeepsFieldOrderAndDuplicates) {
+  RequestHead head;
+  std::string in = "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\n\r\n";
+  ASSERT_EQ(parseRequest(in, head).status, HeadStatus::Complete);
+  EXPECT_EQ(head.headers.joined("x-a"), "1, 2");
+}
+
+TEST(Http1RequestHead, AcceptsOtherTargetForms) {
+  EXPECT_EQ(requestStatus("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+  EXPECT_EQ(requestStatus("CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n"), 0);
+  EXPECT_EQ(requestStatus("GET http://a/b HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+}
+
+TEST(Http1RequestHead, Http10MayOmitHost) {
+  RequestHead head;
+  HeadResult r = parseRequest("GET / HTTP/1.0\r\n\r\n", head);
+  ASSERT_EQ(r.status, HeadStatus::Complete);
+  EXPECT_EQ(head.minor_version, 0);
+  EXPECT_TRUE(head.headers.empty());
+}
+
+TEST(Http1RequestHead, HostRules) {
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nX: y\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\nHOST: b\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nhOsT: a\r\n\r\n"), 0);
+}
+
+TEST(Http1RequestHead, PipelinedRequestsStopAtFirstHead) {
+  std::string first = "GET /a HTTP/1.1\r\nHost: a\r\n\r\n";
+  std::string second = "GET /b HTTP/1.1\r\nHost: a\r\n\r\n";
+  RequestHead head;
+  HeadResult r = parseRequest(first + second, head);
+  ASSERT_EQ(r.status, HeadStatus::Complete);
+  EXPECT_EQ(r.consumed, first.size());
+  EXPECT_EQ(head.target, "/a");
+  r = parseRequest(std::string_view(first + second).substr(r.consumed), head);
+  ASSERT_EQ(r.status, HeadStatus::Complete);
+  EXPECT_EQ(head.target, "/b");
+}
+
+TEST(Http1RequestHead, BodyIsNotConsumed) {
+  std::string head_text = "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n";
+  RequestHead head;
+  HeadResult r = parseRequest(head_text + "hello", head);
+  ASSERT_EQ(r.status, HeadStatus::Complete);
+  EXPECT_EQ(r.consumed, head_text.size());
+}
+
+TEST(Http1RequestHead, ByteByByteNeedsMoreUntilComplete) {
+  std::string in =
+      "\r\nPOST /upload HTTP/1.1\r\nHost: example.com\r\nContent-Type: text/plain\r\n"
+      "Content-Length: 3\r\n\r\n";
+  for (size_t n = 0; n < in.size(); ++n) {
+    RequestHead head;
+    HeadResult r = parseRequest(std::string_view(in).substr(0, n), head);
+    ASSERT_EQ(r.status, HeadStatus::NeedMore) << "prefix " << n << ": " << r.error.reason;
+  }
+  RequestHead head;
+  HeadResult r = parseRequest(in + "abc", head);
+  ASSERT_EQ(r.status, HeadStatus::Complete);
+  EXPECT_EQ(r.consumed, in.size());
+  EXPECT_EQ(head.method, "POST");
+  EXPECT_EQ(head.headers.size(), 3u);
+}
+
+TEST(Http1RequestHead, LeadingEmptyLinesAreBounded) {
+  std::string req = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  RequestHead head;
+  HeadResult r = parseRequest("\r\n\r\n" + req, head);
+  ASSERT_EQ(r.status, HeadStatus::Complete);
+  EXPECT_EQ(r.consumed, req.size() + 4);
+  EXPECT_EQ(requestStatus("\r\n\r\n\r\n\r\n" + req), 0);
+  EXPECT_EQ(requestStatus("\r\n\r\n\r\n\r\n\r\n" + req), 400);
+  EXPECT_EQ(requestStatus("\r\n\r\n\r\n\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("\n" + req), 400);
+  EXPECT_EQ(requestStatus("\r" + req), 400);
+  EXPECT_EQ(requestStatus("\r\n"), -1);
+}
+
+TEST(Http1RequestHead, RejectsBadMethod) {
+  EXPECT_EQ(requestStatus("G@T / HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus(" / HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GE\0T / HTTP/1.1\r\nHost: a\r\n\r\n"s), 400);
+}
+
+TEST(Http1RequestHead, RejectsBadTarget) {
+  EXPECT_EQ(requestStatus("GET  HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET  / HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET /a\0b HTTP/1.1\r\nHost: a\r\n\r\n"s), 400);
+  EXPECT_EQ(requestStatus("GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET /\r\n\r\n"), 400);  // HTTP/0.9
+}
+
+TEST(Http1RequestHead, VersionRules) {
+  EXPECT_EQ(requestStatus("GET / HTTP/2.0\r\nHost: a\r\n\r\n"), 505);
+  EXPECT_EQ(requestStatus("GET / HTTP/3.0\r\nHost: a\r\n\r\n"), 505);
+  EXPECT_EQ(requestStatus("GET / HTTP/0.9\r\nHost: a\r\n\r\n"), 505);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.2\r\nHost: a\r\n\r\n"), 505);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1 \r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.10\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/11.0\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / http/1.1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/2\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\rHost: a\r\n\r\n"), 400);
+}
+
+TEST(Http1RequestHead, BadRequestLineFailsBeforeHeadIsComplete) {
+  EXPECT_EQ(requestStatus("GET /\x01"), 400);
+  EXPECT_EQ(requestStatus("\x16\x03\x01\x02"), 400);  // a TLS ClientHello
+  EXPECT_EQ(requestStatus("G\0"s), 400);
+  EXPECT_EQ(requestStatus("GET / HTTX"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1x"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HT"), -1);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r"), -1);
+}
+
+TEST(Http1RequestHead, BadFieldFailsBeforeHeadIsComplete) {
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHo st"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\0"s), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\n "), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\nHost"), -1);
+}
+
+TEST(Http1RequestHead, RejectsWhitespaceBeforeColon) {
+  EXPECT_EQ(requestStatus(withField("Transfer-Encoding : chunked")), 400);
+  EXPECT_EQ(requestStatus(withField("Content-Length\t: 5")), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost : a\r\n\r\n"), 400);
+}
+
+TEST(Http1RequestHead, RejectsBadFieldNames) {
+  EXPECT_EQ(requestStatus(withField("X Foo: bar")), 400);
+  EXPECT_EQ(requestStatus(withField(": bar")), 400);
+  EXPECT_EQ(requestStatus(withField("X-Foo")), 400);
+  EXPECT_EQ(requestStatus(withField("X(Foo): bar")), 400);
+  EXPECT_EQ(requestStatus(withField("X\x80: bar")), 400);
+}
+
+TEST(Http1RequestHead, RejectsObsFold) {
+  EXPECT_EQ(requestStatus(withField("X-Foo: a\r\n b")), 400);
+  EXPECT_EQ(requestStatus(withField("X-Foo: a\r\n\tb")), 400);
+  // Whitespace before the first field line would hide it from some parsers.
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\n Host: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\n Transfer-Encoding: chunked\r\n\r\n"), 400);
+}
+
+TEST(Http1RequestHead, RejectsControlCharactersInValues) {
+  EXPECT_EQ(requestStatus(withField("X: a\0b"s)), 400);
+  EXPECT_EQ(requestStatus(withField("X: a\x01")), 400);
+  EXPECT_EQ(requestStatus(withField("X: a\x7f")), 400);
+  EXPECT_EQ(requestStatus(withField("X: a\x0b")), 400);
+  EXPECT_EQ(requestStatus(withField("X: a\rb")), 400);
+  EXPECT_EQ(requestStatus(withField("X: a\tb")), 0);
+  EXPECT_EQ(requestStatus(withField("X: caf\xc3\xa9")), 0);
+}
+
+TEST(Http1RequestHead, RequiresCrlfLineEndings) {
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\n\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\n\rX"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\rX: b\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\n\r"), -1);
+}
+
+TEST(Http1RequestHead, HeadSizeLimit) {
+  Limits limits;
+  limits.max_head_bytes = 64;
+  std::string req = "GET / HTTP/1.1\r\nHost: a\r\nX: ";
+  req += std::string(64 - req.size() - 4, 'v') + "\r\n\r\n";
+  ASSERT_EQ(req.size(), 64u);
+  EXPECT_EQ(requestStatus(req, limits), 0);
+  EXPECT_EQ(requestStatus(req + "GET", limits), 0);  // what follows the head does not count
+  std::string longer = "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(64, 'v') + "\r\n\r\n";
+  EXPECT_EQ(requestStatus(longer, limits), 431);
+  // No terminator yet: refused as soon as the buffer passes the limit.
+  EXPECT_EQ(requestStatus(longer.substr(0, 64), limits), -1);
+  EXPECT_EQ(requestStatus(longer.substr(0, 65), limits), 431);
+  EXPECT_EQ(requestStatus("GET /" + std::string(100, 'a'), limits), 431);
+}
+
+TEST(Http1RequestHead, FieldCountLimit) {
+  Limits limits;
+  limits.max_headers = 3;
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n", limits), 0);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", limits),
+            431);
+  EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n", limits), 431);
+}
+
+TEST(Http1ResponseHead, ParsesStatusLine) {
+  std::string in = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nServer: x\r\n\r\nhi";
+  ResponseHead head;
+  HeadResult r = parseResponseHead(in, {}, head);
+  ASSERT_EQ(r.status, HeadStatus::Complete) << r.error.reason;
+  EXPECT_EQ(r.consumed, in.size() - 2);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.reason, "OK");
+  EXPECT_EQ(head.minor_version, 1);
+  EXPECT_EQ(*head.headers.get("content-length"), "2");
+}
+
+TEST(Http1ResponseHead, ReasonForms) {
+  ResponseHead head;
+  ASSERT_EQ(parseResponseHead("HTTP/1.0 404 Not Found Here\r\n\r\n", {}, head).status,
+            HeadStatus::Complete);
+  EXPECT_EQ(head.reason, "Not Found Here");
+  EXPECT_EQ(head.minor_version, 0);
+  ASSERT_EQ(parseResponseHead("HTTP/1.1 204 \r\n\r\n", {}, head).status, HeadStatus::Complete);
+  EXPECT_EQ(head.reason, "");
+  ASSERT_EQ(parseResponseHead("HTTP/1.1 204\r\n\r\n", {}, head).status, HeadStatus::Complete);
+  EXPECT_EQ(head.status, 204);
+  EXPECT_EQ(head.reason, "");
+}
+
+TEST(Http1ResponseHead, RejectsMalformedStatusLines) {
+  EXPECT_EQ(responseStatus("HTTP/1.1 20 OK\r\n\r\n"), 400);
+  EXPECT_EQ(responseStatus("HTTP/1.1 2000 OK\r\n\r\n"), 400);
+  EXPECT_EQ(responseStatus("HTTP/1.1 200OK\r\n\r\n"), 400);
+  EXPECT_EQ(responseStatus("HTTP/1.1 099 Low\r\n\r\n"), 400);
+  EXPECT_EQ(responseStatus("HTTP/1.1  200 OK\r\n\r\n"), 400);
+  EXPECT_EQ(responseStatus("HTTP/1.1 200 O\x01K\r\n\r\n"), 400);
+  EXPECT_EQ(responseStatus("HTTP/1.1 200 OK\n\r\n"), 400);
+  EXPECT_EQ(responseStatus("HTTP/1.1 200\n\r\n"), 400);
+  EXPECT_EQ(responseStatus("HTTP/2.0 200 OK\r\n\r\n"), 505);
+  EXPECT_EQ(responseStatus("ICY 200 OK\r\n\r\n"), 400);
+  EXPECT_EQ(responseStatus("HTTP/1.1 200 OK\r\nX : y\r\n\r\n"), 400);
+  EXPECT_EQ(responseStatus("HTTP/1.1 200 OK\r\nX: y\r\n z\r\n\r\n"), 400);
+}
+
+TEST(Http1ResponseHead, ByteByByteNeedsMoreUntilComplete) {
+  std::string in = "HTTP/1.1 301 Moved\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n";
+  for (size_t n = 0; n < in.size(); ++n) {
+    EXPECT_EQ(responseStatus(std::string_view(in).substr(0, n)), -1) << "prefix " << n;
+  }
+  EXPECT_EQ(responseStatus(in), 0);
+}
+
+TEST(Http1ResponseHead, Limits) {
+  Limits limits;
+  limits.max_head_bytes = 32;
+  limits.max_headers = 1;
+  EXPECT_EQ(responseStatus("HTTP/1.1 200 OK\r\nA: 1\r\n\r\n", limits), 0);
+  EXPECT_EQ(responseStatus("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n\r\n", limits), 431);
+  EXPECT_EQ(responseStatus("HTTP/1.1 200 OK\r\nA: " + std::string(40, 'x'), limits), 431);
+}
+
+TEST(Http1TokenChar, Classes) {
+  for (unsigned char c : std::string_view("azAZ09!#$%&'*+-.^_`|~")) EXPECT_TRUE(isTokenChar(c));
+  for (unsigned char c : std::string_view(" \t\"(),/:;<=>?@[\\]{}\x7f\x80\xff")) {
+    EXPECT_FALSE(isTokenChar(c)) << int{c};
+  }
+  EXPECT_FALSE(isTokenChar(0));
+}
+
+// Request framing from a list of extra field lines on an HTTP/1.1 (or 1.0) request.
+struct FramingOutcome {
+  bool ok = false;
+  BodyFraming framing;
+  int status = 0;
+};
+
+FramingOutcome requestFraming(std::string_view fields, int minor = 1) {
+  std::string in =
+      "POST / HTTP/1." + std::to_string(minor) + "\r\nHost: a\r\n" + std::string(fields) + "\r\n";
+  RequestHead head;
+  HeadResult r = parseRequest(in, head);
+  EXPECT_EQ(r.status, HeadStatus::Complete) << r.error.reason;
+  FramingOutcome out;
+  ParseError error;
+  out.ok = requestBodyFraming(head, out.framing, error);
+  out.status = error.status;
+  if (!out.ok) {
+    EXPECT_FALSE(error.reason.empty());
+  }
+  return out;
+}
+
+int requestFramingError(std::string_view fields, int minor = 1) {
+  FramingOutcome out = requestFraming(fields, minor);
+  EXPECT_FALSE(out.ok) << fields;
+  return out.status;
+}
+
+void expectRequestBody(std::string_view fields, BodyKind kind, uint64_t length = 0) {
+  FramingOutcome out = requestFraming(fields);
+  ASSERT_TRUE(out.ok) << fields;
+  EXPECT_EQ(out.framing.kind, kind) << fields;
+  EXPECT_EQ(out.framing.length, length) << fields;
+}
+
+TEST(Http1RequestFraming, NoBody) { expectRequestBody("", BodyKind::None); }
+
+TEST(Http1RequestFraming, ContentLength) {
+  expectRequestBody("Content-Length: 5\r\n", BodyKind::ContentLength, 5);
+  expectRequestBody("Content-Length: 0\r\n", BodyKind::ContentLength, 0);
+  expectRequestBody("Content-Length: 007\r\n", BodyKind::ContentLength, 7);
+  expectRequestBody("Content-Length: 9223372036854775807\r\n", BodyKind::ContentLength,
+                    9223372036854775807ull);
+  expectRequestBody("Content-Length: 5, 5\r\n", BodyKind::ContentLength, 5);
+  expectRequestBody("Content-Length: 5\r\nContent-Length: 5\r\n", BodyKind::ContentLength, 5);
+  FramingOutcome out = requestFraming("Content-Length: 3\r\n", 0);
+  ASSERT_TRUE(out.ok);
+  EXPECT_EQ(out.framing.kind, BodyKind::ContentLength);
+}
+
+TEST(Http1RequestFraming, RejectsBadContentLength) {
+  EXPECT_EQ(requestFramingError("Content-Length: 5\r\nContent-Length: 6\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Content-Length: 5, 6\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Content-Length: 5,\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Content-Length: ,5\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Content-Length: \r\n"), 400);
+  EXPECT_EQ(requestFramingError("Content-Length: +5\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Content-Length: -5\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Content-Length: 0x5\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Content-Length: 5 5\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Content-Length: 5.0\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Content-Length: 9223372036854775808\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Content-Length: 18446744073709551621\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Content-Length: 99999999999999999999999999\r\n"), 400);
+}
+
+TEST(Http1RequestFraming, Chunked) {
+  expectRequestBody("Transfer-Encoding: chunked\r\n", BodyKind::Chunked);
+  expectRequestBody("Transfer-Encoding: CHUNKED\r\n", BodyKind::Chunked);
+  expectRequestBody("Transfer-Encoding:  chunked  \r\n", BodyKind::Chunked);
+  expectRequestBody("Transfer-Encoding: gzip, chunked\r\n", BodyKind::Chunked);
+  expectRequestBody("Transfer-Encoding: gzip;level=1 , chunked\r\n", BodyKind::Chunked);
+  expectRequestBody("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", BodyKind::Chunked);
+}
+
+TEST(Http1RequestFraming, RejectsSmugglingTransferEncodings) {
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: chunked\r\nContent-Length: 5\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: gzip\r\nContent-Length: 5\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: xchunked\r\n"), 501);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: chunkedx\r\n"), 501);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: gzip\r\n"), 501);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: identity\r\n"), 501);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: chunked, gzip\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: chunked, chunked\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: chunked;q=1\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: ,chunked\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: chunked,\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: chu nked\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: \"chunked\"\r\n"), 400);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: \r\n"), 400);
+  EXPECT_EQ(requestFramingError("Transfer-Encoding: chunked\r\n", 0), 400);
+  // Variants the head parser refuses before framing is even considered.
+  EXPECT_EQ(requestStatus(withField(" Transfer-Encoding: chunked")), 400);
+  EXPECT_EQ(requestStatus(withField("Transfer-Encoding : chunked")), 400);
+  EXPECT_EQ(requestStatus(withField("Transfer-Encoding: chunked\x0b")), 400);
+  EXPECT_EQ(requestStatus(withField("Transfer-Encoding:\x0c"
+                                    "chunked")),
+            400);
+  EXPECT_EQ(requestStatus(withField("Transfer-Encoding: x\n chunked")), 400);
+}
+
+FramingOutcome responseFraming(std::string_view head_text, std::string_view method = "GET") {
+  ResponseHead head;
+  HeadResult r = parseResponseHead(head_text, {}, head);
+  EXPECT_EQ(r.status, HeadStatus::Complete) << r.error.reason;
+  FramingOutcome out;
+  ParseError error;
+  out.ok = responseBodyFraming(head, method, out.framing, error);
+  out.status = error.status;
+  return out;
+}
+
+void expectResponseBody(std::string_view head_text, std::string_view method, BodyKind kind,
+                        uint64_t length = 0) {
+  FramingOutcome out = responseFraming(head_text, method);
+  ASSERT_TRUE(out.ok) << head_text;
+  EXPECT_EQ(out.framing.kind, kind) << head_text;
+  EXPECT_EQ(out.framing.length, length) << head_text;
+}
+
+TEST(Http1ResponseFraming, NoBodyCases) {
+  expectResponseBody("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", "HEAD", BodyKind::None);
+  expectResponseBody("HTTP/1.1 100 Continue\r\n\r\n", "POST", BodyKind::None);
+  expectResponseBody("HTTP/1.1 101 Switching\r\nUpgrade: websocket\r\n\r\n", "GET", BodyKind::None);
+  expectResponseBody("HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n", "GET", BodyKind::None);
+  expectResponseBody("HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n", "GET",
+                     BodyKind::None);
+  expectResponseBody("HTTP/1.1 200 Connection established\r\n\r\n", "CONNECT", BodyKind::None);
+}
+
+TEST(Http1ResponseFraming, BodyCases) {
+  expectResponseBody("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET",
+                     BodyKind::Chunked);
+  expectResponseBody("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "GET",
+                     BodyKind::Chunked);
+  expectResponseBody("HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n", "GET",
+                     BodyKind::ContentLength, 42);
+  expectResponseBody("HTTP/1.1 200 OK\r\nContent-Length: 42, 42\r\n\r\n", "GET",
+                     BodyKind::ContentLength, 42);
+  expectResponseBody("HTTP/1.1 407 Auth\r\nContent-Length: 4\r\n\r\n", "CONNECT",
+                     BodyKind::ContentLength, 4);
+  expectResponseBody("HTTP/1.1 200 OK\r\n\r\n", "GET", BodyKind::UntilClose);
+  expectResponseBody("HTTP/1.0 200 OK\r\n\r\n", "GET", BodyKind::UntilClose);
+  expectResponseBody("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "GET",
+                     BodyKind::UntilClose);
+  expectResponseBody("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "GET",
+                     BodyKind::UntilClose);
+  expectResponseBody("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET",
+                     BodyKind::UntilClose);
+  expectResponseBody("HTTP/1.1 500 Oops\r\nContent-Length: 1\r\n\r\n", "POST",
+                     BodyKind::ContentLength, 1);
+}
+
+TEST(Http1ResponseFraming, Errors) {
+  FramingOutcome out =
+      responseFraming("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n");
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.status, 400);
+  out = responseFraming("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n");
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.status, 400);
+  out = responseFraming("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n");
+  EXPECT_FALSE(out.ok);
+  out = responseFraming("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n");
+  EXPECT_FALSE(out.ok);
+  out = responseFraming("HTTP/1.1 200 OK\r\nTransfer-Encoding: ,\r\n\r\n");
+  EXPECT_FALSE(out.ok);
+}
+
+}  // namespace
+}  // namespace remora::http1
