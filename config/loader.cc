@@ -84,8 +84,7 @@ class ConfigReader {
     config_.source_path = std::move(source_path);
   }
 
-  // `earlier_errors` (from ${VAR} expansion) are merged in, and all are sorted by position so
-  // that a user reads them top to bottom.
+  // `earlier_errors` (from ${VAR} expansion) are merged in.
   Result<std::shared_ptr<const Config>> read(const YAML::Node& document,
                                              std::vector<Error> earlier_errors) {
     if (std::optional<Located> root = reader_.root(document)) readTop(*root);
@@ -93,9 +92,7 @@ class ConfigReader {
     std::vector<Error> errors = std::move(earlier_errors);
     for (Error& error : reader_.takeErrors()) errors.push_back(std::move(error));
     if (!errors.empty()) {
-      std::stable_sort(errors.begin(), errors.end(), [](const Error& a, const Error& b) {
-        return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
-      });
+      sortByPlace(errors);
       return errors;
     }
     return std::shared_ptr<const Config>(std::make_shared<Config>(std::move(config_)));

@@ -21,6 +21,12 @@ std::string joined(std::initializer_list<std::string_view> names) {
 
 }  // namespace
 
+void sortByPlace(std::vector<Error>& errors) {
+  std::stable_sort(errors.begin(), errors.end(), [](const Error& a, const Error& b) {
+    return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
+  });
+}
+
 std::string lineCol(const SourceLocation& where) {
   return std::to_string(where.line) + ":" + std::to_string(where.column);
 }

@@ -93,6 +93,9 @@ class YamlReader {
 // "a mapping", "a list", ... for messages like "'x' must be a string, not a list".
 std::string_view describe(const YAML::Node& node);
 
+// Orders errors top to bottom, the order a user fixes them in; ties keep their order.
+void sortByPlace(std::vector<Error>& errors);
+
 // "12:5", for messages that point back at an earlier place in the same file.
 std::string lineCol(const SourceLocation& where);
 

@@ -73,7 +73,10 @@ Result<EndpointsFile> parseEndpointsFile(const std::string& yaml_text,
       services = readServices(reader, *root);
     }
     errors = reader.takeErrors();
-    if (!errors.empty()) return errors;
+    if (!errors.empty()) {
+      config::sortByPlace(errors);
+      return errors;
+    }
     return services;
   } catch (const YAML::Exception& e) {
     // The readers check types before every access; this is a last line of defence.
