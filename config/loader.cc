@@ -109,11 +109,7 @@ class ConfigReader {
         root, "config", {"admin", "workers", "listeners", "clusters", "registry", "lifecycle"});
     if (!fields) return;
     if (const Field* f = fields->find("admin")) readAdmin(f->value);
-    if (const Field* f = fields->find("workers")) {
-      if (auto workers = reader_.integer(f->value, "workers", 0, kMaxWorkers)) {
-        config_.workers = static_cast<uint32_t>(*workers);
-      }
-    }
+    readInteger(*fields, "workers", 0, kMaxWorkers, config_.workers);
     if (const Field* f = fields->find("registry")) readRegistry(f->value);
     if (const Field* f = fields->find("lifecycle")) readLifecycle(f->value);
     if (const Field* f = fields->find("listeners")) readListeners(f->value);

@@ -12,6 +12,51 @@ namespace {
 constexpr int kMaxDepth = 64;
 constexpr uint64_t kMaxExpandedNodes = 1'000'000;
 
+// The offset of the first byte that is not part of well-formed UTF-8 (no overlong forms, no
+// surrogates, nothing past U+10FFFF), or npos. Config strings end up in JSON (the config dump)
+// and in headers, where malformed UTF-8 would fail far from its cause.
+size_t invalidUtf8Offset(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+    unsigned char lead = byte(i);
+    size_t length;
+    unsigned char min_second = 0x80;
+    unsigned char max_second = 0xBF;
+    if (lead < 0x80) {
+      length = 1;
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      if (lead == 0xE0) min_second = 0xA0;  // overlong
+      if (lead == 0xED) max_second = 0x9F;  // surrogates
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      if (lead == 0xF0) min_second = 0x90;  // overlong
+      if (lead == 0xF4) max_second = 0x8F;  // past U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + length > text.size()) return i;
+    for (size_t k = 1; k < length; ++k) {
+      unsigned char low = k == 1 ? min_second : 0x80;
+      unsigned char high = k == 1 ? max_second : 0xBF;
+      if (byte(i + k) < low || byte(i + k) > high) return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+SourceLocation locateOffset(const std::string& source, std::string_view text, size_t offset) {
+  std::string_view before = text.substr(0, offset);
+  size_t line_start = before.rfind('\n');
+  line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+  int line = static_cast<int>(std::count(before.begin(), before.end(), '\n')) + 1;
+  return {source, line, static_cast<int>(offset - line_start) + 1};
+}
+
 SourceLocation locate(const std::string& source, const YAML::Mark& mark) {
   if (mark.is_null()) return {source, 1, 1};
   return {source, mark.line + 1, mark.column + 1};
@@ -109,6 +154,9 @@ class TreeGuard {
     const std::string& text = node.Scalar();
     if (text.find('$') == std::string::npos) return;
     Result<std::string> expanded = expandEnv(text);
+    if (expanded && invalidUtf8Offset(*expanded) != std::string_view::npos) {
+      expanded = Error{{}, "expanding '" + text + "' gives malformed UTF-8"};
+    }
     if (!expanded) {
       SourceLocation where = locate(source_, node.Mark());
       errors_.push_back({where, expanded.errors().front().message});
@@ -141,6 +189,11 @@ class TreeGuard {
 std::optional<YamlDocument> parseYaml(std::string_view text, const std::string& source,
                                       const YamlSourceOptions& options,
                                       std::vector<Error>& errors) {
+  if (size_t offset = invalidUtf8Offset(text); offset != std::string_view::npos) {
+    errors.push_back(
+        {locateOffset(source, text, offset), "malformed UTF-8 (the file must be UTF-8)"});
+    return std::nullopt;
+  }
   try {
     YamlDocument document{YAML::Load(std::string(text)), {}};
     if (!TreeGuard(source, options, errors, document.unexpanded).check(document.root)) {

@@ -25,7 +25,8 @@ struct YamlDocument {
   std::set<std::pair<int, int>> unexpanded;
 };
 
-// Parses the first document of `text`. yaml-cpp exceptions become errors with their mark.
+// Parses the first document of `text`, which must be UTF-8, as must every expanded scalar.
+// yaml-cpp exceptions become errors with their mark.
 // Anchors and aliases are allowed, but a tree that contains itself, nests deeper than a config
 // ever needs, or grows past a sane size once aliases are followed is rejected, so that every
 // later walk (typed reading, dumping, fuzzing) is bounded. Returns nullopt only for those fatal

@@ -231,6 +231,27 @@ clusters:
   EXPECT_EQ(fixed.endpoints[1].meta, (Metadata{{"version", "v2"}, {"zone", "a"}}));
 }
 
+TEST(LoaderTest, SizesAcceptIntegersAndSuffixes) {
+  std::shared_ptr<const Config> config = load(R"(listeners:
+  - name: edge
+    address: 127.0.0.1:0
+    max_request_headers_bytes: 8192
+    routes: [{direct_response: {status: 200}}]
+clusters:
+  - {name: c, endpoints: [127.0.0.1:1], max_response_headers_bytes: 2MiB}
+)");
+  EXPECT_EQ(config->listeners.at(0).max_request_headers_bytes, 8192u);
+  EXPECT_EQ(config->clusters.at(0).max_response_headers_bytes, 2u * 1024 * 1024);
+  EXPECT_THAT(errorsOf(R"(clusters:
+  - {name: c, endpoints: [127.0.0.1:1], max_response_headers_bytes: 0}
+  - {name: d, endpoints: [127.0.0.1:1], max_response_headers_bytes: 2GiB}
+)"),
+              ElementsAre("t.yaml:2:69: max_response_headers_bytes must be in 1..1073741824 "
+                          "bytes, not 0",
+                          "t.yaml:3:69: max_response_headers_bytes must be in 1..1073741824 "
+                          "bytes, not 2147483648"));
+}
+
 TEST(LoaderTest, LoadsFromAFileAndRecordsItsPath) {
   std::string path = ::testing::TempDir() + "/remora_loader_test.yaml";
   std::ofstream(path) << kSmallest;

@@ -28,6 +28,17 @@ TEST(YamlSourceTest, SyntaxErrorsCarryTheirMark) {
   EXPECT_THAT(errors.at(0).text(), StartsWith("y.yaml:2:1: "));
 }
 
+TEST(YamlSourceTest, RejectsMalformedUtf8WithItsPlace) {
+  EXPECT_THAT(errorsOf("a: caf\xc3\xa9\nb: x\xe9y\n"),
+              ElementsAre("y.yaml:2:5: malformed UTF-8 (the file must be UTF-8)"));
+  EXPECT_THAT(errorsOf("a: \xc0\xaf\n"), ElementsAre(HasSubstr("1:4: malformed")));  // overlong
+  EXPECT_THAT(errorsOf("a: \xed\xa0\x80\n"),
+              ElementsAre(HasSubstr("1:4: malformed")));  // surrogate
+  EXPECT_THAT(errorsOf("a: \xf4\x90\x80\x80\n"), ElementsAre(HasSubstr("1:4: malformed")));
+  EXPECT_THAT(errorsOf("a: \xe2\x82"), ElementsAre(HasSubstr("1:4: malformed")));  // truncated
+  EXPECT_THAT(errorsOf("a: \xf0\x9f\x90\x9f \xe2\x82\xac\n"), IsEmpty());
+}
+
 TEST(YamlSourceTest, SharedAnchorsAreFine) {
   EXPECT_THAT(errorsOf("a: &x {k: [1, 2]}\nb: *x\nc: *x\n"), IsEmpty());
 }
