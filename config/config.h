@@ -111,8 +111,8 @@ struct Cluster {
   std::string service;              // otherwise resolved from the registry by this name
   LbPolicy lb = LbPolicy::RoundRobin;
   Duration connect_timeout{5000};
-  Duration idle_timeout{60000};               // idle upstream keep-alive connections closed
-  uint32_t max_idle_connections = 64;         // per endpoint per worker
+  Duration idle_timeout{60000};                     // idle upstream keep-alive connections closed
+  uint32_t max_idle_connections = 64;               // per endpoint per worker
   uint64_t max_response_headers_bytes = 60 * 1024;  // 502 beyond
   SourceLocation location;
 };
@@ -130,7 +130,7 @@ struct Admin {
 };
 
 struct Lifecycle {
-  Duration drain_delay{0};       // keep serving (with /ready 503) before closing listeners
+  Duration drain_delay{0};        // keep serving (with /ready 503) before closing listeners
   Duration drain_timeout{30000};  // in-flight requests get this long after listeners close
 };
 

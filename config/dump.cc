@@ -1,0 +1,165 @@
+// The effective config as JSON, every default filled in, for GET /config_dump.
+#include "config/dump.h"
+
+#include "config/duration.h"
+
+namespace remora::config {
+namespace {
+
+using nlohmann::json;
+
+std::string_view lbName(LbPolicy policy) {
+  switch (policy) {
+    case LbPolicy::RoundRobin:
+      return "round_robin";
+    case LbPolicy::LeastRequest:
+      return "least_request";
+    case LbPolicy::Random:
+      return "random";
+  }
+  return "round_robin";
+}
+
+// Plain scalars that YAML's core schema reads as booleans or numbers keep that type, so a filter
+// config dumps as `{"burst": 100}` rather than `{"burst": "100"}`; quoted ones stay strings.
+json scalarToJson(const YAML::Node& node) {
+  const std::string& text = node.Scalar();
+  if (node.Tag() != "?") return text;
+  if (text == "true" || text == "false") return text == "true";
+  json number = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (number.is_number()) return number;
+  return text;
+}
+
+// The loader rejected cyclic and oversized trees, so this recursion is bounded.
+json yamlToJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return scalarToJson(node);
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (const YAML::Node& item : node) out.push_back(yamlToJson(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        out[it->first.Scalar()] = yamlToJson(it->second);
+      }
+      return out;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+json headerMutationsToJson(const HeaderMutations& mutations) {
+  json add = json::object();
+  for (const auto& [name, value] : mutations.add) add[name] = value;
+  return {{"add", add}, {"remove", mutations.remove}};
+}
+
+json routeToJson(const Route& route) {
+  json match = json::object();
+  switch (route.match.path_kind) {
+    case RouteMatch::PathKind::Prefix:
+      match["prefix"] = route.match.path;
+      break;
+    case RouteMatch::PathKind::Exact:
+      match["path"] = route.match.path;
+      break;
+    case RouteMatch::PathKind::Regex:
+      match["regex"] = route.match.path;
+      break;
+  }
+  json headers = json::object();
+  for (const HeaderMatch& header : route.match.headers) headers[header.name] = header.value;
+  match["headers"] = headers;
+  match["methods"] = route.match.methods;
+  json out = {{"match", match}};
+  if (!route.cluster.empty()) {
+    out["cluster"] = route.cluster;
+    out["subset"] = route.subset;
+  }
+  if (!route.split.empty()) {
+    json split = json::array();
+    for (const WeightedCluster& entry : route.split) {
+      split.push_back(
+          {{"cluster", entry.cluster}, {"subset", entry.subset}, {"weight", entry.weight}});
+    }
+    out["split"] = split;
+  }
+  if (route.direct_response) {
+    out["direct_response"] = {{"status", route.direct_response->status},
+                              {"body", route.direct_response->body}};
+  }
+  out["timeout"] = formatDuration(route.timeout);
+  out["request_headers"] = headerMutationsToJson(route.request_headers);
+  out["response_headers"] = headerMutationsToJson(route.response_headers);
+  return out;
+}
+
+json listenerToJson(const Listener& listener) {
+  json filters = json::array();
+  for (const FilterConfig& filter : listener.filters) {
+    filters.push_back({{filter.name, yamlToJson(filter.config)}});
+  }
+  json hosts = json::array();
+  for (const VirtualHost& host : listener.virtual_hosts) {
+    json routes = json::array();
+    for (const Route& route : host.routes) routes.push_back(routeToJson(route));
+    hosts.push_back({{"name", host.name}, {"domains", host.domains}, {"routes", routes}});
+  }
+  return {{"name", listener.name},
+          {"address", listener.address.text()},
+          {"filters", filters},
+          {"virtual_hosts", hosts},
+          {"max_request_headers_bytes", listener.max_request_headers_bytes},
+          {"max_request_headers_count", listener.max_request_headers_count},
+          {"request_header_timeout", formatDuration(listener.request_header_timeout)},
+          {"idle_timeout", formatDuration(listener.idle_timeout)},
+          {"max_connections", listener.max_connections}};
+}
+
+json clusterToJson(const Cluster& cluster) {
+  json out = {{"name", cluster.name}};
+  if (cluster.service.empty()) {
+    json endpoints = json::array();
+    for (const Endpoint& endpoint : cluster.endpoints) {
+      endpoints.push_back({{"address", endpoint.address.text()},
+                           {"weight", endpoint.weight},
+                           {"meta", endpoint.meta}});
+    }
+    out["endpoints"] = endpoints;
+  } else {
+    out["service"] = cluster.service;
+  }
+  out["lb"] = lbName(cluster.lb);
+  out["connect_timeout"] = formatDuration(cluster.connect_timeout);
+  out["idle_timeout"] = formatDuration(cluster.idle_timeout);
+  out["max_idle_connections"] = cluster.max_idle_connections;
+  out["max_response_headers_bytes"] = cluster.max_response_headers_bytes;
+  return out;
+}
+
+}  // namespace
+
+json toJson(const Config& config) {
+  json listeners = json::array();
+  for (const Listener& listener : config.listeners) listeners.push_back(listenerToJson(listener));
+  json clusters = json::array();
+  for (const Cluster& cluster : config.clusters) clusters.push_back(clusterToJson(cluster));
+  json registry = json::object();
+  if (config.registry.file) registry["file"] = {{"path", config.registry.file->path}};
+  return {{"source_path", config.source_path},
+          {"admin", {{"address", config.admin.address.text()}}},
+          {"workers", config.workers},
+          {"listeners", listeners},
+          {"clusters", clusters},
+          {"registry", registry},
+          {"lifecycle",
+           {{"drain_delay", formatDuration(config.lifecycle.drain_delay)},
+            {"drain_timeout", formatDuration(config.lifecycle.drain_timeout)}}}};
+}
+
+}  // namespace remora::config

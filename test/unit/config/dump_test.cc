@@ -1,0 +1,118 @@
+// Tests for the effective-config dump.
+#include "config/dump.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+
+namespace remora::config {
+namespace {
+
+TEST(DumpTest, DefaultConfigShowsEveryDefault) {
+  nlohmann::json expected = {
+      {"source_path", ""},
+      {"admin", {{"address", "127.0.0.1:9901"}}},
+      {"workers", 0},
+      {"listeners", nlohmann::json::array()},
+      {"clusters", nlohmann::json::array()},
+      {"registry", nlohmann::json::object()},
+      {"lifecycle", {{"drain_delay", "0s"}, {"drain_timeout", "30s"}}},
+  };
+  EXPECT_EQ(toJson(Config{}), expected);
+}
+
+TEST(DumpTest, LoadedConfigShowsDefaultsOfEveryPart) {
+  Result<std::shared_ptr<const Config>> config = loadConfigString(R"(listeners:
+  - name: edge
+    address: 127.0.0.1:15001
+    filters:
+      - rate_limit: {requests_per_second: 500, burst: "100", enabled: true, note: hi}
+      - cors:
+    routes:
+      - cluster: backend
+clusters:
+  - name: backend
+    endpoints: ["[::1]:8080"]
+)",
+                                                                  "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.errors().at(0).text();
+  nlohmann::json listener = {
+      {"name", "edge"},
+      {"address", "127.0.0.1:15001"},
+      {"filters",
+       {{{"rate_limit",
+          {{"requests_per_second", 500}, {"burst", "100"}, {"enabled", true}, {"note", "hi"}}}},
+        {{"cors", nullptr}}}},
+      {"virtual_hosts",
+       {{{"name", "edge"},
+         {"domains", {"*"}},
+         {"routes",
+          {{{"match",
+             {{"prefix", "/"},
+              {"headers", nlohmann::json::object()},
+              {"methods", nlohmann::json::array()}}},
+            {"cluster", "backend"},
+            {"subset", nlohmann::json::object()},
+            {"timeout", "15s"},
+            {"request_headers",
+             {{"add", nlohmann::json::object()}, {"remove", nlohmann::json::array()}}},
+            {"response_headers",
+             {{"add", nlohmann::json::object()}, {"remove", nlohmann::json::array()}}}}}}}}},
+      {"max_request_headers_bytes", 61440},
+      {"max_request_headers_count", 100},
+      {"request_header_timeout", "10s"},
+      {"idle_timeout", "1m"},
+      {"max_connections", 100000}};
+  nlohmann::json cluster = {
+      {"name", "backend"},
+      {"endpoints",
+       {{{"address", "[::1]:8080"}, {"weight", 1}, {"meta", nlohmann::json::object()}}}},
+      {"lb", "round_robin"},
+      {"connect_timeout", "5s"},
+      {"idle_timeout", "1m"},
+      {"max_idle_connections", 64},
+      {"max_response_headers_bytes", 61440}};
+  nlohmann::json dump = toJson(**config);
+  EXPECT_EQ(dump["listeners"], nlohmann::json::array({listener})) << dump["listeners"].dump(2);
+  EXPECT_EQ(dump["clusters"], nlohmann::json::array({cluster})) << dump["clusters"].dump(2);
+}
+
+TEST(DumpTest, ShowsSplitsDirectResponsesAndServices) {
+  Result<std::shared_ptr<const Config>> config = loadConfigString(R"(registry: {file: {path: /e}}
+listeners:
+  - name: edge
+    address: 127.0.0.1:0
+    virtual_hosts:
+      - name: v
+        domains: [a]
+        routes:
+          - match: {regex: "^/x$", methods: [get]}
+            split: [{cluster: users, subset: {version: v1}, weight: 9}]
+            timeout: 0s
+          - match: {path: /health}
+            direct_response: {status: 204}
+clusters:
+  - {name: users, service: users, lb: least_request}
+)",
+                                                                  "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.errors().at(0).text();
+  nlohmann::json dump = toJson(**config);
+  EXPECT_EQ(dump["registry"], (nlohmann::json{{"file", {{"path", "/e"}}}}));
+  const nlohmann::json& routes = dump["listeners"][0]["virtual_hosts"][0]["routes"];
+  EXPECT_EQ(routes[0]["match"]["regex"], "^/x$");
+  EXPECT_EQ(routes[0]["match"]["methods"], nlohmann::json::array({"GET"}));
+  EXPECT_EQ(routes[0]["split"],
+            nlohmann::json::parse(R"([{"cluster":"users","subset":{"version":"v1"},"weight":9}])"));
+  EXPECT_FALSE(routes[0].contains("cluster"));
+  EXPECT_EQ(routes[0]["timeout"], "0s");
+  EXPECT_EQ(routes[1]["match"]["path"], "/health");
+  EXPECT_EQ(routes[1]["direct_response"], (nlohmann::json{{"status", 204}, {"body", ""}}));
+  const nlohmann::json& users = dump["clusters"][0];
+  EXPECT_EQ(users["service"], "users");
+  EXPECT_FALSE(users.contains("endpoints"));
+  EXPECT_EQ(users["lb"], "least_request");
+}
+
+}  // namespace
+}  // namespace remora::config
