@@ -9,20 +9,18 @@
 namespace remora::harness {
 namespace {
 
-// nginx string literal: double quotes, with backslash and quote escaped.
+// An nginx string literal. `$` would start a variable and has no escape, so it is refused.
 std::string quote(std::string_view text) {
+  if (text.find('$') != std::string_view::npos) {
+    throw std::invalid_argument("Nginx: '$' in a literal: " + std::string(text));
+  }
   std::string out = "\"";
   for (char c : text) {
-    if (c == '"' || c == '\\' || c == '$') {
-      // `$` would start a variable; nginx has no escape for it outside of geo/map tricks, so
-      // callers must not put `$` in fixed bodies.
-      if (c == '$') throw std::invalid_argument("Nginx::fixed: '$' in a body");
-      out += '\\';
-    }
     if (c == '\n') {
       out += "\\n";
       continue;
     }
+    if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
   return out + "\"";

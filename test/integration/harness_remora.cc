@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <iostream>
 #include <regex>
-#include <set>
 
 #include "integration/harness/remora.h"
 #include "integration/harness/socket.h"
@@ -49,7 +48,7 @@ std::string render(std::string_view text, const std::map<std::string, std::strin
 }
 
 Remora::~Remora() {
-  if (process_ && ::testing::Test::HasFailure()) {
+  if (process_ && !logs_shown_ && ::testing::Test::HasFailure()) {
     std::cerr << "---- remora logs (" << dir_.path().string() << ") ----\n"
               << lastBytes(logs(), 8192) << "---- end of remora logs ----\n";
   }
@@ -79,11 +78,13 @@ Remora::~Remora() {
   waitUntil(ready, deadlineIn(timeout), std::chrono::milliseconds(10));
   if (!process_->running()) {
     std::optional<int> code = process_->waitExit(deadlineIn(std::chrono::seconds(1)));
+    logs_shown_ = true;
     return ::testing::AssertionFailure()
            << "remora exited early with status " << code.value_or(-1) << "\n"
            << lastBytes(logs(), 8192);
   }
   if (admin_port_ == 0 || ports_.size() < wanted) {
+    logs_shown_ = true;
     return ::testing::AssertionFailure()
            << "remora did not log every listener (" << ports_.size() << " of " << wanted
            << ") and the admin listener within the start timeout\n"

@@ -54,6 +54,7 @@ class Remora {
   std::unique_ptr<Process> process_;
   std::map<std::string, uint16_t> ports_;
   uint16_t admin_port_ = 0;
+  bool logs_shown_ = false;  // start() already put them in its failure message
 };
 
 // The sum of every sample of metric `name` (e.g. "remora_downstream_requests_total" or
