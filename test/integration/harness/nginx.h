@@ -1,0 +1,50 @@
+// Nginx: Debian's stock nginx run as a real upstream with a generated config, all state in a
+// temp dir.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "integration/harness/http.h"
+#include "integration/harness/process.h"
+#include "integration/harness/temp_dir.h"
+
+namespace remora::harness {
+
+class Nginx {
+ public:
+  // Starts `/usr/sbin/nginx` (single process, no daemon) listening on a free 127.0.0.1 port with
+  // `server_body` (nginx directives: locations) inside its one server block. Retries with another
+  // port when the chosen one was taken meanwhile. Throws std::runtime_error (with nginx's error
+  // log) when it cannot start.
+  explicit Nginx(const std::string& server_body);
+  ~Nginx();
+
+  uint16_t port() const { return port_; }
+  std::string address() const;  // "127.0.0.1:port"
+  std::string errorLog() const;
+  std::string accessLog() const;
+  const TempDir& dir() const { return dir_; }
+
+  // Location snippets to concatenate into `server_body`:
+  // `path` (exact match) answers `status` with `body`, plus `headers` (add_header ... always).
+  static std::string fixed(std::string_view path, int status, std::string_view body,
+                           const HeaderList& headers = {});
+  // Prefix `path` answers 200 with "key=value" lines describing the request (see echoField).
+  static std::string echo(std::string_view path);
+  // Exact `path` answers 200 with "METHOD body=<request body>" (the body must fit in one line).
+  static std::string echoBody(std::string_view path);
+  // A field of an echo() body: method, uri, host, xff, proto, request_id, connection (nginx's
+  // connection serial number), content_length, connection_header.
+  static std::optional<std::string> echoField(std::string_view body, std::string_view key);
+
+ private:
+  TempDir dir_;
+  uint16_t port_ = 0;
+  std::unique_ptr<Process> process_;
+};
+
+}  // namespace remora::harness

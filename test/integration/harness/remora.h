@@ -1,0 +1,65 @@
+// Remora: the real remora binary under test, started from a YAML string with ephemeral ports,
+// plus the config templating and admin helpers the tests share.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "integration/harness/http.h"
+#include "integration/harness/process.h"
+#include "integration/harness/temp_dir.h"
+#include "integration/harness/wait.h"
+
+namespace remora::harness {
+
+// Replaces every `{{name}}` in `text` with vars[name]; an unknown name is left as it is. (Not
+// `${...}`: remora itself expands that from the environment.)
+std::string render(std::string_view text, const std::map<std::string, std::string>& vars);
+
+class Remora {
+ public:
+  // `binary` is for the harness's own self-test; tests use the real one.
+  explicit Remora(std::string binary = REMORA_BINARY) : binary_(std::move(binary)) {}
+  ~Remora();  // kills the process; prints its logs when the current test has failed
+
+  // Writes `yaml` to config.yaml in dir(), runs `remora -c` on it and waits until every listener
+  // of the config and the admin listener have logged `... listening on host:port`. On failure
+  // (early exit, timeout) the result carries the exit status and the logs.
+  ::testing::AssertionResult start(std::string_view yaml,
+                                   Clock::duration timeout = std::chrono::seconds(10));
+  // Rewrites the config file atomically and sends SIGHUP.
+  void reload(std::string_view yaml);
+
+  uint16_t port(const std::string& listener) const;  // 0 (and a test failure) when unknown
+  uint16_t adminPort() const { return admin_port_; }
+  HttpResponse adminGet(std::string_view path) const;
+  HttpResponse adminPost(std::string_view path) const;
+
+  std::string logs() const;  // stderr then stdout, so far
+  bool signal(int sig) { return process_ && process_->signal(sig); }
+  std::optional<int> waitExit(Deadline deadline);
+  bool running() { return process_ && process_->running(); }
+  const TempDir& dir() const { return dir_; }
+  std::filesystem::path configPath() const { return dir_.file("config.yaml"); }
+
+ private:
+  std::string binary_;
+  TempDir dir_;
+  std::unique_ptr<Process> process_;
+  std::map<std::string, uint16_t> ports_;
+  uint16_t admin_port_ = 0;
+  bool logs_shown_ = false;  // start() already put them in its failure message
+};
+
+// The sum of every sample of metric `name` (e.g. "remora_downstream_requests_total" or
+// "..._count") whose labels include all of `labels`, in Prometheus text format; 0 when none.
+double metricValue(std::string_view exposition, std::string_view name,
+                   const std::map<std::string, std::string>& labels = {});
+
+}  // namespace remora::harness
