@@ -449,8 +449,10 @@ void Http1ServerConnection::readDisable(bool disable) {
 }
 
 void Http1ServerConnection::resetStream() {
+  // What was already produced still goes out: a body cut short (or a chunked one without its
+  // last chunk) followed by the close is how an HTTP/1 client learns the response failed.
   finishStream();
-  closeNow();
+  closeAfterFlush();
 }
 
 void Http1ServerConnection::closeAfterFlush() {
