@@ -29,9 +29,9 @@ struct EndpointInfo {
 // A set of endpoints chosen by metadata; subset 0 of every cluster is the whole cluster.
 struct SubsetInfo {
   config::Metadata selector;
-  std::string label;               // "version=v2,zone=a"; "" for the whole cluster
-  std::vector<uint32_t> members;   // healthy endpoints matching the selector, by index
-  std::string lb_key;              // "cluster|label": keys per-worker balancer state
+  std::string label;              // "version=v2,zone=a"; "" for the whole cluster
+  std::vector<uint32_t> members;  // healthy endpoints matching the selector, by index
+  std::string lb_key;             // "cluster|label": keys per-worker balancer state
 };
 
 struct ClusterInfo {

@@ -162,7 +162,8 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
     info.config = &cluster;
     if (cluster.service.empty()) {
       info.source = "static";
-      for (const auto& endpoint : cluster.endpoints) info.endpoints.push_back(makeEndpoint(endpoint));
+      for (const auto& endpoint : cluster.endpoints)
+        info.endpoints.push_back(makeEndpoint(endpoint));
     } else {
       info.source = registry.source;
       auto it = registry.services.find(cluster.service);

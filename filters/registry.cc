@@ -22,7 +22,8 @@ constexpr Entry kFilters[] = {
 
 }  // namespace
 
-Result<std::shared_ptr<const FilterFactory>> createFilterFactory(const config::FilterConfig& config) {
+Result<std::shared_ptr<const FilterFactory>> createFilterFactory(
+    const config::FilterConfig& config) {
   for (const Entry& entry : kFilters) {
     if (config.name == entry.name) return entry.build(config);
   }

@@ -12,7 +12,8 @@
 namespace remora::filters {
 
 // Parses and validates one `filters:` entry; errors carry the entry's file:line:col.
-Result<std::shared_ptr<const FilterFactory>> createFilterFactory(const config::FilterConfig& config);
+Result<std::shared_ptr<const FilterFactory>> createFilterFactory(
+    const config::FilterConfig& config);
 
 // The names createFilterFactory knows, for error messages and docs.
 std::vector<std::string> knownFilterNames();

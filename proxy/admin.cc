@@ -97,8 +97,9 @@ void Admin::handle(evhttp_request* request) {
       reply(request, 200, "READY\n");
     } else {
       const bool failed = server_.state() == LifecycleState::Ready;
-      reply(request, 503, failed ? "HEALTHCHECK FAILED\n"
-                                 : std::string(lifecycleStateName(server_.state())) + "\n");
+      reply(request, 503,
+            failed ? "HEALTHCHECK FAILED\n"
+                   : std::string(lifecycleStateName(server_.state())) + "\n");
     }
   } else if (path == "/metrics") {
     reply(request, 200, server_.renderMetrics(), "text/plain; version=0.0.4; charset=utf-8");

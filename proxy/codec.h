@@ -25,8 +25,8 @@ class DownstreamCodec {
 enum class UpstreamFailure {
   ConnectFailure,  // refused, unreachable
   ConnectTimeout,
-  Reset,           // the connection broke before the response completed
-  ProtocolError,   // the upstream's response was malformed or over a limit
+  Reset,          // the connection broke before the response completed
+  ProtocolError,  // the upstream's response was malformed or over a limit
 };
 
 const char* upstreamFailureName(UpstreamFailure failure);

@@ -46,7 +46,8 @@ FileWatcher::~FileWatcher() {
   if (fd_ >= 0) close(fd_);
 }
 
-void FileWatcher::watch(const std::string& path, std::function<void(const std::string&)> on_change) {
+void FileWatcher::watch(const std::string& path,
+                        std::function<void(const std::string&)> on_change) {
   Watched watched;
   watched.path = path;
   const size_t slash = path.rfind('/');

@@ -12,7 +12,8 @@ namespace remora {
 
 namespace {
 timeval toTimeval(config::Duration d) {
-  return {static_cast<time_t>(d.count() / 1000), static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+  return {static_cast<time_t>(d.count() / 1000),
+          static_cast<suseconds_t>((d.count() % 1000) * 1000)};
 }
 }  // namespace
 
@@ -58,7 +59,8 @@ Http1ClientConnection::~Http1ClientConnection() {
   bufferevent_free(bev_);
 }
 
-void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks, const RequestHeaders& request,
+void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks,
+                                         const RequestHeaders& request,
                                          const http1::BodyFraming& body, bool upgrade) {
   callbacks_ = &callbacks;
   idle_owner_ = nullptr;

@@ -12,7 +12,8 @@ namespace remora {
 namespace {
 
 timeval toTimeval(config::Duration d) {
-  return {static_cast<time_t>(d.count() / 1000), static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+  return {static_cast<time_t>(d.count() / 1000),
+          static_cast<suseconds_t>((d.count() % 1000) * 1000)};
 }
 
 // Fields that describe one hop, not the message (RFC 9110 7.6.1), plus those `connection` names.
@@ -176,11 +177,11 @@ void Http1ServerConnection::startStream(http1::RequestHead& head, const Listener
   client_keep_alive_ = head.minor_version >= 1
                            ? !(connection != nullptr && listHasToken(*connection, "close"))
                            : (connection != nullptr && listHasToken(*connection, "keep-alive"));
-  const bool upgrade = connection != nullptr && listHasToken(*connection, "upgrade") &&
-                       head.headers.has("upgrade");
+  const bool upgrade =
+      connection != nullptr && listHasToken(*connection, "upgrade") && head.headers.has("upgrade");
   const std::string* expect = head.headers.get("expect");
-  const bool expect_continue = head.minor_version >= 1 && expect != nullptr &&
-                               equalsIgnoreCase(*expect, "100-continue");
+  const bool expect_continue =
+      head.minor_version >= 1 && expect != nullptr && equalsIgnoreCase(*expect, "100-continue");
   awaiting_continue_ = expect_continue;
   head_request_ = head.method == "HEAD";
   response_chunked_ = false;
@@ -272,8 +273,8 @@ void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_str
   const int status = headers.status;
   const bool upgraded = status == 101;
   removeHopByHop(headers.headers, upgraded);
-  const bool no_body = head_request_ || (status >= 100 && status < 200) || status == 204 ||
-                       status == 304;
+  const bool no_body =
+      head_request_ || (status >= 100 && status < 200) || status == 204 || status == 304;
   const bool has_length = headers.headers.has("content-length");
   // A client that was never told to continue will not send its body: the connection cannot be
   // reused, since the unread body would be taken for the next request.
@@ -408,9 +409,10 @@ void Http1ServerConnection::rejectRequest(int status, const std::string& reason)
   LOG_DEBUG("listener %s: %s: %d %s", listener_->name.c_str(), peer_.c_str(), status,
             reason.c_str());
   const std::string body = reason + "\n";
-  std::string response = "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status) +
-                         "\r\ncontent-type: text/plain\r\ncontent-length: " +
-                         std::to_string(body.size()) + "\r\nconnection: close\r\n\r\n" + body;
+  std::string response =
+      "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status) +
+      "\r\ncontent-type: text/plain\r\ncontent-length: " + std::to_string(body.size()) +
+      "\r\nconnection: close\r\n\r\n" + body;
   bufferevent_write(bev_, response.data(), response.size());
   worker_.stats().recordDownstream(listener_->name, status, 0);
   closeAfterFlush();

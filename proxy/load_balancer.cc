@@ -33,7 +33,8 @@ int LoadBalancer::pickRoundRobin(const ClusterInfo& cluster, const SubsetInfo& s
     state.current.assign(n, 0);
     for (size_t i = 0; i < n; ++i) {
       state.keys[i] = cluster.endpoints[subset.members[i]].key;
-      if (auto it = previous.find(state.keys[i]); it != previous.end()) state.current[i] = it->second;
+      if (auto it = previous.find(state.keys[i]); it != previous.end())
+        state.current[i] = it->second;
     }
   }
   bool equal_weights = true;

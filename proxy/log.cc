@@ -28,7 +28,9 @@ const char* levelName(Level level) {
 }  // namespace
 
 void setLevel(Level level) { g_level.store(static_cast<int>(level)); }
-bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+bool enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void write(Level level, const char* format, ...) {
   char line[2048];

@@ -13,10 +13,10 @@ void write(Level level, const char* format, ...) __attribute__((format(printf, 2
 
 }  // namespace remora::log
 
-#define REMORA_LOG(level, ...)                                                       \
-  do {                                                                               \
-    if (::remora::log::enabled(::remora::log::Level::level))                         \
-      ::remora::log::write(::remora::log::Level::level, __VA_ARGS__);                \
+#define REMORA_LOG(level, ...)                                        \
+  do {                                                                \
+    if (::remora::log::enabled(::remora::log::Level::level))          \
+      ::remora::log::write(::remora::log::Level::level, __VA_ARGS__); \
   } while (0)
 #define LOG_DEBUG(...) REMORA_LOG(Debug, __VA_ARGS__)
 #define LOG_INFO(...) REMORA_LOG(Info, __VA_ARGS__)

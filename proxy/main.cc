@@ -34,11 +34,16 @@ int validate(const std::string& path) {
 }
 
 bool parseLevel(const std::string& name, remora::log::Level& level) {
-  if (name == "debug") level = remora::log::Level::Debug;
-  else if (name == "info") level = remora::log::Level::Info;
-  else if (name == "warn") level = remora::log::Level::Warn;
-  else if (name == "error") level = remora::log::Level::Error;
-  else return false;
+  if (name == "debug")
+    level = remora::log::Level::Debug;
+  else if (name == "info")
+    level = remora::log::Level::Info;
+  else if (name == "warn")
+    level = remora::log::Level::Warn;
+  else if (name == "error")
+    level = remora::log::Level::Error;
+  else
+    return false;
   return true;
 }
 

@@ -75,9 +75,8 @@ bool routeMatches(const CompiledRoute& route, const RequestHeaders& request) {
       }
       break;
   }
-  if (!match.methods.empty() &&
-      std::find(match.methods.begin(), match.methods.end(), request.method) ==
-          match.methods.end()) {
+  if (!match.methods.empty() && std::find(match.methods.begin(), match.methods.end(),
+                                          request.method) == match.methods.end()) {
     return false;
   }
   for (const auto& header : match.headers) {

@@ -158,9 +158,8 @@ bool Server::updateListeners(const config::Config& config, std::vector<Error>& e
     return false;
   }
   for (const auto& old : listeners_) {
-    const bool kept = std::any_of(next.begin(), next.end(), [&](const ActiveListener& a) {
-      return a.shared == old.shared;
-    });
+    const bool kept = std::any_of(next.begin(), next.end(),
+                                  [&](const ActiveListener& a) { return a.shared == old.shared; });
     if (kept) continue;
     for (auto& worker : workers_) {
       worker->post([w = worker.get(), name = old.name] { w->removeListener(name); });
@@ -199,7 +198,8 @@ void Server::onRegistryFile(const std::string& content) {
   if (!view) {
     // Keep the last good view: a half-written or broken file never empties a cluster.
     logErrors(view.errors());
-    stats_->incrementCounter("remora_registry_updates_total", "Registry updates applied or rejected",
+    stats_->incrementCounter("remora_registry_updates_total",
+                             "Registry updates applied or rejected",
                              {{"registry", "file"}, {"result", "rejected"}});
     return;
   }
@@ -308,9 +308,11 @@ void Server::onSignal(evutil_socket_t signal_number, short, void* self) {
 void Server::startDrain(const char* why) {
   if (state_ == LifecycleState::Draining) return;
   const config::Lifecycle& lifecycle = loaded_->config->lifecycle;
-  LOG_INFO("draining (%s): not ready now, listeners close in %lldms, in-flight requests get up to %lldms",
-           why, static_cast<long long>(lifecycle.drain_delay.count()),
-           static_cast<long long>(lifecycle.drain_timeout.count()));
+  LOG_INFO(
+      "draining (%s): not ready now, listeners close in %lldms, in-flight requests get up to "
+      "%lldms",
+      why, static_cast<long long>(lifecycle.drain_delay.count()),
+      static_cast<long long>(lifecycle.drain_timeout.count()));
   setState(LifecycleState::Draining);
   drain_started_ = std::chrono::steady_clock::now();
   drain_timer_ = evtimer_new(base_, &Server::onDrainTick, this);

@@ -32,8 +32,10 @@ struct Totals {
   uint64_t count = 0;
   uint64_t sum_ns = 0;
   void add(const RequestCells& cells) {
-    for (size_t i = 0; i < by_code.size(); ++i) by_code[i] += cells.by_code[i].load(std::memory_order_relaxed);
-    for (size_t i = 0; i < buckets.size(); ++i) buckets[i] += cells.buckets[i].load(std::memory_order_relaxed);
+    for (size_t i = 0; i < by_code.size(); ++i)
+      by_code[i] += cells.by_code[i].load(std::memory_order_relaxed);
+    for (size_t i = 0; i < buckets.size(); ++i)
+      buckets[i] += cells.buckets[i].load(std::memory_order_relaxed);
     count += cells.duration_count.load(std::memory_order_relaxed);
     sum_ns += cells.duration_sum_ns.load(std::memory_order_relaxed);
   }
@@ -42,11 +44,14 @@ struct Totals {
 void addRequestFamilies(const std::map<std::map<std::string, std::string>, Totals>& totals,
                         const std::string& prefix, const std::string& what,
                         std::vector<prometheus::MetricFamily>& out) {
-  prometheus::MetricFamily requests{prefix + "_requests_total", what + " requests by status code",
-                                    prometheus::MetricType::Counter, {}};
+  prometheus::MetricFamily requests{prefix + "_requests_total",
+                                    what + " requests by status code",
+                                    prometheus::MetricType::Counter,
+                                    {}};
   prometheus::MetricFamily durations{prefix + "_request_duration_seconds",
                                      what + " request duration",
-                                     prometheus::MetricType::Histogram, {}};
+                                     prometheus::MetricType::Histogram,
+                                     {}};
   for (const auto& [labels, total] : totals) {
     for (size_t code = 0; code < total.by_code.size(); ++code) {
       if (total.by_code[code] == 0) continue;
@@ -141,8 +146,10 @@ std::string Registry::render() const {
   std::map<std::map<std::string, std::string>, Totals> downstream;
   std::map<std::map<std::string, std::string>, Totals> upstream;
   for (const auto& worker : workers_) {
-    worker->forEach(false, [&](const auto& labels, const RequestCells& c) { downstream[labels].add(c); });
-    worker->forEach(true, [&](const auto& labels, const RequestCells& c) { upstream[labels].add(c); });
+    worker->forEach(false,
+                    [&](const auto& labels, const RequestCells& c) { downstream[labels].add(c); });
+    worker->forEach(true,
+                    [&](const auto& labels, const RequestCells& c) { upstream[labels].add(c); });
   }
   std::vector<prometheus::MetricFamily> families;
   addRequestFamilies(downstream, "remora_downstream", "Downstream", families);
@@ -151,8 +158,10 @@ std::string Registry::render() const {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [name, series] : series_) {
       prometheus::MetricFamily family{
-          name, series.help,
-          series.counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge, {}};
+          name,
+          series.help,
+          series.counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge,
+          {}};
       for (const auto& [labels, value] : series.values) {
         prometheus::ClientMetric metric;
         metric.label = toLabels(labels);

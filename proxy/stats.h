@@ -51,7 +51,8 @@ class WorkerStats {
   template <class Visit>
   void forEach(bool upstream, Visit&& visit) const {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [key, entry] : upstream ? upstream_ : downstream_) visit(entry.labels, *entry.cells);
+    for (const auto& [key, entry] : upstream ? upstream_ : downstream_)
+      visit(entry.labels, *entry.cells);
   }
 
  private:

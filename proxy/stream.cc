@@ -293,8 +293,8 @@ void Stream::localReply(int status, std::string_view body, const char* reason) {
 }
 
 void Stream::armTimeout() {
-  if (route_ == nullptr || route_->config->timeout.count() == 0 || tunnel_ ||
-      response_complete_ || completed_) {
+  if (route_ == nullptr || route_->config->timeout.count() == 0 || tunnel_ || response_complete_ ||
+      completed_) {
     return;
   }
   if (timeout_ == nullptr) timeout_ = evtimer_new(worker_.base(), &Stream::onTimeout, this);
@@ -327,8 +327,8 @@ void Stream::complete() {
   if (timeout_ != nullptr) evtimer_del(timeout_);
   info_.duration = std::chrono::steady_clock::now() - info_.start;
   if (upstream_ != nullptr) releaseUpstream(upstream_->reusable());
-  const uint64_t duration_ns =
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(info_.duration).count());
+  const uint64_t duration_ns = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(info_.duration).count());
   worker_.stats().recordDownstream(listener_.config->name, info_.status, duration_ns);
   if (subset_ != nullptr && (upstream_status_ != 0 || info_.local_reason.starts_with("upstream"))) {
     const int code = upstream_status_ != 0 ? upstream_status_ : info_.status;

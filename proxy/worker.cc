@@ -85,8 +85,7 @@ void Worker::removeListener(const std::string& name) {
   }
 }
 
-void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int,
-                      void* context) {
+void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int, void* context) {
   auto* active = static_cast<ActiveListener*>(context);
   Worker* worker = active->owner;
   ListenerShared& shared = *active->shared;

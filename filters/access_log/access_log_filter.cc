@@ -18,11 +18,21 @@ void appendJsonString(std::string& out, std::string_view s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char esc[8];
@@ -48,8 +58,8 @@ void appendQuoted(std::string& out, std::string_view s) {
 std::string isoTime(std::chrono::system_clock::time_point t) {
   auto since = t.time_since_epoch();
   time_t secs = std::chrono::duration_cast<std::chrono::seconds>(since).count();
-  int millis = static_cast<int>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(since).count() % 1000);
+  int millis =
+      static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(since).count() % 1000);
   tm utc;
   gmtime_r(&secs, &utc);
   char buf[40];
@@ -96,8 +106,7 @@ void AccessLogFilter::onComplete(const StreamInfo& info) { factory_.write(info);
 }  // namespace
 
 std::string formatAccessLogLine(const StreamInfo& info, bool json) {
-  const double duration_ms =
-      std::chrono::duration<double, std::milli>(info.duration).count();
+  const double duration_ms = std::chrono::duration<double, std::milli>(info.duration).count();
   char number[32];
   snprintf(number, sizeof(number), "%.3f", duration_ms);
   std::string out;
@@ -176,7 +185,8 @@ Result<std::shared_ptr<const FilterFactory>> createAccessLogFilterFactory(
   std::string path;
   const YAML::Node& node = config.config;
   if (node && !node.IsNull()) {
-    if (!node.IsMap()) return Error{config.location, "access_log: expected a mapping {format, path}"};
+    if (!node.IsMap())
+      return Error{config.location, "access_log: expected a mapping {format, path}"};
     checkKnownKeys(config, node, {"format", "path"}, "access_log filter", errors);
     if (const YAML::Node format = node["format"]) {
       const std::string value = format.IsScalar() ? format.Scalar() : "";
