@@ -35,29 +35,24 @@ Http1ClientConnection::Http1ClientConnection(Worker& worker, const EndpointInfo&
                                              const config::Cluster& cluster)
     : worker_(worker), key_(endpoint.key), idle_timeout_(cluster.idle_timeout) {
   limits_.max_head_bytes = cluster.max_response_headers_bytes;
-  bev_ = bufferevent_socket_new(worker.base(), -1, BEV_OPT_CLOSE_ON_FREE);
-  bufferevent_setcb(bev_, &onRead, &onWrite, &onEvent, this);
-  bufferevent_setwatermark(bev_, EV_WRITE, kLowWatermark, 0);
+  transport_ = std::make_unique<Transport>(worker.base(), *this);
+  transport_->setWriteLowWatermark(kLowWatermark);
+  transport_->setReadLimit(kHighWatermark);
   timer_ = evtimer_new(worker.base(), &onTimer, this);
   timeval timeout = toTimeval(cluster.connect_timeout);
   evtimer_add(timer_, &timeout);
-  bufferevent_enable(bev_, EV_READ | EV_WRITE);
-  if (bufferevent_socket_connect(bev_, reinterpret_cast<const sockaddr*>(&endpoint.address),
-                                 static_cast<int>(endpoint.address_length)) != 0) {
+  if (!transport_->connect(reinterpret_cast<const sockaddr*>(&endpoint.address),
+                           endpoint.address_length)) {
     // Reported from the loop, not from inside the caller's startRequest.
     closed_ = true;
     timeval now{0, 0};
     evtimer_add(timer_, &now);
     return;
   }
-  int one = 1;
-  setsockopt(bufferevent_getfd(bev_), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (transport_->connected()) connected_ = true;
 }
 
-Http1ClientConnection::~Http1ClientConnection() {
-  event_free(timer_);
-  bufferevent_free(bev_);
-}
+Http1ClientConnection::~Http1ClientConnection() { event_free(timer_); }
 
 void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks,
                                          const RequestHeaders& request,
@@ -92,15 +87,15 @@ void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks,
   if (request_chunked_) head += "transfer-encoding: chunked\r\n";
   if (upgrade) head += "connection: upgrade\r\n";
   head += "\r\n";
-  evbuffer_add(bufferevent_get_output(bev_), head.data(), head.size());
-  if (!read_disabled_) bufferevent_enable(bev_, EV_READ);
+  evbuffer_add(transport_->output(), head.data(), head.size());
+  if (!read_disabled_) transport_->enableRead(true);
   if (closed_) return;  // the failure is already scheduled
   // A response may already be buffered (an upstream that answers before reading everything).
-  if (evbuffer_get_length(bufferevent_get_input(bev_)) > 0) processInput();
+  if (evbuffer_get_length(transport_->input()) > 0) processInput();
 }
 
 void Http1ClientConnection::sendData(Buffer& data, bool end_stream) {
-  evbuffer* out = bufferevent_get_output(bev_);
+  evbuffer* out = transport_->output();
   if (request_chunked_ && state_ != ResponseState::Tunnel) {
     if (!data.empty()) {
       char size[24];
@@ -123,60 +118,52 @@ void Http1ClientConnection::sendData(Buffer& data, bool end_stream) {
 void Http1ClientConnection::readDisable(bool disable) {
   read_disabled_ = disable;
   if (closed_) return;
-  if (disable) {
-    bufferevent_disable(bev_, EV_READ);
-  } else {
-    bufferevent_enable(bev_, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_input(bev_)) > 0) processInput();
+  transport_->enableRead(!disable);
+  if (!disable) {
+    if (evbuffer_get_length(transport_->input()) > 0) processInput();
   }
 }
 
 bool Http1ClientConnection::reusable() const {
   return !closed_ && keep_alive_ && state_ == ResponseState::Done && request_complete_ &&
-         evbuffer_get_length(bufferevent_get_input(bev_)) == 0;
+         evbuffer_get_length(transport_->input()) == 0;
 }
 
 void Http1ClientConnection::setIdle(IdleOwner* owner) {
   idle_owner_ = owner;
   callbacks_ = nullptr;
   read_disabled_ = false;
-  bufferevent_enable(bev_, EV_READ);
+  transport_->enableRead(true);
   timeval timeout = toTimeval(idle_timeout_);
   evtimer_add(timer_, &timeout);
 }
 
-void Http1ClientConnection::onRead(bufferevent*, void* self) {
-  static_cast<Http1ClientConnection*>(self)->processInput();
-}
-
-void Http1ClientConnection::onWrite(bufferevent*, void* self) {
-  auto* conn = static_cast<Http1ClientConnection*>(self);
-  if (conn->write_above_) {
-    conn->write_above_ = false;
-    if (conn->callbacks_ != nullptr) conn->callbacks_->onUpstreamWriteWatermark(false);
+void Http1ClientConnection::onWriteDrained() {
+  if (write_above_) {
+    write_above_ = false;
+    if (callbacks_ != nullptr) callbacks_->onUpstreamWriteWatermark(false);
   }
 }
 
-void Http1ClientConnection::onEvent(bufferevent*, short what, void* self) {
-  auto* conn = static_cast<Http1ClientConnection*>(self);
-  if (what & BEV_EVENT_CONNECTED) {
-    conn->connected_ = true;
-    evtimer_del(conn->timer_);
-    return;
-  }
+void Http1ClientConnection::onConnected() {
+  connected_ = true;
+  evtimer_del(timer_);
+}
+
+void Http1ClientConnection::onTransportClosed(bool) {
   // EOF or error. A body delimited by the close ends normally; anything else is a failure.
-  conn->processInput();
-  if (conn->closed_) return;
-  conn->closed_ = true;
-  bufferevent_disable(conn->bev_, EV_READ | EV_WRITE);
-  if (conn->state_ == ResponseState::Tunnel ||
-      (conn->state_ == ResponseState::Body && conn->framing_.kind == http1::BodyKind::UntilClose)) {
+  processInput();
+  if (closed_) return;
+  closed_ = true;
+  transport_->enableRead(false);
+  if (state_ == ResponseState::Tunnel ||
+      (state_ == ResponseState::Body && framing_.kind == http1::BodyKind::UntilClose)) {
     Buffer empty;
-    conn->keep_alive_ = false;
-    conn->finishResponse(empty);
+    keep_alive_ = false;
+    finishResponse(empty);
     return;
   }
-  conn->fail(conn->connected_ ? UpstreamFailure::Reset : UpstreamFailure::ConnectFailure);
+  fail(connected_ ? UpstreamFailure::Reset : UpstreamFailure::ConnectFailure);
 }
 
 void Http1ClientConnection::onTimer(evutil_socket_t, short, void* self) {
@@ -210,7 +197,7 @@ void Http1ClientConnection::fail(UpstreamFailure failure) {
 
 void Http1ClientConnection::processInput() {
   while (!read_disabled_ && callbacks_ != nullptr) {
-    evbuffer* in = bufferevent_get_input(bev_);
+    evbuffer* in = transport_->input();
     if (evbuffer_get_length(in) == 0) return;
     if (state_ == ResponseState::Head) {
       if (!parseHead()) return;
@@ -224,14 +211,14 @@ void Http1ClientConnection::processInput() {
     }
   }
   if (callbacks_ == nullptr && idle_owner_ != nullptr &&
-      evbuffer_get_length(bufferevent_get_input(bev_)) > 0) {
+      evbuffer_get_length(transport_->input()) > 0) {
     // An idle connection must not send anything; it cannot be reused.
     fail(UpstreamFailure::ProtocolError);
   }
 }
 
 bool Http1ClientConnection::parseHead() {
-  evbuffer* in = bufferevent_get_input(bev_);
+  evbuffer* in = transport_->input();
   const size_t available = evbuffer_get_length(in);
   const size_t look = std::min(available, limits_.max_head_bytes + 1);
   const char* data = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(look)));
@@ -281,7 +268,7 @@ bool Http1ClientConnection::parseHead() {
 }
 
 void Http1ClientConnection::processBody() {
-  evbuffer* in = bufferevent_get_input(bev_);
+  evbuffer* in = transport_->input();
   Buffer data;
   if (state_ == ResponseState::Tunnel || framing_.kind == http1::BodyKind::UntilClose) {
     evbuffer_add_buffer(data.raw(), in);

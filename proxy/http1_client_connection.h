@@ -1,15 +1,16 @@
 // Http1ClientConnection: one keep-alive HTTP/1.1 connection from a worker to an upstream endpoint.
 #pragma once
 
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include <memory>
 #include <string>
 
 #include "config/config.h"
 #include "discovery/snapshot.h"
 #include "proxy/codec.h"
 #include "proxy/http1_parser.h"
+#include "proxy/transport.h"
 #include "proxy/worker.h"
 
 namespace remora {
@@ -23,7 +24,7 @@ class IdleOwner {
   virtual void onIdleConnectionClosed(Http1ClientConnection* connection) = 0;
 };
 
-class Http1ClientConnection : public Deferrable {
+class Http1ClientConnection : public Deferrable, public TransportCallbacks {
  public:
   Http1ClientConnection(Worker& worker, const EndpointInfo& endpoint,
                         const config::Cluster& cluster);
@@ -48,9 +49,10 @@ class Http1ClientConnection : public Deferrable {
 
  private:
   enum class ResponseState { Head, Body, Done, Tunnel };
-  static void onRead(bufferevent*, void* self);
-  static void onWrite(bufferevent*, void* self);
-  static void onEvent(bufferevent*, short what, void* self);
+  void onReadable() override { processInput(); }
+  void onWriteDrained() override;
+  void onConnected() override;
+  void onTransportClosed(bool error) override;
   static void onTimer(evutil_socket_t, short, void* self);
   void processInput();
   bool parseHead();
@@ -63,7 +65,7 @@ class Http1ClientConnection : public Deferrable {
   // Copied: a pooled connection outlives the config that created it.
   config::Duration idle_timeout_;
   http1::Limits limits_;
-  bufferevent* bev_ = nullptr;
+  std::unique_ptr<Transport> transport_;
   event* timer_ = nullptr;  // connect timeout, then idle timeout
   UpstreamCallbacks* callbacks_ = nullptr;
   IdleOwner* idle_owner_ = nullptr;

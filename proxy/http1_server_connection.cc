@@ -52,12 +52,11 @@ constexpr timeval kLingerTime = {2, 0};
 Http1ServerConnection::Http1ServerConnection(Worker& worker, int fd,
                                              std::shared_ptr<ListenerShared> listener,
                                              std::string peer)
-    : worker_(worker), listener_(std::move(listener)), peer_(std::move(peer)) {
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  bev_ = bufferevent_socket_new(worker.base(), fd, BEV_OPT_CLOSE_ON_FREE);
-  bufferevent_setcb(bev_, &onRead, &onWrite, &onEvent, this);
-  bufferevent_setwatermark(bev_, EV_WRITE, kLowWatermark, 0);
+    : worker_(worker),
+      listener_(std::move(listener)),
+      peer_(std::move(peer)),
+      transport_(worker.base(), *this) {
+  transport_.setWriteLowWatermark(kLowWatermark);
   header_timer_ = evtimer_new(worker.base(), &onHeaderTimeout, this);
   idle_timer_ = evtimer_new(worker.base(), &onIdleTimeout, this);
   process_event_ = event_new(worker.base(), -1, 0, &onProcess, this);
@@ -68,8 +67,8 @@ Http1ServerConnection::Http1ServerConnection(Worker& worker, int fd,
     }
   }
   // Input never grows past this: beyond it the socket is not read until the input is consumed.
-  bufferevent_setwatermark(bev_, EV_READ, 0, std::max(kHighWatermark, limits_.max_head_bytes + 1));
-  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  transport_.setReadLimit(std::max(kHighWatermark, limits_.max_head_bytes + 1));
+  transport_.attach(fd);
   armIdle();
 }
 
@@ -79,7 +78,6 @@ Http1ServerConnection::~Http1ServerConnection() {
   event_free(header_timer_);
   event_free(idle_timer_);
   event_free(process_event_);
-  bufferevent_free(bev_);
   listener_->connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -89,10 +87,6 @@ void Http1ServerConnection::armIdle() {
   if (info == nullptr || info->config->idle_timeout.count() == 0) return;
   timeval tv = toTimeval(info->config->idle_timeout);
   evtimer_add(idle_timer_, &tv);
-}
-
-void Http1ServerConnection::onRead(bufferevent*, void* self) {
-  static_cast<Http1ServerConnection*>(self)->process();
 }
 
 void Http1ServerConnection::onProcess(evutil_socket_t, short, void* self) {
@@ -111,7 +105,7 @@ void Http1ServerConnection::process() {
         processBody();
         break;
       case State::Tunnel: {
-        evbuffer* in = bufferevent_get_input(bev_);
+        evbuffer* in = transport_.input();
         if (read_disabled_ || evbuffer_get_length(in) == 0 || stream_ == nullptr) return;
         Buffer data;
         evbuffer_add_buffer(data.raw(), in);
@@ -127,13 +121,13 @@ void Http1ServerConnection::process() {
   if (state_ == State::Closing) {
     // Lingering close: read and drop what the client still sends so that closing with unread
     // data does not reset the connection and destroy the response in flight.
-    evbuffer* in = bufferevent_get_input(bev_);
+    evbuffer* in = transport_.input();
     evbuffer_drain(in, evbuffer_get_length(in));
   }
 }
 
 bool Http1ServerConnection::parseHead() {
-  evbuffer* in = bufferevent_get_input(bev_);
+  evbuffer* in = transport_.input();
   const size_t available = evbuffer_get_length(in);
   if (available == 0) return false;
   evtimer_del(idle_timer_);
@@ -224,7 +218,7 @@ void Http1ServerConnection::startStream(http1::RequestHead& head, const Listener
 }
 
 void Http1ServerConnection::processBody() {
-  evbuffer* in = bufferevent_get_input(bev_);
+  evbuffer* in = transport_.input();
   if (evbuffer_get_length(in) == 0 || stream_ == nullptr) return;
   Buffer data;
   bool end = false;
@@ -265,7 +259,7 @@ void Http1ServerConnection::encodeContinue() {
   if (!awaiting_continue_ || closing_) return;
   awaiting_continue_ = false;
   static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-  bufferevent_write(bev_, kContinue, sizeof(kContinue) - 1);
+  evbuffer_add(transport_.output(), kContinue, sizeof(kContinue) - 1);
 }
 
 void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_stream) {
@@ -315,7 +309,7 @@ void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_str
     }
   }
   head += "\r\n";
-  bufferevent_write(bev_, head.data(), head.size());
+  evbuffer_add(transport_.output(), head.data(), head.size());
   if (upgraded) {
     state_ = State::Tunnel;
     event_active(process_event_, 0, 0);
@@ -326,7 +320,7 @@ void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_str
 
 void Http1ServerConnection::encodeData(Buffer& data, bool end_stream) {
   if (closing_) return;
-  evbuffer* out = bufferevent_get_output(bev_);
+  evbuffer* out = transport_.output();
   if (state_ == State::Tunnel) {
     evbuffer_add_buffer(out, data.raw());
     if (end_stream) {
@@ -358,34 +352,28 @@ void Http1ServerConnection::encodeData(Buffer& data, bool end_stream) {
   }
 }
 
-void Http1ServerConnection::onWrite(bufferevent*, void* self) {
-  auto* conn = static_cast<Http1ServerConnection*>(self);
-  if (conn->closing_) {
-    if (evbuffer_get_length(bufferevent_get_output(conn->bev_)) == 0) {
-      // Everything is written: half-close, then linger briefly for the client's FIN.
-      shutdown(bufferevent_getfd(conn->bev_), SHUT_WR);
-      bufferevent_enable(conn->bev_, EV_READ);
-      evtimer_del(conn->idle_timer_);
-      evtimer_add(conn->header_timer_, &kLingerTime);
+void Http1ServerConnection::onWriteDrained() {
+  if (closing_) {
+    if (evbuffer_get_length(transport_.output()) == 0) {
+      // Everything is written (and FIN sent): linger briefly for the client's own close.
+      evtimer_add(header_timer_, &kLingerTime);
     }
     return;
   }
-  if (conn->write_above_) {
-    conn->write_above_ = false;
-    if (conn->stream_ != nullptr) conn->stream_->onDownstreamWatermark(false);
+  if (write_above_) {
+    write_above_ = false;
+    if (stream_ != nullptr) stream_->onDownstreamWatermark(false);
   }
 }
 
-void Http1ServerConnection::onEvent(bufferevent*, short what, void* self) {
-  auto* conn = static_cast<Http1ServerConnection*>(self);
-  if ((what & BEV_EVENT_EOF) && conn->state_ == State::AwaitResponse && !conn->closing_ &&
-      conn->stream_ != nullptr) {
+void Http1ServerConnection::onTransportClosed(bool error) {
+  if (!error && state_ == State::AwaitResponse && !closing_ && stream_ != nullptr) {
     // The client half-closed after a complete request: still answer it, then close.
-    conn->close_after_response_ = true;
-    bufferevent_disable(conn->bev_, EV_READ);
+    close_after_response_ = true;
+    transport_.enableRead(false);
     return;
   }
-  conn->closeNow();
+  closeNow();
 }
 
 void Http1ServerConnection::onHeaderTimeout(evutil_socket_t, short, void* self) {
@@ -399,8 +387,8 @@ void Http1ServerConnection::onHeaderTimeout(evutil_socket_t, short, void* self) 
 
 void Http1ServerConnection::onIdleTimeout(evutil_socket_t, short, void* self) {
   auto* conn = static_cast<Http1ServerConnection*>(self);
-  if (conn->state_ == State::Head && conn->stream_ == nullptr &&
-      evbuffer_get_length(bufferevent_get_input(conn->bev_)) == 0) {
+  if (conn->closing_ || (conn->state_ == State::Head && conn->stream_ == nullptr &&
+                         evbuffer_get_length(conn->transport_.input()) == 0)) {
     conn->closeNow();
   }
 }
@@ -413,7 +401,7 @@ void Http1ServerConnection::rejectRequest(int status, const std::string& reason)
       "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status) +
       "\r\ncontent-type: text/plain\r\ncontent-length: " + std::to_string(body.size()) +
       "\r\nconnection: close\r\n\r\n" + body;
-  bufferevent_write(bev_, response.data(), response.size());
+  evbuffer_add(transport_.output(), response.data(), response.size());
   worker_.stats().recordDownstream(listener_->name, status, 0);
   closeAfterFlush();
 }
@@ -432,7 +420,7 @@ void Http1ServerConnection::onResponseComplete() {
   }
   state_ = State::Head;
   if (read_disabled_) readDisable(false);
-  if (evbuffer_get_length(bufferevent_get_input(bev_)) > 0) {
+  if (evbuffer_get_length(transport_.input()) > 0) {
     event_active(process_event_, 0, 0);  // a pipelined request is waiting
   } else {
     armIdle();
@@ -442,12 +430,8 @@ void Http1ServerConnection::onResponseComplete() {
 void Http1ServerConnection::readDisable(bool disable) {
   if (closing_ || read_disabled_ == disable) return;
   read_disabled_ = disable;
-  if (disable) {
-    bufferevent_disable(bev_, EV_READ);
-  } else {
-    bufferevent_enable(bev_, EV_READ);
-    event_active(process_event_, 0, 0);
-  }
+  transport_.enableRead(!disable);
+  if (!disable) event_active(process_event_, 0, 0);
 }
 
 void Http1ServerConnection::resetStream() {
@@ -463,16 +447,17 @@ void Http1ServerConnection::closeAfterFlush() {
   state_ = State::Closing;
   finishStream();
   evtimer_del(header_timer_);
-  evtimer_del(idle_timer_);
-  bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
-  bufferevent_setwatermark(bev_, EV_READ, 0, 0);
-  bufferevent_enable(bev_, EV_WRITE);
-  if (evbuffer_get_length(bufferevent_get_output(bev_)) == 0) onWrite(bev_, this);
+  // Half-close once the output is written, and drop what the client still sends meanwhile;
+  // the idle timeout bounds a client that never reads its response.
+  transport_.setWriteLowWatermark(0);
+  transport_.shutdownWrite();
+  transport_.enableRead(true);
+  armIdle();
+  if (evbuffer_get_length(transport_.output()) == 0) evtimer_add(header_timer_, &kLingerTime);
 }
 
 void Http1ServerConnection::closeWhenIdle() {
-  if (state_ == State::Head && stream_ == nullptr &&
-      evbuffer_get_length(bufferevent_get_input(bev_)) == 0) {
+  if (state_ == State::Head && stream_ == nullptr && evbuffer_get_length(transport_.input()) == 0) {
     closeAfterFlush();
     return;
   }
@@ -487,8 +472,7 @@ void Http1ServerConnection::closeNow() {
   state_ = State::Closing;
   evtimer_del(header_timer_);
   evtimer_del(idle_timer_);
-  bufferevent_disable(bev_, EV_READ | EV_WRITE);
-  bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
+  transport_.silence();
   worker_.onConnectionClosed(this);
 }
 

@@ -2,7 +2,6 @@
 // order), feeds them to Streams, and writes their responses back with keep-alive.
 #pragma once
 
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include <memory>
@@ -11,11 +10,12 @@
 #include "proxy/codec.h"
 #include "proxy/http1_parser.h"
 #include "proxy/stream.h"
+#include "proxy/transport.h"
 #include "proxy/worker.h"
 
 namespace remora {
 
-class Http1ServerConnection : public DownstreamCodec, public Deferrable {
+class Http1ServerConnection : public DownstreamCodec, public Deferrable, public TransportCallbacks {
  public:
   Http1ServerConnection(Worker& worker, int fd, std::shared_ptr<ListenerShared> listener,
                         std::string peer);
@@ -35,9 +35,9 @@ class Http1ServerConnection : public DownstreamCodec, public Deferrable {
 
  private:
   enum class State { Head, Body, AwaitResponse, Tunnel, Closing };
-  static void onRead(bufferevent*, void* self);
-  static void onWrite(bufferevent*, void* self);
-  static void onEvent(bufferevent*, short what, void* self);
+  void onReadable() override { process(); }
+  void onWriteDrained() override;
+  void onTransportClosed(bool error) override;
   static void onHeaderTimeout(evutil_socket_t, short, void* self);
   static void onIdleTimeout(evutil_socket_t, short, void* self);
   static void onProcess(evutil_socket_t, short, void* self);
@@ -56,7 +56,7 @@ class Http1ServerConnection : public DownstreamCodec, public Deferrable {
   Worker& worker_;
   std::shared_ptr<ListenerShared> listener_;
   std::string peer_;
-  bufferevent* bev_;
+  Transport transport_;
   event* header_timer_;
   event* idle_timer_;
   event* process_event_;

@@ -1,0 +1,192 @@
+// Non-blocking socket I/O between the kernel and evbuffers, on the worker's loop.
+#include "proxy/transport.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace remora {
+
+namespace {
+constexpr size_t kReadChunk = 64 * 1024;
+}
+
+Transport::Transport(event_base* base, TransportCallbacks& callbacks)
+    : base_(base),
+      callbacks_(&callbacks),
+      input_(evbuffer_new()),
+      output_(evbuffer_new()),
+      flush_event_(event_new(base, -1, 0, &Transport::onFlushEvent, this)) {
+  evbuffer_add_cb(output_, &Transport::onOutputChanged, this);
+  evbuffer_add_cb(input_, &Transport::onInputChanged, this);
+}
+
+Transport::~Transport() {
+  if (read_event_ != nullptr) event_free(read_event_);
+  if (write_event_ != nullptr) event_free(write_event_);
+  event_free(flush_event_);
+  evbuffer_free(input_);
+  evbuffer_free(output_);
+  if (fd_ >= 0) close(fd_);
+}
+
+void Transport::start() {
+  read_event_ = event_new(base_, fd_, EV_READ | EV_PERSIST, &Transport::onReadEvent, this);
+  write_event_ = event_new(base_, fd_, EV_WRITE | EV_PERSIST, &Transport::onWriteEvent, this);
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+void Transport::attach(int fd) {
+  fd_ = fd;
+  connected_ = true;
+  start();
+  updateReadInterest();
+}
+
+bool Transport::connect(const sockaddr* address, socklen_t length) {
+  fd_ = socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) return false;
+  start();
+  if (::connect(fd_, address, length) == 0) {
+    connected_ = true;
+    updateReadInterest();
+    return true;
+  }
+  if (errno != EINPROGRESS) return false;
+  connecting_ = true;
+  writing_ = true;
+  event_add(write_event_, nullptr);
+  return true;
+}
+
+void Transport::enableRead(bool enable) {
+  read_wanted_ = enable;
+  updateReadInterest();
+}
+
+void Transport::updateReadInterest() {
+  if (read_event_ == nullptr || failed_) return;
+  const bool want = read_wanted_ && connected_ && evbuffer_get_length(input_) < read_limit_;
+  if (want == reading_) return;
+  reading_ = want;
+  if (want) {
+    event_add(read_event_, nullptr);
+  } else {
+    event_del(read_event_);
+  }
+}
+
+void Transport::shutdownWrite() {
+  shutdown_pending_ = true;
+  if (evbuffer_get_length(output_) == 0 && connected_) shutdown(fd_, SHUT_WR);
+}
+
+void Transport::silence() {
+  callbacks_ = nullptr;
+  if (read_event_ != nullptr) event_del(read_event_);
+  if (write_event_ != nullptr) event_del(write_event_);
+  event_del(flush_event_);
+  reading_ = writing_ = false;
+  failed_ = true;
+}
+
+void Transport::onOutputChanged(evbuffer*, const evbuffer_cb_info* info, void* self) {
+  auto* transport = static_cast<Transport*>(self);
+  if (info->n_added == 0 || transport->flush_pending_ || transport->failed_) return;
+  transport->flush_pending_ = true;
+  event_active(transport->flush_event_, 0, 0);
+}
+
+void Transport::onInputChanged(evbuffer*, const evbuffer_cb_info* info, void* self) {
+  auto* transport = static_cast<Transport*>(self);
+  if (info->n_deleted > 0 && !transport->reading_) transport->updateReadInterest();
+}
+
+void Transport::onFlushEvent(evutil_socket_t, short, void* self) {
+  auto* transport = static_cast<Transport*>(self);
+  transport->flush_pending_ = false;
+  transport->flush();
+}
+
+void Transport::onReadEvent(evutil_socket_t, short, void* self) {
+  auto* transport = static_cast<Transport*>(self);
+  evbuffer_iovec vec[2];
+  const int n_vec = evbuffer_reserve_space(transport->input_, kReadChunk, vec, 2);
+  const ssize_t n = readv(transport->fd_, reinterpret_cast<iovec*>(vec), n_vec);
+  if (n > 0) {
+    size_t left = static_cast<size_t>(n);
+    for (int i = 0; i < n_vec; ++i) {
+      const size_t used = std::min(left, vec[i].iov_len);
+      vec[i].iov_len = used;
+      left -= used;
+    }
+    evbuffer_commit_space(transport->input_, vec, n_vec);
+    transport->updateReadInterest();
+    if (transport->callbacks_ != nullptr) transport->callbacks_->onReadable();
+    return;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  transport->failed_ = n < 0;
+  event_del(transport->read_event_);
+  transport->reading_ = false;
+  transport->read_wanted_ = false;
+  if (transport->callbacks_ != nullptr) transport->callbacks_->onTransportClosed(n < 0);
+}
+
+void Transport::onWriteEvent(evutil_socket_t, short, void* self) {
+  auto* transport = static_cast<Transport*>(self);
+  if (transport->connecting_) {
+    int error = 0;
+    socklen_t length = sizeof(error);
+    getsockopt(transport->fd_, SOL_SOCKET, SO_ERROR, &error, &length);
+    transport->connecting_ = false;
+    if (error != 0) {
+      errno = error;
+      transport->fail();
+      return;
+    }
+    transport->connected_ = true;
+    transport->updateReadInterest();
+    if (transport->callbacks_ != nullptr) transport->callbacks_->onConnected();
+  }
+  transport->flush();
+}
+
+void Transport::flush() {
+  if (!connected_ || failed_) return;
+  const size_t before = evbuffer_get_length(output_);
+  if (before > 0) {
+    const int n = evbuffer_write(output_, fd_);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      fail();
+      return;
+    }
+  }
+  const size_t after = evbuffer_get_length(output_);
+  if (after > 0 && !writing_) {
+    writing_ = true;
+    event_add(write_event_, nullptr);
+  } else if (after == 0 && writing_) {
+    writing_ = false;
+    event_del(write_event_);
+  }
+  if (after == 0 && shutdown_pending_) shutdown(fd_, SHUT_WR);
+  if (after < before && after <= write_low_ && callbacks_ != nullptr) {
+    callbacks_->onWriteDrained();
+  }
+}
+
+void Transport::fail() {
+  failed_ = true;
+  if (read_event_ != nullptr) event_del(read_event_);
+  if (write_event_ != nullptr) event_del(write_event_);
+  reading_ = writing_ = false;
+  if (callbacks_ != nullptr) callbacks_->onTransportClosed(true);
+}
+
+}  // namespace remora
