@@ -32,6 +32,9 @@ struct SubsetInfo {
   std::string label;              // "version=v2,zone=a"; "" for the whole cluster
   std::vector<uint32_t> members;  // healthy endpoints matching the selector, by index
   std::string lb_key;             // "cluster|label": keys per-worker balancer state
+  uint64_t generation = 0;        // the snapshot version that built it
+  bool equal_weights = true;      // every member has the same weight
+  uint64_t total_weight = 0;      // sum of the members' weights
 };
 
 struct ClusterInfo {

@@ -193,6 +193,17 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
     info.routes = std::make_unique<RouteTable>(std::move(hosts));
     snapshot->listeners.push_back(std::move(info));
   }
+  for (auto& cluster : snapshot->clusters) {
+    for (auto& subset : cluster.subsets) {
+      subset.generation = version;
+      for (uint32_t m : subset.members) {
+        const uint32_t weight = cluster.endpoints[m].weight;
+        subset.total_weight += weight;
+        subset.equal_weights =
+            subset.equal_weights && weight == cluster.endpoints[subset.members[0]].weight;
+      }
+    }
+  }
   snapshot->loaded = std::move(loaded);
   return snapshot;
 }

@@ -18,33 +18,25 @@ int LoadBalancer::pick(const ClusterInfo& cluster, const SubsetInfo& subset) {
 }
 
 int LoadBalancer::pickRoundRobin(const ClusterInfo& cluster, const SubsetInfo& subset) {
-  RoundRobinState& state = rr_[subset.lb_key];
+  auto it = rr_.find(subset.lb_key);
+  if (it == rr_.end()) it = rr_.emplace(subset.lb_key, RoundRobinState{}).first;
+  RoundRobinState& state = it->second;
   const size_t n = subset.members.size();
-  bool same = state.keys.size() == n;
-  for (size_t i = 0; same && i < n; ++i) {
-    same = state.keys[i] == cluster.endpoints[subset.members[i]].key;
-  }
-  if (!same) {
-    // The member list changed (a new snapshot): keep each surviving endpoint's position in the
-    // rotation so a registry update does not send a burst to the first endpoint.
+  if (state.generation != subset.generation) {
+    // A new snapshot: keep each surviving endpoint's position in the rotation so a registry
+    // update does not send a burst to the first endpoint.
+    state.generation = subset.generation;
     std::unordered_map<std::string, int64_t> previous;
     for (size_t i = 0; i < state.keys.size(); ++i) previous[state.keys[i]] = state.current[i];
     state.keys.resize(n);
     state.current.assign(n, 0);
     for (size_t i = 0; i < n; ++i) {
       state.keys[i] = cluster.endpoints[subset.members[i]].key;
-      if (auto it = previous.find(state.keys[i]); it != previous.end())
-        state.current[i] = it->second;
+      if (auto p = previous.find(state.keys[i]); p != previous.end()) state.current[i] = p->second;
     }
   }
-  bool equal_weights = true;
-  int64_t total = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t weight = cluster.endpoints[subset.members[i]].weight;
-    equal_weights = equal_weights && weight == cluster.endpoints[subset.members[0]].weight;
-    total += weight;
-  }
-  if (equal_weights) return static_cast<int>(subset.members[state.cursor++ % n]);
+  if (subset.equal_weights) return static_cast<int>(subset.members[state.cursor++ % n]);
+  const auto total = static_cast<int64_t>(subset.total_weight);
   // Smooth weighted round robin: every member gains its weight, the richest is chosen and pays
   // the total; picks interleave in proportion to weight instead of coming in runs.
   size_t best = 0;
@@ -71,9 +63,7 @@ int LoadBalancer::pickLeastRequest(const ClusterInfo& cluster, const SubsetInfo&
 }
 
 int LoadBalancer::pickRandom(const ClusterInfo& cluster, const SubsetInfo& subset) {
-  uint64_t total = 0;
-  for (uint32_t m : subset.members) total += cluster.endpoints[m].weight;
-  uint64_t point = std::uniform_int_distribution<uint64_t>(0, total - 1)(rng_);
+  uint64_t point = std::uniform_int_distribution<uint64_t>(0, subset.total_weight - 1)(rng_);
   for (uint32_t m : subset.members) {
     const uint32_t weight = cluster.endpoints[m].weight;
     if (point < weight) return static_cast<int>(m);

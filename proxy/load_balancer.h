@@ -29,6 +29,7 @@ class LoadBalancer {
  private:
   // Smooth weighted round robin state of one subset, kept across snapshots by endpoint key.
   struct RoundRobinState {
+    uint64_t generation = 0;  // SubsetInfo::generation the state was last aligned with
     std::vector<std::string> keys;
     std::vector<int64_t> current;
     uint64_t cursor = 0;

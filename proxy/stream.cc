@@ -11,16 +11,24 @@ namespace remora {
 
 namespace {
 
+// A random RFC 9562 version 4 UUID.
 std::string newRequestId() {
   thread_local std::mt19937_64 rng(std::random_device{}());
-  const uint64_t hi = rng();
-  const uint64_t lo = rng();
-  char id[37];
-  // RFC 9562 version 4 layout.
-  snprintf(id, sizeof(id), "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-           static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0x0fff),
-           static_cast<unsigned>(((lo >> 48) & 0x3fff) | 0x8000),
-           static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+  uint64_t hi = rng();
+  uint64_t lo = rng();
+  hi = (hi & ~0xf000ULL) | 0x4000ULL;                         // version 4
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(36, '-');
+  size_t pos = 0;
+  auto put = [&](uint64_t bits, int nibbles) {
+    for (int i = nibbles - 1; i >= 0; --i) {
+      if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
+      id[pos++] = kHex[(bits >> (i * 4)) & 0xf];
+    }
+  };
+  put(hi, 16);
+  put(lo, 16);
   return id;
 }
 

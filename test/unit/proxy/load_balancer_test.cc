@@ -23,7 +23,10 @@ struct Fixture {
       e.weight = weights[i];
       cluster.endpoints.push_back(e);
       all.members.push_back(static_cast<uint32_t>(i));
+      all.total_weight += weights[i];
+      all.equal_weights = all.equal_weights && weights[i] == weights[0];
     }
+    all.generation = 1;
     cluster.subsets.push_back(all);
   }
   std::map<int, int> run(LoadBalancer& lb, int n) {
