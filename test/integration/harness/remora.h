@@ -45,6 +45,7 @@ class Remora {
   bool signal(int sig) { return process_ && process_->signal(sig); }
   std::optional<int> waitExit(Deadline deadline);
   bool running() { return process_ && process_->running(); }
+  pid_t pid() const { return process_ ? process_->pid() : -1; }  // -1 before start()
   const TempDir& dir() const { return dir_; }
   std::filesystem::path configPath() const { return dir_.file("config.yaml"); }
 
