@@ -14,8 +14,11 @@
 #include <sstream>
 
 #include "config/endpoint_reader.h"
+#include "config/header_mutations_reader.h"
 #include "config/yaml_reader.h"
 #include "config/yaml_source.h"
+#include "proxy/header_map.h"
+#include "proxy/http1_parser.h"
 
 namespace remora::config {
 namespace {
@@ -25,25 +28,10 @@ constexpr uint32_t kMaxSplitWeight = 1'000'000;
 constexpr uint64_t kMaxHeadersBytes = uint64_t{1} << 30;
 constexpr uint64_t kMaxUint32 = std::numeric_limits<uint32_t>::max();
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 std::string upper(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return text;
-}
-
-// RFC 9110 token: what header names and methods are made of.
-bool isToken(std::string_view text) {
-  static constexpr std::string_view kPunctuation = "!#$%&'*+-.^_`|~";
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           kPunctuation.find(c) != std::string_view::npos;
-  });
 }
 
 // "*", "*.suffix", "prefix.*" or a plain name; a '*' anywhere else would never match.
@@ -281,7 +269,7 @@ class ConfigReader {
           for (const Located& entry : *list) {
             auto domain = reader_.nonEmptyString(entry, "domain");
             if (!domain) continue;
-            std::string name = lower(*domain);
+            std::string name = toLower(*domain);
             if (!isValidDomain(name)) {
               reader_.error(entry.where, "domain '" + name +
                                              "': '*' may only be the whole domain, a leading "
@@ -355,10 +343,10 @@ class ConfigReader {
     }
     readDuration(*fields, "timeout", route.timeout);
     if (const Field* f = fields->find("request_headers")) {
-      readHeaderMutations(f->value, "request_headers", route.request_headers);
+      readHeaderMutations(reader_, f->value, "request_headers", route.request_headers);
     }
     if (const Field* f = fields->find("response_headers")) {
-      readHeaderMutations(f->value, "response_headers", route.response_headers);
+      readHeaderMutations(reader_, f->value, "response_headers", route.response_headers);
     }
     return route;
   }
@@ -397,7 +385,7 @@ class ConfigReader {
       if (auto headers = reader_.freeMapping(f->value, "headers")) {
         for (const Field& header : headers->all()) {
           std::optional<std::string> value = reader_.string(header.value, header.key);
-          std::optional<std::string> name = headerName(header.key, header.key_where);
+          std::optional<std::string> name = readHeaderName(reader_, header.key, header.key_where);
           if (name && value) match.headers.push_back({*name, *value});
         }
       }
@@ -420,18 +408,10 @@ class ConfigReader {
     }
   }
 
-  std::optional<std::string> headerName(const std::string& name, const SourceLocation& where) {
-    if (!isToken(name)) {
-      reader_.error(where, "'" + name + "' is not a valid header name");
-      return std::nullopt;
-    }
-    return lower(name);
-  }
-
   std::optional<std::string> methodName(const Located& at) {
     std::optional<std::string> name = reader_.string(at, "method");
     if (!name) return std::nullopt;
-    if (!isToken(*name)) {
+    if (!http1::isToken(*name)) {
       reader_.error(at.where, "'" + *name + "' is not a valid method");
       return std::nullopt;
     }
@@ -491,29 +471,6 @@ class ConfigReader {
       if (auto body = reader_.string(f->value, "body")) response.body = *body;
     }
     return response;
-  }
-
-  void readHeaderMutations(const Located& at, std::string_view what, HeaderMutations& out) {
-    std::optional<Fields> fields = reader_.mapping(at, what, {"add", "remove"});
-    if (!fields) return;
-    if (const Field* f = fields->find("add")) {
-      if (auto headers = reader_.freeMapping(f->value, "add")) {
-        for (const Field& header : headers->all()) {
-          std::optional<std::string> value = reader_.string(header.value, header.key);
-          std::optional<std::string> name = headerName(header.key, header.key_where);
-          if (name && value) out.add.emplace_back(*name, *value);
-        }
-      }
-    }
-    if (const Field* f = fields->find("remove")) {
-      if (auto names = reader_.sequence(f->value, "remove")) {
-        for (const Located& entry : *names) {
-          std::optional<std::string> text = reader_.string(entry, "header name");
-          if (!text) continue;
-          if (auto name = headerName(*text, entry.where)) out.remove.push_back(*name);
-        }
-      }
-    }
   }
 
   void readClusters(const Located& at) {

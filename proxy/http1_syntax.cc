@@ -7,6 +7,14 @@ namespace remora::http1 {
 
 bool isTokenChar(unsigned char c) { return (detail::kCharClasses[c] & detail::kTokenClass) != 0; }
 
+bool isToken(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!isTokenChar(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
 namespace detail {
 
 namespace {

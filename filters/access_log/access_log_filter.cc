@@ -8,7 +8,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "filters/yaml_fields.h"
+#include "config/yaml_reader.h"
 
 namespace remora::filters {
 
@@ -146,13 +146,10 @@ std::string formatAccessLogLine(const StreamInfo& info, bool json) {
   }
   out += '[';
   out += isoTime(info.start_time);
-  out += "] \"";
-  out += info.method;
+  out += "] ";
+  // Escaped like the other fields: a quote in a request target must not end the field.
+  appendQuoted(out, info.method + " " + info.path + " " + info.protocol);
   out += ' ';
-  out += info.path;
-  out += ' ';
-  out += info.protocol;
-  out += "\" ";
   out += std::to_string(info.status);
   out += ' ';
   out += std::to_string(info.request_body_bytes);
@@ -180,30 +177,28 @@ std::string formatAccessLogLine(const StreamInfo& info, bool json) {
 
 Result<std::shared_ptr<const FilterFactory>> createAccessLogFilterFactory(
     const config::FilterConfig& config) {
-  std::vector<Error> errors;
+  config::YamlReader reader(config.location.file);
   bool json = false;
   std::string path;
-  const YAML::Node& node = config.config;
-  if (node && !node.IsNull()) {
-    if (!node.IsMap())
-      return Error{config.location, "access_log: expected a mapping {format, path}"};
-    checkKnownKeys(config, node, {"format", "path"}, "access_log filter", errors);
-    if (const YAML::Node format = node["format"]) {
-      const std::string value = format.IsScalar() ? format.Scalar() : "";
-      if (value == "json") {
-        json = true;
-      } else if (value != "text") {
-        errors.push_back({locationOf(config, format), "access_log format must be text or json"});
+  SourceLocation path_where = config.location;
+  const config::Located root{config.config, config.location};
+  if (config.config && !config.config.IsNull()) {
+    if (auto fields = reader.mapping(root, "access_log filter", {"format", "path"})) {
+      if (const config::Field* f = fields->find("format")) {
+        if (auto format = reader.string(f->value, "format")) {
+          json = *format == "json";
+          if (!json && *format != "text") {
+            reader.error(f->value.where, "access_log format must be text or json");
+          }
+        }
       }
-    }
-    if (const YAML::Node p = node["path"]) {
-      if (!p.IsScalar() || p.Scalar().empty()) {
-        errors.push_back({locationOf(config, p), "access_log path must be a file name"});
-      } else {
-        path = p.Scalar();
+      if (const config::Field* f = fields->find("path")) {
+        if (auto value = reader.nonEmptyString(f->value, "path")) path = *value;
+        path_where = f->value.where;
       }
     }
   }
+  std::vector<Error> errors = reader.takeErrors();
   if (!errors.empty()) return errors;
   if (path.empty() || path == "-" || path == "/dev/stdout") {
     return std::shared_ptr<const FilterFactory>(
@@ -211,8 +206,7 @@ Result<std::shared_ptr<const FilterFactory>> createAccessLogFilterFactory(
   }
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return Error{locationOf(config, node["path"]),
-                 "access_log: cannot open '" + path + "': " + std::strerror(errno)};
+    return Error{path_where, "access_log: cannot open '" + path + "': " + std::strerror(errno)};
   }
   return std::shared_ptr<const FilterFactory>(std::make_shared<AccessLogFactory>(fd, true, json));
 }

@@ -1,7 +1,7 @@
 // The `headers` filter: `{request: {add, remove}, response: {add, remove}}`.
 #include "filters/headers/headers_filter.h"
 
-#include "filters/yaml_fields.h"
+#include "config/header_mutations_reader.h"
 #include "proxy/header_mutations.h"
 
 namespace remora::filters {
@@ -44,19 +44,18 @@ class HeadersFilterFactory : public FilterFactory {
 
 Result<std::shared_ptr<const FilterFactory>> createHeadersFilterFactory(
     const config::FilterConfig& config) {
-  std::vector<Error> errors;
+  config::YamlReader reader(config.location.file);
   HeadersConfig parsed;
-  const YAML::Node& node = config.config;
-  if (!node.IsMap()) {
-    return Error{config.location, "headers: expected a mapping {request, response}"};
+  const config::Located root{config.config, config.location};
+  if (auto fields = reader.mapping(root, "headers filter", {"request", "response"})) {
+    if (const config::Field* f = fields->find("request")) {
+      config::readHeaderMutations(reader, f->value, "request", parsed.request);
+    }
+    if (const config::Field* f = fields->find("response")) {
+      config::readHeaderMutations(reader, f->value, "response", parsed.response);
+    }
   }
-  checkKnownKeys(config, node, {"request", "response"}, "headers filter", errors);
-  if (const YAML::Node request = node["request"]) {
-    readHeaderMutations(config, request, parsed.request, errors);
-  }
-  if (const YAML::Node response = node["response"]) {
-    readHeaderMutations(config, response, parsed.response, errors);
-  }
+  std::vector<Error> errors = reader.takeErrors();
   if (!errors.empty()) return errors;
   return std::shared_ptr<const FilterFactory>(
       std::make_shared<HeadersFilterFactory>(std::move(parsed)));

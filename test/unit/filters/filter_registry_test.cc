@@ -1,0 +1,69 @@
+// Unit tests of filter config parsing through the name -> factory table.
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+#include "filters/access_log/access_log_filter.h"
+#include "filters/registry.h"
+
+namespace remora::filters {
+namespace {
+
+config::FilterConfig filterFrom(const std::string& yaml) {
+  const std::string text =
+      "listeners:\n"
+      "  - name: l\n"
+      "    address: 127.0.0.1:0\n"
+      "    filters:\n" +
+      yaml +
+      "    routes:\n"
+      "      - match: {prefix: /}\n"
+      "        direct_response: {status: 200}\n";
+  auto config = config::loadConfigString(text, "f.yaml");
+  EXPECT_TRUE(config.ok()) << (config.ok() ? "" : config.errors()[0].text());
+  return (*config)->listeners[0].filters[0];
+}
+
+std::string firstError(const config::FilterConfig& filter) {
+  auto factory = createFilterFactory(filter);
+  return factory.ok() ? "" : factory.errors()[0].text();
+}
+
+TEST(FilterRegistryTest, BuildsKnownFilters) {
+  EXPECT_EQ(firstError(filterFrom("      - access_log: {format: json}\n")), "");
+  EXPECT_EQ(firstError(filterFrom("      - access_log:\n")), "");
+  EXPECT_EQ(firstError(filterFrom("      - headers: {request: {add: {x-a: b}, remove: [x-c]}}\n")),
+            "");
+}
+
+TEST(FilterRegistryTest, UnknownFilterNamesTheKnownOnes) {
+  EXPECT_EQ(firstError(filterFrom("      - rate_limitt: {}\n")),
+            "f.yaml:5:9: unknown filter 'rate_limitt' (known: access_log, headers)");
+}
+
+TEST(FilterRegistryTest, BadFilterConfigIsLocated) {
+  EXPECT_EQ(firstError(filterFrom("      - access_log: {format: xml}\n")),
+            "f.yaml:5:30: access_log format must be text or json");
+  const std::string unknown = firstError(filterFrom("      - headers: {requst: {}}\n"));
+  EXPECT_EQ(unknown.rfind("f.yaml:5:19: ", 0), 0u) << unknown;
+  EXPECT_NE(unknown.find("requst"), std::string::npos) << unknown;
+  const std::string bad_name =
+      firstError(filterFrom("      - headers: {request: {add: {\"bad name\": x}}}\n"));
+  EXPECT_NE(bad_name.find("not a valid header name"), std::string::npos) << bad_name;
+}
+
+TEST(AccessLogFormatTest, TextAndJsonLines) {
+  StreamInfo info;
+  info.method = "GET";
+  info.path = "/a\"b";
+  info.status = 200;
+  info.request_id = "id-1";
+  const std::string json = formatAccessLogLine(info, true);
+  EXPECT_NE(json.find("\"path\":\"/a\\\"b\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"status\":200"), std::string::npos) << json;
+  EXPECT_EQ(json.back(), '\n');
+  const std::string text = formatAccessLogLine(info, false);
+  EXPECT_NE(text.find("\"GET /a\\\"b HTTP/1.1\" 200"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace remora::filters
