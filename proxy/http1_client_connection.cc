@@ -37,7 +37,7 @@ Http1ClientConnection::Http1ClientConnection(Worker& worker, const EndpointInfo&
   limits_.max_head_bytes = cluster.max_response_headers_bytes;
   transport_ = std::make_unique<Transport>(worker.base(), *this);
   transport_->setWriteLowWatermark(kLowWatermark);
-  transport_->setReadLimit(kHighWatermark);
+  transport_->setReadLimit(std::max(kHighWatermark, limits_.max_head_bytes + 1));
   timer_ = evtimer_new(worker.base(), &onTimer, this);
   timeval timeout = toTimeval(cluster.connect_timeout);
   evtimer_add(timer_, &timeout);
@@ -150,14 +150,15 @@ void Http1ClientConnection::onConnected() {
   evtimer_del(timer_);
 }
 
-void Http1ClientConnection::onTransportClosed(bool) {
-  // EOF or error. A body delimited by the close ends normally; anything else is a failure.
+void Http1ClientConnection::onTransportClosed(bool error) {
+  // A clean close ends a tunnel or a body delimited by the close; anything else is a failure,
+  // so a reset never passes for a complete response.
   processInput();
   if (closed_) return;
   closed_ = true;
   transport_->enableRead(false);
-  if (state_ == ResponseState::Tunnel ||
-      (state_ == ResponseState::Body && framing_.kind == http1::BodyKind::UntilClose)) {
+  if (!error && (state_ == ResponseState::Tunnel ||
+                 (state_ == ResponseState::Body && framing_.kind == http1::BodyKind::UntilClose))) {
     Buffer empty;
     keep_alive_ = false;
     finishResponse(empty);
@@ -239,10 +240,9 @@ bool Http1ClientConnection::parseHead() {
     fail(UpstreamFailure::ProtocolError);
     return false;
   }
-  const std::string* connection = head.headers.get("connection");
-  keep_alive_ = head.minor_version >= 1
-                    ? !(connection != nullptr && listHasToken(*connection, "close"))
-                    : (connection != nullptr && listHasToken(*connection, "keep-alive"));
+  const std::string connection = head.headers.joined("connection");
+  keep_alive_ = head.minor_version >= 1 ? !listHasToken(connection, "close")
+                                        : listHasToken(connection, "keep-alive");
   ResponseHeaders response;
   response.status = head.status;
   response.headers = std::move(head.headers);

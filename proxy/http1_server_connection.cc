@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "proxy/log.h"
+#include "proxy/path_normalize.h"
 
 namespace remora {
 
@@ -18,8 +19,9 @@ timeval toTimeval(config::Duration d) {
 
 // Fields that describe one hop, not the message (RFC 9110 7.6.1), plus those `connection` names.
 void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
-  if (const std::string* connection = headers.get("connection")) {
-    std::string_view list = *connection;
+  if (headers.has("connection")) {
+    const std::string joined = headers.joined("connection");
+    std::string_view list = joined;
     std::vector<std::string> named;
     while (!list.empty()) {
       size_t comma = list.find(',');
@@ -60,12 +62,16 @@ Http1ServerConnection::Http1ServerConnection(Worker& worker, int fd,
   header_timer_ = evtimer_new(worker.base(), &onHeaderTimeout, this);
   idle_timer_ = evtimer_new(worker.base(), &onIdleTimeout, this);
   process_event_ = event_new(worker.base(), -1, 0, &onProcess, this);
+  // Copied now: the listener may leave the config (a reload) while the connection lives on.
+  config::Listener settings;
   if (const Snapshot* snapshot = worker.snapshot().get()) {
-    if (const ListenerInfo* info = snapshot->findListener(listener_->name)) {
-      limits_.max_head_bytes = info->config->max_request_headers_bytes;
-      limits_.max_headers = info->config->max_request_headers_count;
-    }
+    if (const ListenerInfo* info = snapshot->findListener(listener_->name))
+      settings = *info->config;
   }
+  limits_.max_head_bytes = settings.max_request_headers_bytes;
+  limits_.max_headers = settings.max_request_headers_count;
+  request_header_timeout_ = settings.request_header_timeout;
+  idle_timeout_ = settings.idle_timeout;
   // Input never grows past this: beyond it the socket is not read until the input is consumed.
   transport_.setReadLimit(std::max(kHighWatermark, limits_.max_head_bytes + 1));
   transport_.attach(fd);
@@ -82,10 +88,8 @@ Http1ServerConnection::~Http1ServerConnection() {
 }
 
 void Http1ServerConnection::armIdle() {
-  const Snapshot* snapshot = worker_.snapshot().get();
-  const ListenerInfo* info = snapshot ? snapshot->findListener(listener_->name) : nullptr;
-  if (info == nullptr || info->config->idle_timeout.count() == 0) return;
-  timeval tv = toTimeval(info->config->idle_timeout);
+  if (idle_timeout_.count() == 0) return;
+  timeval tv = toTimeval(idle_timeout_);
   evtimer_add(idle_timer_, &tv);
 }
 
@@ -98,6 +102,9 @@ void Http1ServerConnection::process() {
     const State before = state_;
     switch (state_) {
       case State::Head:
+        // A client that pipelines without reading its responses gets no more of them parsed
+        // until it catches up: its output must not grow without bound.
+        if (evbuffer_get_length(transport_.output()) > kHighWatermark) return;
         if (!parseHead()) return;
         break;
       case State::Body:
@@ -131,13 +138,9 @@ bool Http1ServerConnection::parseHead() {
   const size_t available = evbuffer_get_length(in);
   if (available == 0) return false;
   evtimer_del(idle_timer_);
-  if (!evtimer_pending(header_timer_, nullptr)) {
-    const Snapshot* snapshot = worker_.snapshot().get();
-    const ListenerInfo* info = snapshot ? snapshot->findListener(listener_->name) : nullptr;
-    if (info != nullptr && info->config->request_header_timeout.count() > 0) {
-      timeval tv = toTimeval(info->config->request_header_timeout);
-      evtimer_add(header_timer_, &tv);
-    }
+  if (!evtimer_pending(header_timer_, nullptr) && request_header_timeout_.count() > 0) {
+    timeval tv = toTimeval(request_header_timeout_);
+    evtimer_add(header_timer_, &tv);
   }
   const size_t look = std::min(available, limits_.max_head_bytes + 1);
   const char* data = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(look)));
@@ -161,18 +164,21 @@ bool Http1ServerConnection::parseHead() {
     rejectRequest(503, "listener is being removed");
     return false;
   }
+  if (head.method == "CONNECT") {
+    // Tunnels to arbitrary hosts are not what a sidecar's routes describe.
+    rejectRequest(501, "CONNECT is not supported");
+    return false;
+  }
   startStream(head, *listener);
   return true;
 }
 
 void Http1ServerConnection::startStream(http1::RequestHead& head, const ListenerInfo& listener) {
   request_minor_ = head.minor_version;
-  const std::string* connection = head.headers.get("connection");
-  client_keep_alive_ = head.minor_version >= 1
-                           ? !(connection != nullptr && listHasToken(*connection, "close"))
-                           : (connection != nullptr && listHasToken(*connection, "keep-alive"));
-  const bool upgrade =
-      connection != nullptr && listHasToken(*connection, "upgrade") && head.headers.has("upgrade");
+  const std::string connection = head.headers.joined("connection");
+  client_keep_alive_ = head.minor_version >= 1 ? !listHasToken(connection, "close")
+                                               : listHasToken(connection, "keep-alive");
+  const bool upgrade = listHasToken(connection, "upgrade") && head.headers.has("upgrade");
   const std::string* expect = head.headers.get("expect");
   const bool expect_continue =
       head.minor_version >= 1 && expect != nullptr && equalsIgnoreCase(*expect, "100-continue");
@@ -189,10 +195,11 @@ void Http1ServerConnection::startStream(http1::RequestHead& head, const Listener
   if (head.target.starts_with("http://")) {
     std::string_view rest = std::string_view(head.target).substr(7);
     size_t slash = rest.find('/');
-    if (request.authority.empty()) request.authority = std::string(rest.substr(0, slash));
-    request.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    // RFC 9112 3.2.2: the target's authority wins over Host.
+    request.authority = std::string(rest.substr(0, slash));
+    request.path = slash == std::string_view::npos ? "/" : normalizePath(rest.substr(slash));
   } else {
-    request.path = std::move(head.target);
+    request.path = normalizePath(head.target);
   }
   removeHopByHop(head.headers, upgrade);
   head.headers.remove("host");
@@ -213,6 +220,7 @@ void Http1ServerConnection::startStream(http1::RequestHead& head, const Listener
   if (end_stream && framing_.kind == http1::BodyKind::ContentLength) {
     request.headers.set("content-length", "0");
   }
+  if (!end_stream) armIdle();  // now measures request body progress
   stream_ = std::make_unique<Stream>(worker_, *this, worker_.snapshot(), listener, std::move(info));
   stream_->decodeHeaders(std::move(request), end_stream, expect_continue, upgrade);
 }
@@ -251,7 +259,12 @@ void Http1ServerConnection::processBody() {
     }
   }
   if (data.empty() && !end) return;
-  if (end) state_ = State::AwaitResponse;
+  if (end) {
+    state_ = State::AwaitResponse;
+    evtimer_del(idle_timer_);
+  } else {
+    armIdle();
+  }
   stream_->decodeData(data, end);
 }
 
@@ -272,7 +285,9 @@ void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_str
   const bool has_length = headers.headers.has("content-length");
   // A client that was never told to continue will not send its body: the connection cannot be
   // reused, since the unread body would be taken for the next request.
-  if (awaiting_continue_ && state_ == State::Body) close_after_response_ = true;
+  // A response before the whole request body arrived: the rest of the body cannot be told apart
+  // from a next request, so the connection ends with this response.
+  if (state_ == State::Body) close_after_response_ = true;
   if (worker_.draining()) close_after_response_ = true;
 
   std::string head;
@@ -354,7 +369,9 @@ void Http1ServerConnection::encodeData(Buffer& data, bool end_stream) {
 
 void Http1ServerConnection::onWriteDrained() {
   if (closing_) {
-    if (evbuffer_get_length(transport_.output()) == 0) {
+    if (evbuffer_get_length(transport_.output()) == 0 && peer_closed_) {
+      closeNow();
+    } else if (evbuffer_get_length(transport_.output()) == 0) {
       // Everything is written (and FIN sent): linger briefly for the client's own close.
       evtimer_add(header_timer_, &kLingerTime);
     }
@@ -364,16 +381,39 @@ void Http1ServerConnection::onWriteDrained() {
     write_above_ = false;
     if (stream_ != nullptr) stream_->onDownstreamWatermark(false);
   }
+  if (state_ == State::Head && evbuffer_get_length(transport_.input()) > 0) {
+    event_active(process_event_, 0, 0);  // pipelined requests held while the output was full
+  }
 }
 
 void Http1ServerConnection::onTransportClosed(bool error) {
-  if (!error && state_ == State::AwaitResponse && !closing_ && stream_ != nullptr) {
-    // The client half-closed after a complete request: still answer it, then close.
-    close_after_response_ = true;
-    transport_.enableRead(false);
+  if (error) {
+    closeNow();
     return;
   }
-  closeNow();
+  // A clean FIN: the client sends nothing more but may still read. Answer what it already sent
+  // (pipelined requests included), then close.
+  peer_closed_ = true;
+  close_after_response_ = true;
+  if (closing_) {
+    if (evbuffer_get_length(transport_.output()) == 0) closeNow();
+    return;
+  }
+  switch (state_) {
+    case State::Head:
+      if (stream_ == nullptr && evbuffer_get_length(transport_.input()) == 0) closeNow();
+      return;
+    case State::Body:
+      closeNow();  // the request can never complete
+      return;
+    case State::Tunnel:
+      finishStream();
+      closeAfterFlush();
+      return;
+    case State::AwaitResponse:
+    case State::Closing:
+      return;
+  }
 }
 
 void Http1ServerConnection::onHeaderTimeout(evutil_socket_t, short, void* self) {
@@ -387,6 +427,18 @@ void Http1ServerConnection::onHeaderTimeout(evutil_socket_t, short, void* self) 
 
 void Http1ServerConnection::onIdleTimeout(evutil_socket_t, short, void* self) {
   auto* conn = static_cast<Http1ServerConnection*>(self);
+  if (conn->state_ == State::Body && conn->stream_ != nullptr && !conn->closing_) {
+    // No request body progress for idle_timeout: a stalled client (408), or an upstream that
+    // stopped reading the body (504).
+    conn->close_after_response_ = true;
+    if (conn->read_disabled_) {
+      conn->stream_->sendLocalReply(504, "upstream stopped reading the request body\n");
+    } else {
+      conn->stream_->sendLocalReply(408, "request body timeout\n");
+    }
+    if (!conn->closing_) conn->closeNow();
+    return;
+  }
   if (conn->closing_ || (conn->state_ == State::Head && conn->stream_ == nullptr &&
                          evbuffer_get_length(conn->transport_.input()) == 0)) {
     conn->closeNow();
@@ -451,8 +503,12 @@ void Http1ServerConnection::closeAfterFlush() {
   // the idle timeout bounds a client that never reads its response.
   transport_.setWriteLowWatermark(0);
   transport_.shutdownWrite();
-  transport_.enableRead(true);
   armIdle();
+  if (peer_closed_) {
+    if (evbuffer_get_length(transport_.output()) == 0) closeNow();
+    return;
+  }
+  transport_.enableRead(true);
   if (evbuffer_get_length(transport_.output()) == 0) evtimer_add(header_timer_, &kLingerTime);
 }
 

@@ -78,7 +78,10 @@ class Http1ServerConnection : public DownstreamCodec, public Deferrable, public 
   bool write_above_ = false;
   bool closing_ = false;
   bool awaiting_continue_ = false;
-  bool removed_ = false;  // handed to the worker for deletion
+  bool removed_ = false;      // handed to the worker for deletion
+  bool peer_closed_ = false;  // the client sent FIN
+  config::Duration request_header_timeout_{};
+  config::Duration idle_timeout_{};
 };
 
 }  // namespace remora

@@ -101,6 +101,7 @@ bool Server::start() {
     logErrors(errors);
     return false;
   }
+  activateListeners();
   admin_ = std::make_unique<Admin>(base_, *this);
   std::string admin_bound;
   if (!admin_->listen(cfg.admin.address, admin_bound, error)) {
@@ -166,18 +167,27 @@ bool Server::updateListeners(const config::Config& config, std::vector<Error>& e
     }
   }
   for (auto& [index, fds] : opened) {
-    for (size_t w = 0; w < workers_.size(); ++w) {
-      workers_[w]->post([worker = workers_[w].get(), shared = next[index].shared, fd = fds[w]] {
-        worker->addListener(shared, fd);
-      });
-    }
-    all_listeners_.push_back(next[index].shared);
-    if (state_ != LifecycleState::Starting) {
-      LOG_INFO("listener %s listening on %s", next[index].name.c_str(), next[index].bound.c_str());
-    }
+    pending_listeners_.push_back({next[index].shared, std::move(fds), next[index].bound});
   }
   listeners_ = std::move(next);
   return true;
+}
+
+void Server::activateListeners() {
+  // Posted after the snapshot that names them, so a worker never accepts on a listener its
+  // snapshot does not know yet.
+  for (auto& pending : pending_listeners_) {
+    for (size_t w = 0; w < workers_.size(); ++w) {
+      workers_[w]->post([worker = workers_[w].get(), shared = pending.shared, fd = pending.fds[w]] {
+        worker->addListener(shared, fd);
+      });
+    }
+    all_listeners_.push_back(pending.shared);
+    if (state_ != LifecycleState::Starting) {
+      LOG_INFO("listener %s listening on %s", pending.shared->name.c_str(), pending.bound.c_str());
+    }
+  }
+  pending_listeners_.clear();
 }
 
 void Server::watchFiles() {
@@ -255,6 +265,7 @@ void Server::reload(const std::string& why) {
   }
   watchFiles();
   publish();
+  activateListeners();
   stats_->incrementCounter("remora_config_reloads_total", "Configuration reloads",
                            {{"result", "applied"}});
   LOG_INFO("reload (%s): configuration applied (snapshot %llu)", why.c_str(),

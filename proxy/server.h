@@ -50,7 +50,10 @@ class Server {
 
   bool start();
   void reload(const std::string& why);
+  // Opens the sockets of new listeners (all or none) and retires removed ones.
   bool updateListeners(const config::Config& config, std::vector<Error>& errors);
+  // Hands the sockets opened by updateListeners to the workers.
+  void activateListeners();
   void watchFiles();
   void onRegistryFile(const std::string& content);
   void publish();
@@ -67,6 +70,12 @@ class Server {
   std::unique_ptr<stats::Registry> stats_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ActiveListener> listeners_;
+  struct PendingListener {
+    std::shared_ptr<ListenerShared> shared;
+    std::vector<int> fds;  // one per worker
+    std::string bound;
+  };
+  std::vector<PendingListener> pending_listeners_;
   std::vector<std::shared_ptr<ListenerShared>> all_listeners_;  // for the drain count
   std::shared_ptr<const LoadedConfig> loaded_;
   discovery::RegistryView registry_;

@@ -175,8 +175,6 @@ bool Stream::connectUpstream() {
   } else if (const std::string* length = request_.headers.get("content-length")) {
     framing.kind = http1::BodyKind::ContentLength;
     framing.length = std::strtoull(length->c_str(), nullptr, 10);
-  } else if (upgrade_) {
-    framing.kind = http1::BodyKind::None;
   } else {
     framing.kind = http1::BodyKind::Chunked;
   }
@@ -228,8 +226,11 @@ void Stream::onUpstreamFailure(UpstreamFailure failure, bool response_started) {
             endpoint_ != nullptr ? endpoint_->key.c_str() : "?");
   // An idle keep-alive connection the upstream had just closed: the request never reached it.
   // Try once more on a fresh connection when nothing of the body has been sent.
+  // Only safe methods: the upstream may have acted on a request whose response was lost.
+  const bool safe =
+      request_.method == "GET" || request_.method == "HEAD" || request_.method == "OPTIONS";
   if (failure == UpstreamFailure::Reset && !response_started && upstream_ != nullptr &&
-      upstream_->reused() && request_end_at_headers_ && !retried_connection_) {
+      upstream_->reused() && request_end_at_headers_ && safe && !retried_connection_) {
     retried_connection_ = true;
     worker_.deferDelete(std::move(upstream_));
     connectUpstream();
