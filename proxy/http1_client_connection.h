@@ -60,7 +60,6 @@ class Http1ClientConnection : public Deferrable, public TransportCallbacks {
   void fail(UpstreamFailure failure);
   void finishResponse(Buffer& data);
 
-  Worker& worker_;
   std::string key_;
   // Copied: a pooled connection outlives the config that created it.
   config::Duration idle_timeout_;
