@@ -49,6 +49,9 @@ class StreamContext {
   virtual event_base* loop() = 0;
 };
 
+// Request headers may be held: return Stop and call StreamContext::resume() later (the request
+// body that arrives meanwhile is kept, with backpressure). The body and response callbacks see and
+// may edit data in passing; their return value is Continue until a filter needs to hold them.
 class Filter {
  public:
   virtual ~Filter() = default;
