@@ -94,7 +94,6 @@ class Worker {
   std::unique_ptr<UpstreamPool> pool_;
   LoadBalancer load_balancer_;
   bool draining_ = false;
-  bool stopping_ = false;
 };
 
 }  // namespace remora
