@@ -105,7 +105,11 @@ void Http1ServerConnection::process() {
         // A client that pipelines without reading its responses gets no more of them parsed
         // until it catches up: its output must not grow without bound.
         if (evbuffer_get_length(transport_.output()) > kHighWatermark) return;
-        if (!parseHead()) return;
+        if (!parseHead()) {
+          // A half-closed client's unfinished head will never complete.
+          if (peer_closed_ && state_ == State::Head && !closing_) closeAfterFlush();
+          return;
+        }
         break;
       case State::Body:
         if (read_disabled_) return;
@@ -289,6 +293,8 @@ void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_str
   // from a next request, so the connection ends with this response.
   if (state_ == State::Body) close_after_response_ = true;
   if (worker_.draining()) close_after_response_ = true;
+  // The client half-closed and this answers the last request it sent.
+  if (peer_closed_ && evbuffer_get_length(transport_.input()) == 0) close_after_response_ = true;
 
   thread_local std::string head;  // reused: no allocation per response once warm
   head.clear();
@@ -394,17 +400,19 @@ void Http1ServerConnection::onTransportClosed(bool error) {
   // A clean FIN: the client sends nothing more but may still read. Answer what it already sent
   // (pipelined requests included), then close.
   peer_closed_ = true;
-  close_after_response_ = true;
   if (closing_) {
     if (evbuffer_get_length(transport_.output()) == 0) closeNow();
     return;
   }
+  const bool input_left = evbuffer_get_length(transport_.input()) > 0;
   switch (state_) {
     case State::Head:
-      if (stream_ == nullptr && evbuffer_get_length(transport_.input()) == 0) closeNow();
+      if (stream_ == nullptr && !input_left) closeAfterFlush();  // a response may be in flight
+      if (stream_ == nullptr && input_left) event_active(process_event_, 0, 0);
       return;
     case State::Body:
-      closeNow();  // the request can never complete
+      // Without buffered bytes (held back by backpressure) the body can never complete.
+      if (!input_left) closeAfterFlush();
       return;
     case State::Tunnel:
       finishStream();
@@ -474,6 +482,8 @@ void Http1ServerConnection::onResponseComplete() {
   if (read_disabled_) readDisable(false);
   if (evbuffer_get_length(transport_.input()) > 0) {
     event_active(process_event_, 0, 0);  // a pipelined request is waiting
+  } else if (peer_closed_) {
+    closeAfterFlush();  // every request the client sent is answered
   } else {
     armIdle();
   }

@@ -71,7 +71,8 @@ void Transport::enableRead(bool enable) {
 
 void Transport::updateReadInterest() {
   if (read_event_ == nullptr || failed_) return;
-  const bool want = read_wanted_ && connected_ && evbuffer_get_length(input_) < read_limit_;
+  const bool want =
+      read_wanted_ && connected_ && !eof_ && evbuffer_get_length(input_) < read_limit_;
   if (want == reading_) return;
   reading_ = want;
   if (want) {
@@ -127,6 +128,7 @@ void Transport::onReadEvent(evutil_socket_t, short, void* self) {
   }
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
   transport->failed_ = n < 0;
+  transport->eof_ = true;
   event_del(transport->read_event_);
   transport->reading_ = false;
   transport->read_wanted_ = false;

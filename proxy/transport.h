@@ -80,6 +80,7 @@ class Transport {
   bool flush_pending_ = false;
   bool shutdown_pending_ = false;
   bool failed_ = false;
+  bool eof_ = false;  // the peer sent FIN: there is nothing more to read
 };
 
 }  // namespace remora
