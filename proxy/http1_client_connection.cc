@@ -6,16 +6,13 @@
 
 #include <cstring>
 
+#include "proxy/event_time.h"
+#include "proxy/http1_encode.h"
 #include "proxy/log.h"
 
 namespace remora {
 
-namespace {
-timeval toTimeval(config::Duration d) {
-  return {static_cast<time_t>(d.count() / 1000),
-          static_cast<suseconds_t>((d.count() % 1000) * 1000)};
-}
-}  // namespace
+namespace {}  // namespace
 
 const char* upstreamFailureName(UpstreamFailure failure) {
   switch (failure) {
@@ -98,14 +95,7 @@ void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks,
 void Http1ClientConnection::sendData(Buffer& data, bool end_stream) {
   evbuffer* out = transport_->output();
   if (request_chunked_ && state_ != ResponseState::Tunnel) {
-    if (!data.empty()) {
-      char size[24];
-      int n = snprintf(size, sizeof(size), "%zx\r\n", data.length());
-      evbuffer_add(out, size, n);
-      evbuffer_add_buffer(out, data.raw());
-      evbuffer_add(out, "\r\n", 2);
-    }
-    if (end_stream) evbuffer_add(out, "0\r\n\r\n", 5);
+    http1::encodeChunk(out, data.raw(), end_stream);
   } else {
     evbuffer_add_buffer(out, data.raw());
   }

@@ -5,17 +5,14 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "proxy/event_time.h"
+#include "proxy/http1_encode.h"
 #include "proxy/log.h"
 #include "proxy/path_normalize.h"
 
 namespace remora {
 
 namespace {
-
-timeval toTimeval(config::Duration d) {
-  return {static_cast<time_t>(d.count() / 1000),
-          static_cast<suseconds_t>((d.count() % 1000) * 1000)};
-}
 
 // Fields that describe one hop, not the message (RFC 9110 7.6.1), plus those `connection` names.
 void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
@@ -352,14 +349,7 @@ void Http1ServerConnection::encodeData(Buffer& data, bool end_stream) {
   } else if (head_request_) {
     data.drain(data.length());
   } else if (response_chunked_) {
-    if (!data.empty()) {
-      char size[24];
-      int n = snprintf(size, sizeof(size), "%zx\r\n", data.length());
-      evbuffer_add(out, size, n);
-      evbuffer_add_buffer(out, data.raw());
-      evbuffer_add(out, "\r\n", 2);
-    }
-    if (end_stream) evbuffer_add(out, "0\r\n\r\n", 5);
+    http1::encodeChunk(out, data.raw(), end_stream);
   } else {
     evbuffer_add_buffer(out, data.raw());
   }

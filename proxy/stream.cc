@@ -3,6 +3,7 @@
 
 #include <random>
 
+#include "proxy/event_time.h"
 #include "proxy/header_mutations.h"
 #include "proxy/log.h"
 #include "proxy/upstream_pool.h"
@@ -307,8 +308,7 @@ void Stream::armTimeout() {
     return;
   }
   if (timeout_ == nullptr) timeout_ = evtimer_new(worker_.base(), &Stream::onTimeout, this);
-  const auto ms = route_->config->timeout.count();
-  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  const timeval tv = toTimeval(route_->config->timeout);
   evtimer_add(timeout_, &tv);
 }
 
