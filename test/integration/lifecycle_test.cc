@@ -41,6 +41,21 @@ TEST(Lifecycle, SighupAppliesAChangedRoute) {
   EXPECT_TRUE(remora.running());
 }
 
+TEST(Lifecycle, EditingTheConfigFileReloadsWithoutASignal) {
+  Remora remora;
+  ASSERT_TRUE(remora.start(directConfig("v1")));
+  uint16_t port = remora.port("edge");
+  EXPECT_EQ(httpGet(port, "/").body, "v1");
+  HttpClient kept(port);
+  EXPECT_EQ(kept.request("GET", "/").status, 200);
+
+  // Replaced by rename, as editors and Kubernetes config maps do; no SIGHUP is sent.
+  writeFile(remora.configPath(), directConfig("v2"));
+  EXPECT_TRUE(waitUntil([&] { return httpGet(port, "/").body == "v2"; }, deadlineIn(5s)))
+      << remora.logs();
+  EXPECT_EQ(kept.request("GET", "/").body, "v2");
+}
+
 TEST(Lifecycle, SighupWithAnInvalidFileKeepsTheOldConfig) {
   Remora remora;
   ASSERT_TRUE(remora.start(directConfig("v1")));
