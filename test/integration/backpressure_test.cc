@@ -23,8 +23,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr uint64_t kBodyBytes = 1ull << 30;     // 1 GiB
-constexpr size_t kPieceBytes = 64 * 1024;       // what the sender writes from, again and again
+constexpr uint64_t kBodyBytes = 1ull << 30;  // 1 GiB
+constexpr size_t kPieceBytes = 64 * 1024;    // what the sender writes from, again and again
 // AddressSanitizer holds freed memory in quarantine (256 MB by default), so a sanitized build's
 // RSS says nothing about remora's buffering; there the bound only has to catch unbounded growth.
 #if defined(__SANITIZE_ADDRESS__)
