@@ -26,6 +26,17 @@ class HeaderMap {
   void set(std::string name, std::string value);
   // Removes every field called `name`; returns how many.
   size_t remove(std::string_view name);
+  // Removes every field for which `drop(field)` is true, in one pass.
+  template <class Drop>
+  void removeIf(Drop&& drop) {
+    size_t kept = 0;
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      if (drop(fields_[i])) continue;
+      if (kept != i) fields_[kept] = std::move(fields_[i]);
+      ++kept;
+    }
+    fields_.resize(kept);
+  }
   // Every value of `name` joined with ", " (RFC 9110 5.3), or "" when absent.
   std::string joined(std::string_view name) const;
 

@@ -14,34 +14,52 @@ namespace remora {
 
 namespace {
 
-// Fields that describe one hop, not the message (RFC 9110 7.6.1), plus those `connection` names.
+// The fields RFC 9110 7.6.1 says describe one hop, not the message.
+bool isHopByHop(std::string_view name, bool keep_upgrade) {
+  switch (name.size()) {
+    case 2:
+      return name == "te";
+    case 7:
+      return name == "trailer" || (!keep_upgrade && name == "upgrade");
+    case 10:
+      return name == "connection" || name == "keep-alive";
+    case 16:
+      return name == "proxy-connection";
+    case 17:
+      return name == "transfer-encoding";
+    default:
+      return false;
+  }
+}
+
+// Removes the hop-by-hop fields and those the `connection` fields name, in one pass.
 void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
+  std::vector<std::string> named;  // beyond the usual close / keep-alive / upgrade
   if (headers.has("connection")) {
     const std::string joined = headers.joined("connection");
     std::string_view list = joined;
-    std::vector<std::string> named;
     while (!list.empty()) {
-      size_t comma = list.find(',');
+      const size_t comma = list.find(',');
       std::string_view item = list.substr(0, comma);
       while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
       while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-      if (!item.empty()) named.push_back(toLower(item));
+      std::string name = toLower(item);
+      // Content-Length and Host frame and route the message: never droppable this way.
+      if (!name.empty() && name != "close" && !isHopByHop(name, keep_upgrade) &&
+          name != "upgrade" && name != "content-length" && name != "host") {
+        named.push_back(std::move(name));
+      }
       if (comma == std::string_view::npos) break;
       list.remove_prefix(comma + 1);
     }
-    for (const auto& name : named) {
-      if (keep_upgrade && name == "upgrade") continue;
-      if (name == "content-length" || name == "host") continue;  // never droppable this way
-      headers.remove(name);
-    }
   }
-  headers.remove("connection");
-  headers.remove("keep-alive");
-  headers.remove("proxy-connection");
-  headers.remove("te");
-  headers.remove("trailer");
-  headers.remove("transfer-encoding");
-  if (!keep_upgrade) headers.remove("upgrade");
+  headers.removeIf([&](const HeaderField& field) {
+    if (isHopByHop(field.name, keep_upgrade)) return true;
+    for (const auto& name : named) {
+      if (field.name == name) return true;
+    }
+    return false;
+  });
 }
 
 constexpr timeval kLingerTime = {2, 0};
@@ -139,21 +157,24 @@ bool Http1ServerConnection::parseHead() {
   const size_t available = evbuffer_get_length(in);
   if (available == 0) return false;
   evtimer_del(idle_timer_);
-  if (!evtimer_pending(header_timer_, nullptr) && request_header_timeout_.count() > 0) {
-    timeval tv = toTimeval(request_header_timeout_);
-    evtimer_add(header_timer_, &tv);
-  }
   const size_t look = std::min(available, limits_.max_head_bytes + 1);
   const char* data = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(look)));
   http1::RequestHead head;
   http1::HeadResult result = http1::parseRequestHead(std::string_view(data, look), limits_, head);
-  if (result.status == http1::HeadStatus::NeedMore) return false;
+  if (result.status == http1::HeadStatus::NeedMore) {
+    // The clock starts with the first bytes of a head that did not come whole (most do).
+    if (!evtimer_pending(header_timer_, nullptr) && request_header_timeout_.count() > 0) {
+      timeval tv = toTimeval(request_header_timeout_);
+      evtimer_add(header_timer_, &tv);
+    }
+    return false;
+  }
   if (result.status == http1::HeadStatus::Error) {
     rejectRequest(result.error.status, result.error.reason);
     return false;
   }
   evbuffer_drain(in, result.consumed);
-  evtimer_del(header_timer_);
+  if (evtimer_pending(header_timer_, nullptr)) evtimer_del(header_timer_);
   http1::ParseError error;
   if (!http1::requestBodyFraming(head, framing_, error)) {
     rejectRequest(error.status, error.reason);

@@ -58,7 +58,7 @@ Stream::Stream(Worker& worker, DownstreamCodec& codec, std::shared_ptr<const Sna
 }
 
 Stream::~Stream() {
-  if (timeout_ != nullptr) event_free(timeout_);
+  if (timeout_assigned_) evtimer_del(&timeout_);
   if (upstream_ != nullptr) {
     upstream_->detach();
     worker_.deferDelete(std::move(upstream_));
@@ -160,9 +160,10 @@ void Stream::route() {
   worker_.loadBalancer().requestStarted(endpoint_->key);
   upstream_start_ = std::chrono::steady_clock::now();
   if (!connectUpstream()) return;
-  if (!pending_body_.empty() || pending_end_) {
+  if (pending_body_ != nullptr || pending_end_) {
     Buffer body;
-    body.move(pending_body_);
+    if (pending_body_ != nullptr) body.move(*pending_body_);
+    pending_body_.reset();
     forwardBody(body, pending_end_);
   }
   if (request_complete_) armTimeout();
@@ -190,9 +191,10 @@ void Stream::decodeData(Buffer& data, bool end_stream) {
   if (upstream_ == nullptr) {
     // Filters still hold the headers, or routing has not happened: keep the body for later,
     // and stop reading once enough is held.
-    pending_body_.move(data);
+    if (pending_body_ == nullptr) pending_body_ = std::make_unique<Buffer>();
+    pending_body_->move(data);
     pending_end_ = end_stream;
-    if (pending_body_.length() > kHighWatermark) codec_.readDisable(true);
+    if (pending_body_->length() > kHighWatermark) codec_.readDisable(true);
     return;
   }
   forwardBody(data, end_stream);
@@ -214,7 +216,7 @@ void Stream::onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) {
   upstream_status_ = headers.status;
   if (headers.status == 101) {
     tunnel_ = true;
-    if (timeout_ != nullptr) evtimer_del(timeout_);
+    if (timeout_assigned_) evtimer_del(&timeout_);
   }
   if (route_ != nullptr) applyHeaderMutations(route_->config->response_headers, headers.headers);
   encodeHeaders(headers, end_stream);
@@ -307,9 +309,10 @@ void Stream::armTimeout() {
       completed_) {
     return;
   }
-  if (timeout_ == nullptr) timeout_ = evtimer_new(worker_.base(), &Stream::onTimeout, this);
+  if (!timeout_assigned_) evtimer_assign(&timeout_, worker_.base(), &Stream::onTimeout, this);
+  timeout_assigned_ = true;
   const timeval tv = toTimeval(route_->config->timeout);
-  evtimer_add(timeout_, &tv);
+  evtimer_add(&timeout_, &tv);
 }
 
 void Stream::onTimeout(evutil_socket_t, short, void* self) {
@@ -333,7 +336,7 @@ void Stream::complete() {
   if (completed_) return;
   completed_ = true;
   response_complete_ = true;
-  if (timeout_ != nullptr) evtimer_del(timeout_);
+  if (timeout_assigned_) evtimer_del(&timeout_);
   info_.duration = std::chrono::steady_clock::now() - info_.start;
   if (upstream_ != nullptr) releaseUpstream(upstream_->reusable());
   const uint64_t duration_ns = static_cast<uint64_t>(

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include <memory>
 #include <string>
@@ -73,7 +74,8 @@ class Stream : public filters::StreamContext, public UpstreamCallbacks, public D
   bool expect_continue_ = false;
   bool upgrade_ = false;
   bool request_complete_ = false;
-  Buffer pending_body_;  // body that arrived while a filter held the headers
+  // Body that arrived while a filter held the headers; made only when needed.
+  std::unique_ptr<Buffer> pending_body_;
   bool pending_end_ = false;
 
   const CompiledRoute* route_ = nullptr;
@@ -89,7 +91,8 @@ class Stream : public filters::StreamContext, public UpstreamCallbacks, public D
   bool response_complete_ = false;
   bool tunnel_ = false;
   bool completed_ = false;
-  event* timeout_ = nullptr;
+  event timeout_;  // the route timeout; embedded: no allocation per request
+  bool timeout_assigned_ = false;
 };
 
 }  // namespace remora
