@@ -60,6 +60,8 @@ class Transport {
   void start();
   void updateReadInterest();
   void flush();
+  // One send of what the output holds (up to 16 chains); bytes sent, or -1 with errno.
+  ssize_t sendSome();
   void fail();
 
   event_base* base_;
