@@ -1,12 +1,15 @@
 // remora's entry point: the command line (run, validate, --version).
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "config/duration.h"
 #include "config/loader.h"
 #include "discovery/snapshot_builder.h"
+#include "proxy/await_ready.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 
@@ -16,6 +19,8 @@ constexpr const char* kUsage =
     "usage:\n"
     "  remora -c FILE [--log-level debug|info|warn|error]   run with the config FILE\n"
     "  remora validate FILE                                  check FILE, print every error\n"
+    "  remora await [--admin ADDR] [--timeout DURATION]      wait until remora is ready\n"
+    "                                                        (default 127.0.0.1:9901, 60s)\n"
     "  remora --version\n";
 
 int validate(const std::string& path) {
@@ -31,6 +36,29 @@ int validate(const std::string& path) {
   if (!errors.empty()) return 1;
   std::printf("%s: ok\n", path.c_str());
   return 0;
+}
+
+int await(int argc, char** argv) {
+  std::string admin = "127.0.0.1:9901";
+  std::chrono::milliseconds timeout{60000};
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--admin" && i + 1 < argc) {
+      admin = argv[++i];
+    } else if (arg == "--timeout" && i + 1 < argc) {
+      auto parsed = remora::config::parseDuration(argv[++i]);
+      if (!parsed) {
+        std::fprintf(stderr, "remora await: bad --timeout '%s': %s\n", argv[i],
+                     parsed.errors()[0].message.c_str());
+        return 2;
+      }
+      timeout = *parsed;
+    } else {
+      std::fprintf(stderr, "unknown argument '%s'\n%s", arg.c_str(), kUsage);
+      return 2;
+    }
+  }
+  return remora::awaitReady(admin, timeout);
 }
 
 bool parseLevel(const std::string& name, remora::log::Level& level) {
@@ -68,6 +96,7 @@ int main(int argc, char** argv) {
       }
       return validate(argv[2]);
     }
+    if (arg == "await" && i == 1) return await(argc, argv);
     if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
       config_path = argv[++i];
     } else if (arg == "--log-level" && i + 1 < argc) {
