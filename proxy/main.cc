@@ -1,4 +1,4 @@
-// remora's entry point: the command line (run, validate, --version).
+// remora's entry point: the command line (run, validate, await, --version).
 #include <signal.h>
 
 #include <chrono>
