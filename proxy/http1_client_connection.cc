@@ -76,12 +76,7 @@ void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks,
   head += " HTTP/1.1\r\nhost: ";
   head += request.authority;
   head += "\r\n";
-  for (const auto& field : request.headers) {
-    head += field.name;
-    head += ": ";
-    head += field.value;
-    head += "\r\n";
-  }
+  http1::appendFields(head, request.headers);
   if (request_chunked_) head += "transfer-encoding: chunked\r\n";
   if (upgrade) head += "connection: upgrade\r\n";
   head += "\r\n";

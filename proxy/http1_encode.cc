@@ -1,4 +1,4 @@
-// Chunked transfer coding on the way out (RFC 9112 7.1).
+// HTTP/1 encoding on the way out: header fields, chunked transfer coding (RFC 9112 7.1).
 #include "proxy/http1_encode.h"
 
 #include <cstdio>
@@ -15,6 +15,15 @@ void encodeChunk(evbuffer* out, evbuffer* data, bool end) {
     evbuffer_add(out, "\r\n", 2);
   }
   if (end) evbuffer_add(out, "0\r\n\r\n", 5);
+}
+
+void appendFields(std::string& out, const HeaderMap& headers) {
+  for (const auto& field : headers) {
+    out += field.name;
+    out += ": ";
+    out += field.value;
+    out += "\r\n";
+  }
 }
 
 }  // namespace remora::http1

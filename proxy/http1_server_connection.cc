@@ -321,12 +321,7 @@ void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_str
   head += ' ';
   head += reasonPhrase(status);
   head += "\r\n";
-  for (const auto& field : headers.headers) {
-    head += field.name;
-    head += ": ";
-    head += field.value;
-    head += "\r\n";
-  }
+  http1::appendFields(head, headers.headers);
   if (upgraded) {
     head += "connection: upgrade\r\n";
   } else {

@@ -62,6 +62,7 @@ void Worker::addListener(std::shared_ptr<ListenerShared> shared, int fd) {
   auto active = std::make_unique<ActiveListener>();
   active->owner = this;
   active->shared = std::move(shared);
+  // Accepted sockets arrive non-blocking already (libevent accepts with SOCK_NONBLOCK).
   active->listener = evconnlistener_new(base_, &Worker::onAccept, active.get(),
                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
   if (active->listener == nullptr) {
@@ -95,7 +96,6 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
     evutil_closesocket(fd);
     return;
   }
-  evutil_make_socket_nonblocking(fd);
   auto connection =
       std::make_unique<Http1ServerConnection>(*worker, fd, active->shared, peerText(address));
   Http1ServerConnection* raw = connection.get();
