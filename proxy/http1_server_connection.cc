@@ -66,14 +66,15 @@ constexpr timeval kLingerTime = {2, 0};
 
 }  // namespace
 
-Http1ServerConnection::Http1ServerConnection(Worker& worker, int fd,
+Http1ServerConnection::Http1ServerConnection(Worker& worker, std::unique_ptr<Transport> transport,
                                              std::shared_ptr<ListenerShared> listener,
                                              std::string peer)
     : worker_(worker),
       listener_(std::move(listener)),
       peer_(std::move(peer)),
-      transport_(worker.base(), *this) {
-  transport_.setWriteLowWatermark(kLowWatermark);
+      transport_(std::move(transport)) {
+  transport_->setCallbacks(*this);
+  transport_->setWriteLowWatermark(kLowWatermark);
   header_timer_ = evtimer_new(worker.base(), &onHeaderTimeout, this);
   idle_timer_ = evtimer_new(worker.base(), &onIdleTimeout, this);
   process_event_ = event_new(worker.base(), -1, 0, &onProcess, this);
@@ -88,9 +89,13 @@ Http1ServerConnection::Http1ServerConnection(Worker& worker, int fd,
   request_header_timeout_ = settings.request_header_timeout;
   idle_timeout_ = settings.idle_timeout;
   // Input never grows past this: beyond it the socket is not read until the input is consumed.
-  transport_.setReadLimit(std::max(kHighWatermark, limits_.max_head_bytes + 1));
-  transport_.attach(fd);
-  armIdle();
+  transport_->setReadLimit(std::max(kHighWatermark, limits_.max_head_bytes + 1));
+  // Bytes may have come already (read while the protocol was being detected).
+  if (evbuffer_get_length(transport_->input()) > 0) {
+    event_active(process_event_, 0, 0);
+  } else {
+    armIdle();
+  }
 }
 
 Http1ServerConnection::~Http1ServerConnection() {
@@ -119,7 +124,7 @@ void Http1ServerConnection::process() {
       case State::Head:
         // A client that pipelines without reading its responses gets no more of them parsed
         // until it catches up: its output must not grow without bound.
-        if (evbuffer_get_length(transport_.output()) > kHighWatermark) return;
+        if (evbuffer_get_length(transport_->output()) > kHighWatermark) return;
         if (!parseHead()) {
           // A half-closed client's unfinished head will never complete.
           if (peer_closed_ && state_ == State::Head && !closing_) closeAfterFlush();
@@ -131,7 +136,7 @@ void Http1ServerConnection::process() {
         processBody();
         break;
       case State::Tunnel: {
-        evbuffer* in = transport_.input();
+        evbuffer* in = transport_->input();
         if (read_disabled_ || evbuffer_get_length(in) == 0 || stream_ == nullptr) return;
         Buffer data;
         evbuffer_add_buffer(data.raw(), in);
@@ -147,13 +152,13 @@ void Http1ServerConnection::process() {
   if (state_ == State::Closing) {
     // Lingering close: read and drop what the client still sends so that closing with unread
     // data does not reset the connection and destroy the response in flight.
-    evbuffer* in = transport_.input();
+    evbuffer* in = transport_->input();
     evbuffer_drain(in, evbuffer_get_length(in));
   }
 }
 
 bool Http1ServerConnection::parseHead() {
-  evbuffer* in = transport_.input();
+  evbuffer* in = transport_->input();
   const size_t available = evbuffer_get_length(in);
   if (available == 0) return false;
   evtimer_del(idle_timer_);
@@ -248,7 +253,7 @@ void Http1ServerConnection::startStream(http1::RequestHead& head, const Listener
 }
 
 void Http1ServerConnection::processBody() {
-  evbuffer* in = transport_.input();
+  evbuffer* in = transport_->input();
   if (evbuffer_get_length(in) == 0 || stream_ == nullptr) return;
   Buffer data;
   bool end = false;
@@ -294,7 +299,7 @@ void Http1ServerConnection::encodeContinue() {
   if (!awaiting_continue_ || closing_) return;
   awaiting_continue_ = false;
   static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-  evbuffer_add(transport_.output(), kContinue, sizeof(kContinue) - 1);
+  evbuffer_add(transport_->output(), kContinue, sizeof(kContinue) - 1);
 }
 
 void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_stream) {
@@ -312,7 +317,7 @@ void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_str
   if (state_ == State::Body) close_after_response_ = true;
   if (worker_.draining()) close_after_response_ = true;
   // The client half-closed and this answers the last request it sent.
-  if (peer_closed_ && evbuffer_get_length(transport_.input()) == 0) close_after_response_ = true;
+  if (peer_closed_ && evbuffer_get_length(transport_->input()) == 0) close_after_response_ = true;
 
   thread_local std::string head;  // reused: no allocation per response once warm
   head.clear();
@@ -343,7 +348,7 @@ void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_str
     }
   }
   head += "\r\n";
-  evbuffer_add(transport_.output(), head.data(), head.size());
+  evbuffer_add(transport_->output(), head.data(), head.size());
   if (upgraded) {
     state_ = State::Tunnel;
     event_active(process_event_, 0, 0);
@@ -354,7 +359,7 @@ void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_str
 
 void Http1ServerConnection::encodeData(Buffer& data, bool end_stream) {
   if (closing_) return;
-  evbuffer* out = transport_.output();
+  evbuffer* out = transport_->output();
   if (state_ == State::Tunnel) {
     evbuffer_add_buffer(out, data.raw());
     if (end_stream) {
@@ -381,9 +386,9 @@ void Http1ServerConnection::encodeData(Buffer& data, bool end_stream) {
 
 void Http1ServerConnection::onWriteDrained() {
   if (closing_) {
-    if (evbuffer_get_length(transport_.output()) == 0 && peer_closed_) {
+    if (evbuffer_get_length(transport_->output()) == 0 && peer_closed_) {
       closeNow();
-    } else if (evbuffer_get_length(transport_.output()) == 0) {
+    } else if (evbuffer_get_length(transport_->output()) == 0) {
       // Everything is written (and FIN sent): linger briefly for the client's own close.
       evtimer_add(header_timer_, &kLingerTime);
     }
@@ -393,7 +398,7 @@ void Http1ServerConnection::onWriteDrained() {
     write_above_ = false;
     if (stream_ != nullptr) stream_->onDownstreamWatermark(false);
   }
-  if (state_ == State::Head && evbuffer_get_length(transport_.input()) > 0) {
+  if (state_ == State::Head && evbuffer_get_length(transport_->input()) > 0) {
     event_active(process_event_, 0, 0);  // pipelined requests held while the output was full
   }
 }
@@ -407,10 +412,10 @@ void Http1ServerConnection::onTransportClosed(bool error) {
   // (pipelined requests included), then close.
   peer_closed_ = true;
   if (closing_) {
-    if (evbuffer_get_length(transport_.output()) == 0) closeNow();
+    if (evbuffer_get_length(transport_->output()) == 0) closeNow();
     return;
   }
-  const bool input_left = evbuffer_get_length(transport_.input()) > 0;
+  const bool input_left = evbuffer_get_length(transport_->input()) > 0;
   switch (state_) {
     case State::Head:
       if (stream_ == nullptr && !input_left) closeAfterFlush();  // a response may be in flight
@@ -454,7 +459,7 @@ void Http1ServerConnection::onIdleTimeout(evutil_socket_t, short, void* self) {
     return;
   }
   if (conn->closing_ || (conn->state_ == State::Head && conn->stream_ == nullptr &&
-                         evbuffer_get_length(conn->transport_.input()) == 0)) {
+                         evbuffer_get_length(conn->transport_->input()) == 0)) {
     conn->closeNow();
   }
 }
@@ -467,7 +472,7 @@ void Http1ServerConnection::rejectRequest(int status, const std::string& reason)
       "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status) +
       "\r\ncontent-type: text/plain\r\ncontent-length: " + std::to_string(body.size()) +
       "\r\nconnection: close\r\n\r\n" + body;
-  evbuffer_add(transport_.output(), response.data(), response.size());
+  evbuffer_add(transport_->output(), response.data(), response.size());
   worker_.stats().recordDownstream(listener_->name, status, 0);
   closeAfterFlush();
 }
@@ -486,7 +491,7 @@ void Http1ServerConnection::onResponseComplete() {
   }
   state_ = State::Head;
   if (read_disabled_) readDisable(false);
-  if (evbuffer_get_length(transport_.input()) > 0) {
+  if (evbuffer_get_length(transport_->input()) > 0) {
     event_active(process_event_, 0, 0);  // a pipelined request is waiting
   } else if (peer_closed_) {
     closeAfterFlush();  // every request the client sent is answered
@@ -498,7 +503,7 @@ void Http1ServerConnection::onResponseComplete() {
 void Http1ServerConnection::readDisable(bool disable) {
   if (closing_ || read_disabled_ == disable) return;
   read_disabled_ = disable;
-  transport_.enableRead(!disable);
+  transport_->enableRead(!disable);
   if (!disable) event_active(process_event_, 0, 0);
 }
 
@@ -517,19 +522,20 @@ void Http1ServerConnection::closeAfterFlush() {
   evtimer_del(header_timer_);
   // Half-close once the output is written, and drop what the client still sends meanwhile;
   // the idle timeout bounds a client that never reads its response.
-  transport_.setWriteLowWatermark(0);
-  transport_.shutdownWrite();
+  transport_->setWriteLowWatermark(0);
+  transport_->shutdownWrite();
   armIdle();
   if (peer_closed_) {
-    if (evbuffer_get_length(transport_.output()) == 0) closeNow();
+    if (evbuffer_get_length(transport_->output()) == 0) closeNow();
     return;
   }
-  transport_.enableRead(true);
-  if (evbuffer_get_length(transport_.output()) == 0) evtimer_add(header_timer_, &kLingerTime);
+  transport_->enableRead(true);
+  if (evbuffer_get_length(transport_->output()) == 0) evtimer_add(header_timer_, &kLingerTime);
 }
 
 void Http1ServerConnection::closeWhenIdle() {
-  if (state_ == State::Head && stream_ == nullptr && evbuffer_get_length(transport_.input()) == 0) {
+  if (state_ == State::Head && stream_ == nullptr &&
+      evbuffer_get_length(transport_->input()) == 0) {
     closeAfterFlush();
     return;
   }
@@ -544,7 +550,7 @@ void Http1ServerConnection::closeNow() {
   state_ = State::Closing;
   evtimer_del(header_timer_);
   evtimer_del(idle_timer_);
-  transport_.silence();
+  transport_->silence();
   worker_.onConnectionClosed(this);
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "proxy/codec.h"
+#include "proxy/downstream_connection.h"
 #include "proxy/http1_parser.h"
 #include "proxy/stream.h"
 #include "proxy/transport.h"
@@ -15,16 +16,18 @@
 
 namespace remora {
 
-class Http1ServerConnection : public DownstreamCodec, public Deferrable, public TransportCallbacks {
+class Http1ServerConnection : public DownstreamCodec,
+                              public DownstreamConnection,
+                              public TransportCallbacks {
  public:
-  Http1ServerConnection(Worker& worker, int fd, std::shared_ptr<ListenerShared> listener,
-                        std::string peer);
+  // `transport` is attached to the client's socket; its input may already hold the first bytes.
+  Http1ServerConnection(Worker& worker, std::unique_ptr<Transport> transport,
+                        std::shared_ptr<ListenerShared> listener, std::string peer);
   ~Http1ServerConnection() override;
 
-  // Asks the connection to close once its current exchange is done (drain); an idle one closes now.
-  void closeWhenIdle();
-  // Closes now, abandoning any exchange in progress.
-  void closeNow();
+  // --- DownstreamConnection ---
+  void closeWhenIdle() override;
+  void closeNow() override;
 
   // --- DownstreamCodec ---
   void encodeHeaders(ResponseHeaders& headers, bool end_stream) override;
@@ -56,7 +59,7 @@ class Http1ServerConnection : public DownstreamCodec, public Deferrable, public 
   Worker& worker_;
   std::shared_ptr<ListenerShared> listener_;
   std::string peer_;
-  Transport transport_;
+  std::unique_ptr<Transport> transport_;
   event* header_timer_;
   event* idle_timer_;
   event* process_event_;

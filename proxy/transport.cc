@@ -15,9 +15,13 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 }
 
-Transport::Transport(event_base* base, TransportCallbacks& callbacks)
+Transport::Transport(event_base* base, TransportCallbacks& callbacks) : Transport(base) {
+  callbacks_ = &callbacks;
+}
+
+Transport::Transport(event_base* base)
     : base_(base),
-      callbacks_(&callbacks),
+      callbacks_(nullptr),
       input_(evbuffer_new()),
       output_(evbuffer_new()),
       flush_event_(event_new(base, -1, 0, &Transport::onFlushEvent, this)) {

@@ -27,6 +27,8 @@ class TransportCallbacks {
 class Transport {
  public:
   Transport(event_base* base, TransportCallbacks& callbacks);
+  // Callbacks come later, through setCallbacks(), before the loop runs again.
+  explicit Transport(event_base* base);
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
@@ -36,6 +38,9 @@ class Transport {
   // Starts a non-blocking connect; false if it failed at once (errno set).
   bool connect(const sockaddr* address, socklen_t length);
 
+  // A connection whose protocol becomes known later hands its transport to the codec.
+  void setCallbacks(TransportCallbacks& callbacks) { callbacks_ = &callbacks; }
+
   evbuffer* input() { return input_; }
   // Bytes added here are written at the end of the current callback.
   evbuffer* output() { return output_; }
@@ -44,7 +49,10 @@ class Transport {
 
   void enableRead(bool enable);
   // Reading pauses while the input holds this many bytes, and resumes as it is consumed.
-  void setReadLimit(size_t bytes) { read_limit_ = bytes; }
+  void setReadLimit(size_t bytes) {
+    read_limit_ = bytes;
+    updateReadInterest();
+  }
   void setWriteLowWatermark(size_t bytes) { write_low_ = bytes; }
   // Sends FIN once everything queued is written.
   void shutdownWrite();

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include "proxy/downstream_connection.h"
 #include "proxy/http1_server_connection.h"
 #include "proxy/log.h"
 #include "proxy/upstream_pool.h"
@@ -96,9 +97,11 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
     evutil_closesocket(fd);
     return;
   }
-  auto connection =
-      std::make_unique<Http1ServerConnection>(*worker, fd, active->shared, peerText(address));
-  Http1ServerConnection* raw = connection.get();
+  auto transport = std::make_unique<Transport>(worker->base());
+  transport->attach(fd);
+  auto connection = std::make_unique<Http1ServerConnection>(*worker, std::move(transport),
+                                                            active->shared, peerText(address));
+  DownstreamConnection* raw = connection.get();
   worker->connections_.emplace(raw, std::move(connection));
 }
 
@@ -107,13 +110,13 @@ void Worker::beginDrain() {
   for (auto& listener : listeners_) evconnlistener_free(listener->listener);
   listeners_.clear();
   pool_->closeIdle();
-  std::vector<Http1ServerConnection*> open;
+  std::vector<DownstreamConnection*> open;
   for (auto& [raw, connection] : connections_) open.push_back(raw);
   for (auto* connection : open) connection->closeWhenIdle();
 }
 
 void Worker::closeAll() {
-  std::vector<Http1ServerConnection*> open;
+  std::vector<DownstreamConnection*> open;
   for (auto& [raw, connection] : connections_) open.push_back(raw);
   for (auto* connection : open) connection->closeNow();
   pool_->closeIdle();
@@ -125,11 +128,18 @@ void Worker::deferDelete(std::unique_ptr<Deferrable> object) {
   event_active(cleanup_event_, 0, 0);
 }
 
-void Worker::onConnectionClosed(Http1ServerConnection* connection) {
+void Worker::onConnectionClosed(DownstreamConnection* connection) {
   auto it = connections_.find(connection);
   if (it == connections_.end()) return;
   deferDelete(std::move(it->second));
   connections_.erase(it);
+}
+
+void Worker::replaceConnection(DownstreamConnection* old,
+                               std::unique_ptr<DownstreamConnection> next) {
+  onConnectionClosed(old);
+  DownstreamConnection* raw = next.get();
+  connections_.emplace(raw, std::move(next));
 }
 
 void Worker::onCleanup(evutil_socket_t, short, void* self) {

@@ -20,7 +20,7 @@
 
 namespace remora {
 
-class Http1ServerConnection;
+class DownstreamConnection;
 class UpstreamPool;
 
 // Anything whose destruction must wait until the current callback has returned.
@@ -69,7 +69,9 @@ class Worker {
   stats::WorkerStats& stats() { return stats_; }
 
   void deferDelete(std::unique_ptr<Deferrable> object);
-  void onConnectionClosed(Http1ServerConnection* connection);
+  void onConnectionClosed(DownstreamConnection* connection);
+  // A connection whose protocol became known hands over to the codec that speaks it.
+  void replaceConnection(DownstreamConnection* old, std::unique_ptr<DownstreamConnection> next);
 
  private:
   struct ActiveListener {
@@ -89,7 +91,7 @@ class Worker {
   std::thread thread_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
-  std::unordered_map<Http1ServerConnection*, std::unique_ptr<Http1ServerConnection>> connections_;
+  std::unordered_map<DownstreamConnection*, std::unique_ptr<DownstreamConnection>> connections_;
   std::vector<std::unique_ptr<Deferrable>> deferred_;
   std::unique_ptr<UpstreamPool> pool_;
   LoadBalancer load_balancer_;

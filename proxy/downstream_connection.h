@@ -1,0 +1,17 @@
+// DownstreamConnection: what a worker asks of every client connection it owns, whatever its codec.
+#pragma once
+
+#include "proxy/worker.h"
+
+namespace remora {
+
+class DownstreamConnection : public Deferrable {
+ public:
+  // Drain: finish the exchanges in progress (HTTP/1: the current one; HTTP/2: GOAWAY, then the
+  // open streams), then close. An idle connection closes now.
+  virtual void closeWhenIdle() = 0;
+  // Closes now, abandoning every exchange in progress.
+  virtual void closeNow() = 0;
+};
+
+}  // namespace remora
