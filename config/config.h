@@ -84,6 +84,18 @@ struct FilterConfig {
   SourceLocation location;
 };
 
+// `auto`: a listener serves HTTP/2 to clients that start with its preface (h2c) or pick it by
+// ALPN, and HTTP/1.1 to the others.
+enum class HttpProtocol { Auto, Http1, Http2 };
+
+// HTTP/2 on a listener: what remora advertises in its SETTINGS and window updates.
+struct Http2Settings {
+  uint32_t max_concurrent_streams = 100;
+  // Per stream: what a client may send before remora has passed it on (the upstream's pace).
+  uint32_t initial_stream_window_size = 256 * 1024;
+  uint32_t initial_connection_window_size = 1024 * 1024;
+};
+
 struct Listener {
   std::string name;
   Address address;
@@ -95,6 +107,8 @@ struct Listener {
   Duration request_header_timeout{10000};          // 408 when the head is not complete in time
   Duration idle_timeout{60000};                    // idle keep-alive connections are closed
   uint32_t max_connections = 100000;               // per listener, all workers together
+  HttpProtocol protocol = HttpProtocol::Auto;
+  Http2Settings http2;
 };
 
 struct Endpoint {

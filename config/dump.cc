@@ -20,6 +20,18 @@ std::string_view lbName(LbPolicy policy) {
   return "round_robin";
 }
 
+std::string_view protocolName(HttpProtocol protocol) {
+  switch (protocol) {
+    case HttpProtocol::Auto:
+      return "auto";
+    case HttpProtocol::Http1:
+      return "http1";
+    case HttpProtocol::Http2:
+      return "http2";
+  }
+  return "auto";
+}
+
 // Plain scalars that YAML's core schema reads as booleans or numbers keep that type, so a filter
 // config dumps as `{"burst": 100}` rather than `{"burst": "100"}`; quoted ones stay strings.
 json scalarToJson(const YAML::Node& node) {
@@ -118,7 +130,12 @@ json listenerToJson(const Listener& listener) {
           {"max_request_headers_count", listener.max_request_headers_count},
           {"request_header_timeout", formatDuration(listener.request_header_timeout)},
           {"idle_timeout", formatDuration(listener.idle_timeout)},
-          {"max_connections", listener.max_connections}};
+          {"max_connections", listener.max_connections},
+          {"protocol", protocolName(listener.protocol)},
+          {"http2",
+           {{"max_concurrent_streams", listener.http2.max_concurrent_streams},
+            {"initial_stream_window_size", listener.http2.initial_stream_window_size},
+            {"initial_connection_window_size", listener.http2.initial_connection_window_size}}}};
 }
 
 json clusterToJson(const Cluster& cluster) {

@@ -163,11 +163,11 @@ class ConfigReader {
     UniqueNames names("listener name");
     std::map<std::string, SourceLocation> addresses;
     for (const Located& item : *items) {
-      std::optional<Fields> fields =
-          reader_.mapping(item, "listener",
-                          {"name", "address", "filters", "routes", "virtual_hosts",
-                           "max_request_headers_bytes", "max_request_headers_count",
-                           "request_header_timeout", "idle_timeout", "max_connections"});
+      std::optional<Fields> fields = reader_.mapping(
+          item, "listener",
+          {"name", "address", "filters", "routes", "virtual_hosts", "max_request_headers_bytes",
+           "max_request_headers_count", "request_header_timeout", "idle_timeout", "max_connections",
+           "protocol", "http2"});
       if (!fields) continue;
       Listener listener;
       reader_.require(*fields, "listener", "name");
@@ -211,7 +211,43 @@ class ConfigReader {
       readDuration(*fields, "request_header_timeout", listener.request_header_timeout);
       readDuration(*fields, "idle_timeout", listener.idle_timeout);
       readInteger(*fields, "max_connections", 1, kMaxUint32, listener.max_connections);
+      if (const Field* f = fields->find("protocol")) readProtocol(f->value, listener.protocol);
+      if (const Field* f = fields->find("http2")) readHttp2(f->value, listener.http2);
       config_.listeners.push_back(std::move(listener));
+    }
+  }
+
+  void readProtocol(const Located& at, HttpProtocol& out) {
+    std::optional<std::string> name = reader_.string(at, "protocol");
+    if (!name) return;
+    if (*name == "auto") {
+      out = HttpProtocol::Auto;
+    } else if (*name == "http1") {
+      out = HttpProtocol::Http1;
+    } else if (*name == "http2") {
+      out = HttpProtocol::Http2;
+    } else {
+      reader_.error(at.where, "unknown protocol '" + *name + "' (known: auto, http1, http2)");
+    }
+  }
+
+  void readHttp2(const Located& at, Http2Settings& out) {
+    std::optional<Fields> fields = reader_.mapping(
+        at, "http2",
+        {"max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size"});
+    if (!fields) return;
+    readInteger(*fields, "max_concurrent_streams", 1, kMaxUint32, out.max_concurrent_streams);
+    // RFC 9113 6.9.2: windows start at 65,535 and cannot exceed 2^31-1.
+    constexpr uint64_t kMinWindow = 65535;
+    constexpr uint64_t kMaxWindow = (uint64_t{1} << 31) - 1;
+    for (auto [key, value] :
+         {std::pair{"initial_stream_window_size", &out.initial_stream_window_size},
+          std::pair{"initial_connection_window_size", &out.initial_connection_window_size}}) {
+      if (const Field* f = fields->find(key)) {
+        if (auto size = reader_.size(f->value, key, kMinWindow, kMaxWindow)) {
+          *value = static_cast<uint32_t>(*size);
+        }
+      }
     }
   }
 

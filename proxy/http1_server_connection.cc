@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "proxy/event_time.h"
+#include "proxy/hop_by_hop.h"
 #include "proxy/http1_encode.h"
 #include "proxy/log.h"
 #include "proxy/path_normalize.h"
@@ -13,54 +14,6 @@
 namespace remora {
 
 namespace {
-
-// The fields RFC 9110 7.6.1 says describe one hop, not the message.
-bool isHopByHop(std::string_view name, bool keep_upgrade) {
-  switch (name.size()) {
-    case 2:
-      return name == "te";
-    case 7:
-      return name == "trailer" || (!keep_upgrade && name == "upgrade");
-    case 10:
-      return name == "connection" || name == "keep-alive";
-    case 16:
-      return name == "proxy-connection";
-    case 17:
-      return name == "transfer-encoding";
-    default:
-      return false;
-  }
-}
-
-// Removes the hop-by-hop fields and those the `connection` fields name, in one pass.
-void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
-  std::vector<std::string> named;  // beyond the usual close / keep-alive / upgrade
-  if (headers.has("connection")) {
-    const std::string joined = headers.joined("connection");
-    std::string_view list = joined;
-    while (!list.empty()) {
-      const size_t comma = list.find(',');
-      std::string_view item = list.substr(0, comma);
-      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-      std::string name = toLower(item);
-      // Content-Length and Host frame and route the message: never droppable this way.
-      if (!name.empty() && name != "close" && !isHopByHop(name, keep_upgrade) &&
-          name != "upgrade" && name != "content-length" && name != "host") {
-        named.push_back(std::move(name));
-      }
-      if (comma == std::string_view::npos) break;
-      list.remove_prefix(comma + 1);
-    }
-  }
-  headers.removeIf([&](const HeaderField& field) {
-    if (isHopByHop(field.name, keep_upgrade)) return true;
-    for (const auto& name : named) {
-      if (field.name == name) return true;
-    }
-    return false;
-  });
-}
 
 constexpr timeval kLingerTime = {2, 0};
 
@@ -205,7 +158,11 @@ void Http1ServerConnection::startStream(http1::RequestHead& head, const Listener
   const std::string connection = head.headers.joined("connection");
   client_keep_alive_ = head.minor_version >= 1 ? !listHasToken(connection, "close")
                                                : listHasToken(connection, "keep-alive");
-  const bool upgrade = listHasToken(connection, "upgrade") && head.headers.has("upgrade");
+  // `Upgrade: h2c` asks this hop to switch protocols; remora answers in HTTP/1.1 (RFC 9113
+  // deprecated the mechanism) and must not pass it to an upstream that might accept it.
+  const std::string* upgrade_to = head.headers.get("upgrade");
+  const bool upgrade = listHasToken(connection, "upgrade") && upgrade_to != nullptr &&
+                       !equalsIgnoreCase(*upgrade_to, "h2c");
   const std::string* expect = head.headers.get("expect");
   const bool expect_continue =
       head.minor_version >= 1 && expect != nullptr && equalsIgnoreCase(*expect, "100-continue");

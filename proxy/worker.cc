@@ -5,7 +5,9 @@
 
 #include "proxy/downstream_connection.h"
 #include "proxy/http1_server_connection.h"
+#include "proxy/http2_server_connection.h"
 #include "proxy/log.h"
+#include "proxy/protocol_detector.h"
 #include "proxy/upstream_pool.h"
 
 namespace remora {
@@ -99,8 +101,27 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
   }
   auto transport = std::make_unique<Transport>(worker->base());
   transport->attach(fd);
-  auto connection = std::make_unique<Http1ServerConnection>(*worker, std::move(transport),
-                                                            active->shared, peerText(address));
+  config::HttpProtocol protocol = config::HttpProtocol::Auto;
+  if (const Snapshot* snapshot = worker->snapshot().get()) {
+    if (const ListenerInfo* info = snapshot->findListener(shared.name)) {
+      protocol = info->config->protocol;
+    }
+  }
+  std::unique_ptr<DownstreamConnection> connection;
+  switch (protocol) {
+    case config::HttpProtocol::Auto:
+      connection = std::make_unique<ProtocolDetector>(*worker, std::move(transport), active->shared,
+                                                      peerText(address));
+      break;
+    case config::HttpProtocol::Http1:
+      connection = std::make_unique<Http1ServerConnection>(*worker, std::move(transport),
+                                                           active->shared, peerText(address));
+      break;
+    case config::HttpProtocol::Http2:
+      connection = std::make_unique<Http2ServerConnection>(*worker, std::move(transport),
+                                                           active->shared, peerText(address));
+      break;
+  }
   DownstreamConnection* raw = connection.get();
   worker->connections_.emplace(raw, std::move(connection));
 }

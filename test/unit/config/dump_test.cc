@@ -63,7 +63,12 @@ clusters:
       {"max_request_headers_count", 100},
       {"request_header_timeout", "10s"},
       {"idle_timeout", "1m"},
-      {"max_connections", 100000}};
+      {"max_connections", 100000},
+      {"protocol", "auto"},
+      {"http2",
+       {{"max_concurrent_streams", 100},
+        {"initial_stream_window_size", 262144},
+        {"initial_connection_window_size", 1048576}}}};
   nlohmann::json cluster = {
       {"name", "backend"},
       {"endpoints",

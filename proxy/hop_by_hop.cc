@@ -1,0 +1,56 @@
+// Hop-by-hop field removal, shared by the HTTP/1.1 and HTTP/2 codecs.
+#include "proxy/hop_by_hop.h"
+
+#include <string>
+#include <vector>
+
+namespace remora {
+
+// The fields RFC 9110 7.6.1 says describe one hop, not the message.
+bool isHopByHop(std::string_view name, bool keep_upgrade) {
+  switch (name.size()) {
+    case 2:
+      return name == "te";
+    case 7:
+      return name == "trailer" || (!keep_upgrade && name == "upgrade");
+    case 10:
+      return name == "connection" || name == "keep-alive";
+    case 16:
+      return name == "proxy-connection";
+    case 17:
+      return name == "transfer-encoding";
+    default:
+      return false;
+  }
+}
+
+void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
+  std::vector<std::string> named;  // beyond the usual close / keep-alive / upgrade
+  if (headers.has("connection")) {
+    const std::string joined = headers.joined("connection");
+    std::string_view list = joined;
+    while (!list.empty()) {
+      const size_t comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      std::string name = toLower(item);
+      // Content-Length and Host frame and route the message: never droppable this way.
+      if (!name.empty() && name != "close" && !isHopByHop(name, keep_upgrade) &&
+          name != "upgrade" && name != "content-length" && name != "host") {
+        named.push_back(std::move(name));
+      }
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  headers.removeIf([&](const HeaderField& field) {
+    if (isHopByHop(field.name, keep_upgrade)) return true;
+    for (const auto& name : named) {
+      if (field.name == name) return true;
+    }
+    return false;
+  });
+}
+
+}  // namespace remora

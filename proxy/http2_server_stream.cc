@@ -1,0 +1,226 @@
+// One HTTP/2 request stream: head assembly, body pacing by WINDOW_UPDATE, response queueing.
+#include "proxy/http2_server_stream.h"
+
+#include <string>
+#include <vector>
+
+#include "proxy/hop_by_hop.h"
+#include "proxy/http2_server_connection.h"
+#include "proxy/path_normalize.h"
+
+namespace remora {
+
+namespace {
+
+nghttp2_nv field(std::string_view name, std::string_view value) {
+  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+          NGHTTP2_NV_FLAG_NONE};
+}
+
+ssize_t readResponseCallback(nghttp2_session*, int32_t, uint8_t*, size_t length, uint32_t* flags,
+                             nghttp2_data_source* source, void*) {
+  return static_cast<Http2ServerStream*>(source->ptr)->readResponse(length, flags);
+}
+
+}  // namespace
+
+Http2ServerStream::Http2ServerStream(Http2ServerConnection& connection, int32_t id)
+    : connection_(connection), id_(id) {}
+
+Http2ServerStream::~Http2ServerStream() {
+  if (stream_ != nullptr) stream_->onDownstreamGone();
+}
+
+void Http2ServerStream::addHeader(std::string_view name, std::string_view value) {
+  if (too_large_) return;
+  // RFC 9113 6.5.2 counts each field as name + value + 32 bytes.
+  header_bytes_ += name.size() + value.size() + 32;
+  const config::Listener& limits = connection_.settings();
+  if (header_bytes_ > limits.max_request_headers_bytes ||
+      request_.headers.size() >= limits.max_request_headers_count) {
+    too_large_ = true;
+    return;
+  }
+  if (!name.empty() && name.front() == ':') {
+    // nghttp2 has checked the pseudo-fields: known names, once each, before the others.
+    if (name == ":method") {
+      request_.method = value;
+    } else if (name == ":scheme") {
+      request_.scheme = value;
+    } else if (name == ":authority") {
+      request_.authority = value;
+    } else if (name == ":path") {
+      request_.path = value;
+    }
+    return;
+  }
+  if (name == "cookie") {
+    if (!cookies_.empty()) cookies_ += "; ";
+    cookies_ += value;
+    return;
+  }
+  if (name == "host") {
+    // :authority wins when both are present (RFC 9113 8.3.1).
+    if (request_.authority.empty()) request_.authority = value;
+    return;
+  }
+  request_.headers.add(std::string(name), std::string(value));
+}
+
+void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_stream) {
+  request_complete_ = end_stream;
+  if (too_large_) {
+    reject(431, "request header fields too large");
+    return;
+  }
+  if (request_.method == "CONNECT") {
+    // Tunnels to arbitrary hosts are not what a sidecar's routes describe.
+    reject(501, "CONNECT is not supported");
+    return;
+  }
+  if (!cookies_.empty()) request_.headers.add("cookie", std::move(cookies_));
+  request_.path = normalizePath(request_.path);
+  // nghttp2 refuses connection-specific fields but allows `te: trailers`, which is for this hop.
+  removeHopByHop(request_.headers, false);
+
+  filters::StreamInfo info;
+  info.start_time = std::chrono::system_clock::now();
+  info.start = std::chrono::steady_clock::now();
+  info.listener = connection_.listenerName();
+  info.downstream_address = connection_.peer();
+  info.protocol = "HTTP/2";
+  Worker& worker = connection_.worker();
+  stream_ = std::make_unique<Stream>(worker, *this, worker.snapshot(), listener, std::move(info));
+  stream_->decodeHeaders(std::move(request_), end_stream, false, false);
+}
+
+void Http2ServerStream::onRequestTrailers() {
+  request_complete_ = true;
+  if (stream_ == nullptr) return;
+  Buffer empty;
+  stream_->decodeData(empty, true);
+}
+
+void Http2ServerStream::onDataFrame(bool end_stream) {
+  if (end_stream) request_complete_ = true;
+  Buffer data;
+  data.move(inbound_);
+  const size_t length = data.length();
+  if (stream_ == nullptr || closed_) {
+    consume(length);  // answered already: the bytes are dropped
+    return;
+  }
+  stream_->decodeData(data, end_stream);
+  if (read_disabled_) {
+    unconsumed_ += length;
+  } else {
+    consume(length);
+  }
+}
+
+void Http2ServerStream::consume(size_t bytes) {
+  if (bytes == 0 || closed_) return;
+  nghttp2_session_consume(connection_.session(), id_, bytes);
+  connection_.scheduleSend();
+}
+
+void Http2ServerStream::readDisable(bool disable) {
+  if (read_disabled_ == disable) return;
+  read_disabled_ = disable;
+  if (!disable && unconsumed_ > 0) {
+    const size_t bytes = unconsumed_;
+    unconsumed_ = 0;
+    consume(bytes);
+  }
+}
+
+void Http2ServerStream::onClose(uint32_t) {
+  if (closed_) return;
+  closed_ = true;
+  if (stream_ != nullptr) stream_->onDownstreamGone();  // nothing for a completed exchange
+}
+
+void Http2ServerStream::reject(int status, std::string_view reason) {
+  ResponseHeaders response;
+  response.status = status;
+  std::string body(reason);
+  body += '\n';
+  response.headers.add("content-type", "text/plain");
+  response.headers.add("content-length", std::to_string(body.size()));
+  outbound_.add(body);
+  outbound_end_ = true;
+  submitResponse(response, false);
+  connection_.worker().stats().recordDownstream(connection_.listenerName(), status, 0);
+}
+
+void Http2ServerStream::encodeHeaders(ResponseHeaders& headers, bool end_stream) {
+  if (closed_) return;
+  if (end_stream) outbound_end_ = true;
+  removeHopByHop(headers.headers, false);
+  submitResponse(headers, end_stream);
+}
+
+void Http2ServerStream::submitResponse(ResponseHeaders& headers, bool end_stream) {
+  response_started_ = true;
+  if (end_stream) response_complete_ = true;
+  const std::string status = std::to_string(headers.status);
+  std::vector<nghttp2_nv> fields;
+  fields.reserve(headers.headers.size() + 1);
+  fields.push_back(field(":status", status));
+  for (const HeaderField& f : headers.headers) fields.push_back(field(f.name, f.value));
+  nghttp2_data_provider provider{};
+  provider.source.ptr = this;
+  provider.read_callback = &readResponseCallback;
+  nghttp2_submit_response(connection_.session(), id_, fields.data(), fields.size(),
+                          end_stream ? nullptr : &provider);
+  connection_.scheduleSend();
+}
+
+void Http2ServerStream::encodeData(Buffer& data, bool end_stream) {
+  if (closed_) return;
+  outbound_.move(data);
+  if (end_stream) {
+    outbound_end_ = true;
+    response_complete_ = true;
+  }
+  if (data_deferred_) {
+    data_deferred_ = false;
+    nghttp2_session_resume_data(connection_.session(), id_);
+  }
+  connection_.scheduleSend();
+  if (!above_watermark_ && !end_stream && outbound_.length() > kHighWatermark &&
+      stream_ != nullptr) {
+    above_watermark_ = true;
+    stream_->onDownstreamWatermark(true);
+  }
+}
+
+ssize_t Http2ServerStream::readResponse(size_t length, uint32_t* flags) {
+  const size_t available = outbound_.length();
+  if (available == 0 && !outbound_end_) {
+    data_deferred_ = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  const size_t n = std::min(length, available);
+  *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+  if (n == available && outbound_end_) *flags |= NGHTTP2_DATA_FLAG_EOF;
+  return static_cast<ssize_t>(n);
+}
+
+void Http2ServerStream::takeResponse(evbuffer* out, size_t length) {
+  evbuffer_remove_buffer(outbound_.raw(), out, length);
+  if (above_watermark_ && outbound_.length() <= kLowWatermark) {
+    above_watermark_ = false;
+    if (stream_ != nullptr) stream_->onDownstreamWatermark(false);
+  }
+}
+
+void Http2ServerStream::resetStream() {
+  if (closed_) return;
+  // The response cannot be completed: the client must not take a cut body for a whole one.
+  nghttp2_submit_rst_stream(connection_.session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
+  connection_.scheduleSend();
+}
+
+}  // namespace remora

@@ -1,0 +1,86 @@
+// Http2ServerStream: one HTTP/2 request stream of a client connection, the DownstreamCodec its
+// Stream talks to. It gathers the request head, paces the request body by window updates, and
+// queues the response for the connection's nghttp2 session to frame.
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "proxy/buffer.h"
+#include "proxy/codec.h"
+#include "proxy/message.h"
+#include "proxy/stream.h"
+#include "proxy/worker.h"
+
+namespace remora {
+
+class Http2ServerConnection;
+
+class Http2ServerStream : public DownstreamCodec, public Deferrable {
+ public:
+  Http2ServerStream(Http2ServerConnection& connection, int32_t id);
+  ~Http2ServerStream() override;
+
+  int32_t id() const { return id_; }
+
+  // --- The request, as the session decodes it. ---
+  // One field of the request head; past the listener's limits the request is answered 431.
+  void addHeader(std::string_view name, std::string_view value);
+  // The head is complete: the exchange starts (or a 400/431/501 is answered).
+  void onRequestHeaders(const ListenerInfo& listener, bool end_stream);
+  // Trailers end the request; HTTP/1.1 upstreams do not take them, so only the end is passed on.
+  void onRequestTrailers();
+  void addData(const uint8_t* data, size_t length) {
+    inbound_.add({reinterpret_cast<const char*>(data), length});
+  }
+  // A DATA frame is complete: its bytes go to the Stream, and the window opens again once they
+  // have moved on (at once, unless the upstream pushes back).
+  void onDataFrame(bool end_stream);
+  // nghttp2 closed the stream (both sides ended, or a reset either way).
+  void onClose(uint32_t error_code);
+  bool responseComplete() const { return response_complete_; }
+  bool requestComplete() const { return request_complete_; }
+
+  // --- The response, as nghttp2 pulls it. ---
+  ssize_t readResponse(size_t length, uint32_t* flags);
+  // Moves `length` bytes of the queued response into `out` after a frame header.
+  void takeResponse(evbuffer* out, size_t length);
+
+  // --- DownstreamCodec ---
+  void encodeHeaders(ResponseHeaders& headers, bool end_stream) override;
+  void encodeData(Buffer& data, bool end_stream) override;
+  void encodeContinue() override {}  // HTTP/2 clients send their body without waiting
+  void readDisable(bool disable) override;
+  void resetStream() override;
+
+ private:
+  // Answers a request that never became a Stream.
+  void reject(int status, std::string_view reason);
+  void submitResponse(ResponseHeaders& headers, bool end_stream);
+  void consume(size_t bytes);
+
+  Http2ServerConnection& connection_;
+  int32_t id_;
+  RequestHeaders request_;
+  std::string cookies_;  // RFC 9113 8.2.3: joined with "; " for the HTTP/1.1 upstream
+  size_t header_bytes_ = 0;
+  bool too_large_ = false;
+  bool request_complete_ = false;
+  std::unique_ptr<Stream> stream_;
+
+  Buffer inbound_;         // the DATA frame being received
+  size_t unconsumed_ = 0;  // delivered while the upstream pushed back: no window update yet
+  bool read_disabled_ = false;
+
+  Buffer outbound_;  // response body waiting for nghttp2 to frame it
+  bool outbound_end_ = false;
+  bool data_deferred_ = false;  // nghttp2 was told to wait for more body
+  bool above_watermark_ = false;
+  bool response_started_ = false;
+  bool response_complete_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace remora
