@@ -60,6 +60,11 @@ void Http2ServerStream::addHeader(std::string_view name, std::string_view value)
     cookies_ += value;
     return;
   }
+  if (name == "expect" && equalsIgnoreCase(value, "100-continue")) {
+    // Answered here once an upstream is chosen (RFC 9110 10.1.1), never forwarded.
+    expect_continue_ = true;
+    return;
+  }
   if (name == "host") {
     // :authority wins when both are present (RFC 9113 8.3.1).
     if (request_.authority.empty()) request_.authority = value;
@@ -92,7 +97,7 @@ void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_
   info.protocol = "HTTP/2";
   Worker& worker = connection_.worker();
   stream_ = std::make_unique<Stream>(worker, *this, worker.snapshot(), listener, std::move(info));
-  stream_->decodeHeaders(std::move(request_), end_stream, false, false);
+  stream_->decodeHeaders(std::move(request_), end_stream, expect_continue_ && !end_stream, false);
 }
 
 void Http2ServerStream::onRequestTrailers() {
@@ -152,6 +157,15 @@ void Http2ServerStream::reject(int status, std::string_view reason) {
   outbound_end_ = true;
   submitResponse(response, false);
   connection_.worker().stats().recordDownstream(connection_.listenerName(), status, 0);
+}
+
+void Http2ServerStream::encodeContinue() {
+  if (closed_ || response_started_ || !expect_continue_) return;
+  expect_continue_ = false;
+  const nghttp2_nv status = field(":status", "100");
+  nghttp2_submit_headers(connection_.session(), NGHTTP2_FLAG_NONE, id_, nullptr, &status, 1,
+                         nullptr);
+  connection_.scheduleSend();
 }
 
 void Http2ServerStream::encodeHeaders(ResponseHeaders& headers, bool end_stream) {

@@ -51,7 +51,7 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   // --- DownstreamCodec ---
   void encodeHeaders(ResponseHeaders& headers, bool end_stream) override;
   void encodeData(Buffer& data, bool end_stream) override;
-  void encodeContinue() override {}  // HTTP/2 clients send their body without waiting
+  void encodeContinue() override;
   void readDisable(bool disable) override;
   void resetStream() override;
 
@@ -67,6 +67,7 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   std::string cookies_;  // RFC 9113 8.2.3: joined with "; " for the HTTP/1.1 upstream
   size_t header_bytes_ = 0;
   bool too_large_ = false;
+  bool expect_continue_ = false;
   bool request_complete_ = false;
   std::unique_ptr<Stream> stream_;
 
