@@ -15,6 +15,7 @@
 
 #include "config/endpoint_reader.h"
 #include "config/header_mutations_reader.h"
+#include "config/tls_reader.h"
 #include "config/yaml_reader.h"
 #include "config/yaml_source.h"
 #include "proxy/header_map.h"
@@ -167,7 +168,7 @@ class ConfigReader {
           reader_.mapping(item, "listener",
                           {"name", "address", "filters", "routes", "virtual_hosts",
                            "max_request_headers_bytes", "max_request_headers_count",
-                           "request_header_timeout", "idle_timeout", "max_connections"});
+                           "request_header_timeout", "idle_timeout", "max_connections", "tls"});
       if (!fields) continue;
       Listener listener;
       reader_.require(*fields, "listener", "name");
@@ -211,6 +212,7 @@ class ConfigReader {
       readDuration(*fields, "request_header_timeout", listener.request_header_timeout);
       readDuration(*fields, "idle_timeout", listener.idle_timeout);
       readInteger(*fields, "max_connections", 1, kMaxUint32, listener.max_connections);
+      if (const Field* f = fields->find("tls")) listener.tls = readTlsServer(reader_, *f);
       config_.listeners.push_back(std::move(listener));
     }
   }
@@ -481,7 +483,7 @@ class ConfigReader {
       std::optional<Fields> fields =
           reader_.mapping(item, "cluster",
                           {"name", "endpoints", "service", "lb", "connect_timeout", "idle_timeout",
-                           "max_idle_connections", "max_response_headers_bytes"});
+                           "max_idle_connections", "max_response_headers_bytes", "tls"});
       if (!fields) continue;
       Cluster cluster;
       cluster.location = item.where;
@@ -512,6 +514,7 @@ class ConfigReader {
       readDuration(*fields, "idle_timeout", cluster.idle_timeout);
       readInteger(*fields, "max_idle_connections", 0, kMaxUint32, cluster.max_idle_connections);
       readSize(*fields, "max_response_headers_bytes", cluster.max_response_headers_bytes);
+      if (const Field* f = fields->find("tls")) cluster.tls = readTlsClient(reader_, *f);
       config_.clusters.push_back(std::move(cluster));
     }
   }
