@@ -268,7 +268,9 @@ Result<std::shared_ptr<const TlsServerContext>> TlsServerContext::create(
   std::shared_ptr<TlsServerContext> context(new TlsServerContext());
   context->ctx_ = ctx;
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-  // Sessions cached by this context resume only here; required once client certs are verified.
+  // Resumption through tickets only: a server-side session cache would be one more lock that
+  // every worker's handshakes share. The id context is still required with client certificates.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
   builder.useCertificate(ctx, config.cert, config.key);
   if (!config.ca.empty()) {

@@ -398,6 +398,42 @@ TEST(TlsReload, NewCertificateForNewHandshakesWhileAKeepAliveConnectionLivesOn) 
       deadlineIn(3s)));
 }
 
+// How Kubernetes updates a mounted secret: the files are links through `..data`, which is
+// switched to a new directory by renaming a new link over it.
+TEST(TlsReload, SecretVolumeSwapIsPickedUp) {
+  TempDir dir;
+  namespace fs = std::filesystem;
+  auto version = [&](const std::string& name, const CertFiles& files) {
+    fs::create_directory(dir.file(name));
+    fs::copy_file(files.cert, dir.file(name) / "tls.crt");
+    fs::copy_file(files.key, dir.file(name) / "tls.key");
+  };
+  version("..v1", pki().server());
+  fs::create_directory_symlink("..v1", dir.file("..data"));
+  fs::create_symlink("..data/tls.crt", dir.file("tls.crt"));
+  fs::create_symlink("..data/tls.key", dir.file("tls.key"));
+  Remora remora;
+  ASSERT_TRUE(remora.start(directConfig("{cert: \"" + dir.file("tls.crt").string() + "\", key: \"" +
+                                        dir.file("tls.key").string() + "\"}")));
+  const uint16_t port = remora.port("edge");
+  TlsClient kept(port, pki().ca());
+  ASSERT_TRUE(kept.connected()) << kept.error();
+  EXPECT_EQ(kept.peerSerial(), pki().server().serial);
+
+  CertFiles renewed = pki().issue("renewed-secret", {"IP:127.0.0.1"});
+  version("..v2", renewed);
+  fs::create_directory_symlink("..v2", dir.file("..data_tmp"));
+  fs::rename(dir.file("..data_tmp"), dir.file("..data"));
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        TlsClient probe(port, pki().ca());
+        return probe.connected() && probe.peerSerial() == renewed.serial;
+      },
+      deadlineIn(5s)))
+      << remora.logs();
+  EXPECT_EQ(kept.get("/").status, 200);
+}
+
 TEST(TlsReload, BrokenCertificateOnReloadKeepsTheOldOne) {
   TempDir dir;
   const std::string cert = dir.file("tls.crt").string();

@@ -294,7 +294,7 @@ service: {name: orders}
               ElementsAre("t.yaml:3:5: unknown key 'adress' in listener (known: name, address, "
                           "filters, routes, virtual_hosts, max_request_headers_bytes, "
                           "max_request_headers_count, request_header_timeout, idle_timeout, "
-                          "max_connections)",
+                          "max_connections, tls)",
                           "t.yaml:6:1: unknown key 'service' in config (known: admin, workers, "
                           "listeners, clusters, registry, lifecycle)"));
 }

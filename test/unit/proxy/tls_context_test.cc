@@ -13,7 +13,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 
 // Two self-signed EC certificates with their keys, made once with the openssl command line.
 class TlsContextTest : public ::testing::Test {
