@@ -72,6 +72,8 @@ void UpstreamPool::onIdleConnectionClosed(Http1ClientConnection* connection) {
     if (connections[i].get() != connection) continue;
     worker_.deferDelete(std::move(connections[i]));
     connections.erase(connections.begin() + static_cast<ptrdiff_t>(i));
+    // Keys of TLS contexts replaced by a reload are never used again.
+    if (connections.empty()) idle_.erase(it);
     return;
   }
 }
