@@ -96,6 +96,25 @@ struct Http2Settings {
   uint32_t initial_connection_window_size = 1024 * 1024;
 };
 
+// A listener's TLS: its certificate chain and key, and with `ca` the CA that client certificates
+// must chain to (then they are required). Paths, read when the config is prepared.
+struct TlsServer {
+  std::string cert;
+  std::string key;
+  std::string ca;           // "" : no client certificate asked for
+  SourceLocation location;  // the `tls:` key, where problems with the files are reported
+};
+
+// A cluster's TLS: the CA the upstream's chain must lead to, the name its certificate must carry
+// (also sent as SNI), and an optional client certificate for upstreams that require one.
+struct TlsClient {
+  std::string ca;
+  std::string cert;  // cert and key come together or not at all
+  std::string key;
+  std::string sni;  // "" : no SNI and no name check
+  SourceLocation location;
+};
+
 struct Listener {
   std::string name;
   Address address;
@@ -109,6 +128,7 @@ struct Listener {
   uint32_t max_connections = 100000;               // per listener, all workers together
   HttpProtocol protocol = HttpProtocol::Auto;
   Http2Settings http2;
+  std::optional<TlsServer> tls;
 };
 
 struct Endpoint {
@@ -128,6 +148,7 @@ struct Cluster {
   Duration idle_timeout{60000};                     // idle upstream keep-alive connections closed
   uint32_t max_idle_connections = 64;               // per endpoint per worker
   uint64_t max_response_headers_bytes = 60 * 1024;  // 502 beyond
+  std::optional<TlsClient> tls;
   SourceLocation location;
 };
 

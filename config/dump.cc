@@ -122,20 +122,27 @@ json listenerToJson(const Listener& listener) {
     for (const Route& route : host.routes) routes.push_back(routeToJson(route));
     hosts.push_back({{"name", host.name}, {"domains", host.domains}, {"routes", routes}});
   }
-  return {{"name", listener.name},
-          {"address", listener.address.text()},
-          {"filters", filters},
-          {"virtual_hosts", hosts},
-          {"max_request_headers_bytes", listener.max_request_headers_bytes},
-          {"max_request_headers_count", listener.max_request_headers_count},
-          {"request_header_timeout", formatDuration(listener.request_header_timeout)},
-          {"idle_timeout", formatDuration(listener.idle_timeout)},
-          {"max_connections", listener.max_connections},
-          {"protocol", protocolName(listener.protocol)},
-          {"http2",
-           {{"max_concurrent_streams", listener.http2.max_concurrent_streams},
-            {"initial_stream_window_size", listener.http2.initial_stream_window_size},
-            {"initial_connection_window_size", listener.http2.initial_connection_window_size}}}};
+  json out = {
+      {"name", listener.name},
+      {"address", listener.address.text()},
+      {"filters", filters},
+      {"virtual_hosts", hosts},
+      {"max_request_headers_bytes", listener.max_request_headers_bytes},
+      {"max_request_headers_count", listener.max_request_headers_count},
+      {"request_header_timeout", formatDuration(listener.request_header_timeout)},
+      {"idle_timeout", formatDuration(listener.idle_timeout)},
+      {"max_connections", listener.max_connections},
+      {"protocol", protocolName(listener.protocol)},
+      {"http2",
+       {{"max_concurrent_streams", listener.http2.max_concurrent_streams},
+        {"initial_stream_window_size", listener.http2.initial_stream_window_size},
+        {"initial_connection_window_size", listener.http2.initial_connection_window_size}}}};
+  // Paths only: the key material itself never leaves the process.
+  if (listener.tls) {
+    out["tls"] = {
+        {"cert", listener.tls->cert}, {"key", listener.tls->key}, {"ca", listener.tls->ca}};
+  }
+  return out;
 }
 
 json clusterToJson(const Cluster& cluster) {
@@ -156,6 +163,12 @@ json clusterToJson(const Cluster& cluster) {
   out["idle_timeout"] = formatDuration(cluster.idle_timeout);
   out["max_idle_connections"] = cluster.max_idle_connections;
   out["max_response_headers_bytes"] = cluster.max_response_headers_bytes;
+  if (cluster.tls) {
+    out["tls"] = {{"ca", cluster.tls->ca},
+                  {"cert", cluster.tls->cert},
+                  {"key", cluster.tls->key},
+                  {"sni", cluster.tls->sni}};
+  }
   return out;
 }
 

@@ -15,6 +15,7 @@
 
 #include "config/endpoint_reader.h"
 #include "config/header_mutations_reader.h"
+#include "config/tls_reader.h"
 #include "config/yaml_reader.h"
 #include "config/yaml_source.h"
 #include "proxy/header_map.h"
@@ -167,7 +168,7 @@ class ConfigReader {
           item, "listener",
           {"name", "address", "filters", "routes", "virtual_hosts", "max_request_headers_bytes",
            "max_request_headers_count", "request_header_timeout", "idle_timeout", "max_connections",
-           "protocol", "http2"});
+           "protocol", "http2", "tls"});
       if (!fields) continue;
       Listener listener;
       reader_.require(*fields, "listener", "name");
@@ -213,6 +214,7 @@ class ConfigReader {
       readInteger(*fields, "max_connections", 1, kMaxUint32, listener.max_connections);
       if (const Field* f = fields->find("protocol")) readProtocol(f->value, listener.protocol);
       if (const Field* f = fields->find("http2")) readHttp2(f->value, listener.http2);
+      if (const Field* f = fields->find("tls")) listener.tls = readTlsServer(reader_, *f);
       config_.listeners.push_back(std::move(listener));
     }
   }
@@ -517,7 +519,7 @@ class ConfigReader {
       std::optional<Fields> fields =
           reader_.mapping(item, "cluster",
                           {"name", "endpoints", "service", "lb", "connect_timeout", "idle_timeout",
-                           "max_idle_connections", "max_response_headers_bytes"});
+                           "max_idle_connections", "max_response_headers_bytes", "tls"});
       if (!fields) continue;
       Cluster cluster;
       cluster.location = item.where;
@@ -548,6 +550,7 @@ class ConfigReader {
       readDuration(*fields, "idle_timeout", cluster.idle_timeout);
       readInteger(*fields, "max_idle_connections", 0, kMaxUint32, cluster.max_idle_connections);
       readSize(*fields, "max_response_headers_bytes", cluster.max_response_headers_bytes);
+      if (const Field* f = fields->find("tls")) cluster.tls = readTlsClient(reader_, *f);
       config_.clusters.push_back(std::move(cluster));
     }
   }

@@ -1,4 +1,4 @@
-// Snapshot lookups.
+// Snapshot and loaded-config lookups.
 #include "discovery/snapshot.h"
 
 namespace remora {
@@ -15,6 +15,17 @@ const ClusterInfo* Snapshot::findCluster(std::string_view name) const {
     if (cluster.config->name == name) return &cluster;
   }
   return nullptr;
+}
+
+std::vector<TlsFileFingerprint> LoadedConfig::tlsFiles() const {
+  std::vector<TlsFileFingerprint> files;
+  for (const auto& tls : listener_tls) {
+    if (tls != nullptr) files.insert(files.end(), tls->files().begin(), tls->files().end());
+  }
+  for (const auto& tls : cluster_tls) {
+    if (tls != nullptr) files.insert(files.end(), tls->files().begin(), tls->files().end());
+  }
+  return files;
 }
 
 }  // namespace remora

@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "filters/filter.h"
 #include "proxy/route_table.h"
+#include "proxy/tls_context.h"
 
 namespace remora {
 
@@ -41,20 +42,28 @@ struct ClusterInfo {
   const config::Cluster* config = nullptr;
   std::vector<EndpointInfo> endpoints;
   std::vector<SubsetInfo> subsets;
-  std::string source;  // "static" or "file:<path>"
+  std::string source;                     // "static" or "file:<path>"
+  const TlsClientContext* tls = nullptr;  // owned by the snapshot's LoadedConfig; null: plaintext
 };
 
 struct ListenerInfo {
   const config::Listener* config = nullptr;
   std::unique_ptr<RouteTable> routes;
   const std::vector<std::shared_ptr<const filters::FilterFactory>>* filters = nullptr;
+  const TlsServerContext* tls = nullptr;  // owned by the snapshot's LoadedConfig; null: plaintext
 };
 
 // A validated config with what is built once per config (not per registry update): the
-// listeners' filter factories, which may hold open files.
+// listeners' filter factories, which may hold open files, and the TLS contexts with the
+// certificates as they were read.
 struct LoadedConfig {
   std::shared_ptr<const config::Config> config;
   std::vector<std::vector<std::shared_ptr<const filters::FilterFactory>>> filters;  // per listener
+  std::vector<std::shared_ptr<const TlsServerContext>> listener_tls;  // per listener; null: none
+  std::vector<std::shared_ptr<const TlsClientContext>> cluster_tls;   // per cluster; null: none
+
+  // Every certificate, key and CA file the contexts were built from.
+  std::vector<TlsFileFingerprint> tlsFiles() const;
 };
 
 struct Snapshot {

@@ -134,8 +134,29 @@ Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
       factories.push_back(std::move(*factory));
     }
     loaded->filters.push_back(std::move(factories));
+    std::shared_ptr<const TlsServerContext> tls;
+    if (listener.tls) {
+      auto context = TlsServerContext::create(*listener.tls, "listener '" + listener.name + "'",
+                                              listenerAlpn(listener.protocol));
+      if (context) {
+        tls = std::move(*context);
+      } else {
+        errors.insert(errors.end(), context.errors().begin(), context.errors().end());
+      }
+    }
+    loaded->listener_tls.push_back(std::move(tls));
   }
   for (const auto& cluster : config->clusters) {
+    std::shared_ptr<const TlsClientContext> tls;
+    if (cluster.tls) {
+      auto context = TlsClientContext::create(*cluster.tls, "cluster '" + cluster.name + "'");
+      if (context) {
+        tls = std::move(*context);
+      } else {
+        errors.insert(errors.end(), context.errors().begin(), context.errors().end());
+      }
+    }
+    loaded->cluster_tls.push_back(std::move(tls));
     for (const auto& endpoint : cluster.endpoints) {
       sockaddr_storage address;
       socklen_t length;
@@ -157,9 +178,11 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
   snapshot->version = version;
   snapshot->config = loaded->config.get();
   const config::Config& config = *loaded->config;
-  for (const auto& cluster : config.clusters) {
+  for (size_t c = 0; c < config.clusters.size(); ++c) {
+    const config::Cluster& cluster = config.clusters[c];
     ClusterInfo info;
     info.config = &cluster;
+    info.tls = loaded->cluster_tls[c].get();
     if (cluster.service.empty()) {
       info.source = "static";
       for (const auto& endpoint : cluster.endpoints)
@@ -186,6 +209,7 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
     ListenerInfo info;
     info.config = &listener;
     info.filters = &loaded->filters[l];
+    info.tls = loaded->listener_tls[l].get();
     std::vector<CompiledVirtualHost> hosts;
     for (const auto& host : listener.virtual_hosts) {
       hosts.push_back({&host, compileRoutes(host, *snapshot)});

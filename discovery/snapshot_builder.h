@@ -9,8 +9,9 @@
 
 namespace remora::discovery {
 
-// Builds the listeners' filter factories and resolves static endpoint names; every error with
-// its file:line:col. Runs on the main thread (name resolution may block).
+// Builds the listeners' filter factories and the TLS contexts (reading the certificate files)
+// and resolves static endpoint names; every error with its file:line:col. Runs on the main thread
+// (name resolution may block).
 Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
     std::shared_ptr<const config::Config> config);
 

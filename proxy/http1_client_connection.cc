@@ -29,8 +29,9 @@ const char* upstreamFailureName(UpstreamFailure failure) {
 }
 
 Http1ClientConnection::Http1ClientConnection(Worker& worker, const EndpointInfo& endpoint,
-                                             const config::Cluster& cluster)
-    : key_(endpoint.key), idle_timeout_(cluster.idle_timeout) {
+                                             const config::Cluster& cluster,
+                                             const TlsClientContext* tls, std::string key)
+    : key_(std::move(key)), peer_(endpoint.key), idle_timeout_(cluster.idle_timeout) {
   limits_.max_head_bytes = cluster.max_response_headers_bytes;
   transport_ = std::make_unique<Transport>(worker.base(), *this);
   transport_->setWriteLowWatermark(kLowWatermark);
@@ -38,8 +39,18 @@ Http1ClientConnection::Http1ClientConnection(Worker& worker, const EndpointInfo&
   timer_ = evtimer_new(worker.base(), &onTimer, this);
   timeval timeout = toTimeval(cluster.connect_timeout);
   evtimer_add(timer_, &timeout);
-  if (!transport_->connect(reinterpret_cast<const sockaddr*>(&endpoint.address),
-                           endpoint.address_length)) {
+  const auto* address = reinterpret_cast<const sockaddr*>(&endpoint.address);
+  bool started;
+  if (tls != nullptr) {
+    started = transport_->connectTls(address, endpoint.address_length, tls->get(), tls->sni());
+  } else if (cluster.tls) {
+    // Never plaintext to a cluster configured for TLS, even when no context could be found.
+    LOG_WARN("upstream %s: no TLS context for cluster %s", peer_.c_str(), cluster.name.c_str());
+    started = false;
+  } else {
+    started = transport_->connect(address, endpoint.address_length);
+  }
+  if (!started) {
     // Reported from the loop, not from inside the caller's startRequest.
     closed_ = true;
     timeval now{0, 0};
@@ -137,6 +148,9 @@ void Http1ClientConnection::onConnected() {
 }
 
 void Http1ClientConnection::onTransportClosed(bool error) {
+  if (!connected_ && !transport_->tlsError().empty()) {
+    LOG_WARN("upstream %s: %s", peer_.c_str(), transport_->tlsError().c_str());
+  }
   // A clean close ends a tunnel or a body delimited by the close; anything else is a failure,
   // so a reset never passes for a complete response.
   processInput();

@@ -26,8 +26,11 @@ class IdleOwner {
 
 class Http1ClientConnection : public Deferrable, public TransportCallbacks {
  public:
+  // `tls` (null for plaintext) must be given when the cluster has TLS settings; `key` is the
+  // pool's key for the connection (the endpoint and the TLS context it was made with).
   Http1ClientConnection(Worker& worker, const EndpointInfo& endpoint,
-                        const config::Cluster& cluster);
+                        const config::Cluster& cluster, const TlsClientContext* tls,
+                        std::string key);
   ~Http1ClientConnection() override;
 
   const std::string& key() const { return key_; }
@@ -61,6 +64,7 @@ class Http1ClientConnection : public Deferrable, public TransportCallbacks {
   void finishResponse(Buffer& data);
 
   std::string key_;
+  std::string peer_;  // "host:port", for messages
   // Copied: a pooled connection outlives the config that created it.
   config::Duration idle_timeout_;
   http1::Limits limits_;

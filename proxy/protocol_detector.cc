@@ -56,6 +56,18 @@ void ProtocolDetector::onReadable() {
   if (protocol != Protocol::Unknown) handOff(protocol);
 }
 
+void ProtocolDetector::onConnected() {
+  // TLS is up: ALPN decides; a client that negotiated nothing may still use prior knowledge.
+  const std::string_view alpn = transport_->negotiatedProtocol();
+  if (alpn == "h2") {
+    handOff(Protocol::Http2);
+  } else if (alpn == "http/1.1") {
+    handOff(Protocol::Http1);
+  } else {
+    onReadable();
+  }
+}
+
 void ProtocolDetector::handOff(Protocol protocol) {
   if (done_) return;
   done_ = true;

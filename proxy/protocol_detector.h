@@ -29,6 +29,7 @@ class ProtocolDetector : public DownstreamConnection, public TransportCallbacks 
   enum class Protocol { Unknown, Http1, Http2 };
   void onReadable() override;
   void onWriteDrained() override {}
+  void onConnected() override;
   void onTransportClosed(bool) override { closeNow(); }
   static void onTimeout(evutil_socket_t, short, void* self);
   Protocol sniff() const;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <set>
 #include <thread>
 
 #include "config/loader.h"
@@ -200,6 +201,14 @@ void Server::watchFiles() {
       publish();
     });
   }
+  // Certificates are renewed in place (Kubernetes swaps a secret's `..data` link in the same
+  // directory, which is what the watcher watches). A renewal that writes the certificate and the
+  // key one after the other may be rejected halfway; the second change then loads both.
+  std::set<std::string> tls_paths;
+  for (const TlsFileFingerprint& file : loaded_->tlsFiles()) tls_paths.insert(file.path);
+  for (const std::string& path : tls_paths) {
+    watcher_->watch(path, [this](const std::string&) { reload("TLS file changed"); });
+  }
 }
 
 void Server::onRegistryFile(const std::string& content) {
@@ -227,7 +236,8 @@ void Server::reload(const std::string& why) {
     LOG_ERROR("reload (%s) rejected: %s", why.c_str(), error.c_str());
     return;
   }
-  if (text == config_text_) {
+  // The same text with a renewed certificate still needs new TLS contexts.
+  if (text == config_text_ && !tlsFilesChanged(loaded_->tlsFiles())) {
     LOG_INFO("reload (%s): configuration unchanged", why.c_str());
     return;
   }

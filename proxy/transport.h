@@ -1,14 +1,19 @@
 // Transport: a non-blocking TCP socket with input and output evbuffers on a worker's event loop.
 // It replaces libevent's bufferevent on the request path: writes go out at the end of the
 // current callback in one writev (no poll registration while the socket keeps up), and reads
-// need no FIONREAD, so a keep-alive exchange costs one read and one write per side.
+// need no FIONREAD, so a keep-alive exchange costs one read and one write per side. In TLS mode
+// (OpenSSL, either side) the evbuffers hold plaintext and the socket carries records.
 #pragma once
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <cstddef>
+#include <string>
+#include <string_view>
 
 namespace remora {
 
@@ -19,8 +24,10 @@ class TransportCallbacks {
   virtual void onReadable() = 0;
   // The output went down to the low watermark (or empty) after a write.
   virtual void onWriteDrained() = 0;
+  // The connection is ready for data: TCP connected, and in TLS mode the handshake is done.
   virtual void onConnected() {}
-  // The peer closed (`error` false) or the socket failed, including a failed connect.
+  // The peer closed (`error` false) or the socket failed, including a failed connect or TLS
+  // handshake (then tlsError() says why).
   virtual void onTransportClosed(bool error) = 0;
 };
 
@@ -38,6 +45,21 @@ class Transport {
   // Starts a non-blocking connect; false if it failed at once (errno set).
   bool connect(const sockaddr* address, socklen_t length);
 
+  // TLS server side: takes an accepted socket and runs the handshake from the event loop; the
+  // callbacks see onConnected() when it completes (and no bytes in input() before). A handshake
+  // not done within `handshake_timeout` (0: no limit) fails. False if no SSL could be made.
+  bool attachTls(int fd, SSL_CTX* context, std::chrono::milliseconds handshake_timeout);
+  // TLS client side: connect() then the handshake; `sni` (a name, or an IP literal, or "") is
+  // sent as SNI and must match the peer's certificate. onConnected() comes after the handshake;
+  // what is written to output() before goes out after it.
+  bool connectTls(const sockaddr* address, socklen_t length, SSL_CTX* context,
+                  std::string_view sni);
+  bool tls() const { return ssl_ != nullptr; }
+  // The ALPN protocol agreed in the handshake ("http/1.1", later "h2"); "" when none.
+  std::string_view negotiatedProtocol() const;
+  // Why the TLS handshake or connection failed (OpenSSL's reasons); "" otherwise.
+  const std::string& tlsError() const { return tls_error_; }
+
   // A connection whose protocol becomes known later hands its transport to the codec.
   void setCallbacks(TransportCallbacks& callbacks) { callbacks_ = &callbacks; }
 
@@ -54,7 +76,7 @@ class Transport {
     updateReadInterest();
   }
   void setWriteLowWatermark(size_t bytes) { write_low_ = bytes; }
-  // Sends FIN once everything queued is written.
+  // Sends FIN once everything queued is written (in TLS mode: close_notify, then FIN).
   void shutdownWrite();
   // Stops every callback; the socket closes with the object.
   void silence();
@@ -71,6 +93,19 @@ class Transport {
   // One send of what the output holds (up to 16 chains); bytes sent, or -1 with errno.
   ssize_t sendSome();
   void fail();
+
+  // The TLS mode's counterparts, each reached through one `ssl_ != nullptr` branch.
+  static void onHandshakeTimeout(evutil_socket_t, short, void* self);
+  bool prepareSsl(SSL_CTX* context);
+  void tlsHandshake();
+  void tlsRead();
+  void tlsFlush();
+  // Sends close_notify then FIN once shutdownWrite() was asked for and the output is empty.
+  void tlsShutdownIfDone();
+  void tlsUpdateInterest();
+  void tlsFail(std::string reason);
+  // Sorts out an SSL call's failure: false when it is fatal (then tls_error_ is set).
+  bool tlsRetryable(int ssl_error, bool& want_read, bool& want_write);
 
   event_base* base_;
   TransportCallbacks* callbacks_;
@@ -91,6 +126,18 @@ class Transport {
   bool shutdown_pending_ = false;
   bool failed_ = false;
   bool eof_ = false;  // the peer sent FIN: there is nothing more to read
+
+  SSL* ssl_ = nullptr;
+  event* handshake_timer_ = nullptr;
+  std::string tls_error_;
+  bool handshaking_ = false;
+  // What the SSL object is waiting for before the named operation can go on.
+  bool handshake_wants_read_ = false;
+  bool handshake_wants_write_ = false;
+  bool read_wants_write_ = false;
+  bool write_wants_read_ = false;
+  bool write_wants_write_ = false;
+  bool tls_shutdown_sent_ = false;  // close_notify is out (or on its way in OpenSSL's buffer)
 };
 
 }  // namespace remora

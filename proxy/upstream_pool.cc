@@ -5,16 +5,35 @@ namespace remora {
 
 UpstreamPool::~UpstreamPool() = default;
 
+namespace {
+bool sameTls(const config::TlsClient& a, const config::TlsClient& b) {
+  return a.ca == b.ca && a.cert == b.cert && a.key == b.key && a.sni == b.sni;
+}
+}  // namespace
+
+const TlsClientContext* UpstreamPool::tlsContext(const config::Cluster& cluster) const {
+  const Snapshot* snapshot = worker_.snapshot().get();
+  const ClusterInfo* info = snapshot != nullptr ? snapshot->findCluster(cluster.name) : nullptr;
+  if (info == nullptr || info->tls == nullptr) return nullptr;
+  if (info->config == &cluster || sameTls(*info->config->tls, *cluster.tls)) return info->tls;
+  return nullptr;
+}
+
 std::unique_ptr<Http1ClientConnection> UpstreamPool::acquire(const EndpointInfo& endpoint,
                                                              const config::Cluster& cluster) {
-  auto it = idle_.find(endpoint.key);
+  const TlsClientContext* tls = cluster.tls ? tlsContext(cluster) : nullptr;
+  // A TLS connection is only reused with the context it was made with: new certificates or CAs
+  // after a reload take effect on new connections, and a plaintext one never passes for TLS.
+  std::string key =
+      tls == nullptr ? endpoint.key : endpoint.key + "|tls" + std::to_string(tls->id());
+  auto it = idle_.find(key);
   if (it != idle_.end() && !it->second.empty()) {
     // Most recently used first: it is the least likely to have been closed by the upstream.
     std::unique_ptr<Http1ClientConnection> connection = std::move(it->second.back());
     it->second.pop_back();
     return connection;
   }
-  return std::make_unique<Http1ClientConnection>(worker_, endpoint, cluster);
+  return std::make_unique<Http1ClientConnection>(worker_, endpoint, cluster, tls, std::move(key));
 }
 
 void UpstreamPool::release(std::unique_ptr<Http1ClientConnection> connection, uint32_t max_idle) {
@@ -53,6 +72,8 @@ void UpstreamPool::onIdleConnectionClosed(Http1ClientConnection* connection) {
     if (connections[i].get() != connection) continue;
     worker_.deferDelete(std::move(connections[i]));
     connections.erase(connections.begin() + static_cast<ptrdiff_t>(i));
+    // Keys of TLS contexts replaced by a reload are never used again.
+    if (connections.empty()) idle_.erase(it);
     return;
   }
 }

@@ -15,7 +15,8 @@ class UpstreamPool : public IdleOwner {
   explicit UpstreamPool(Worker& worker) : worker_(worker) {}
   ~UpstreamPool() override;
 
-  // An idle connection to `endpoint`, or a new one (connecting).
+  // An idle connection to `endpoint`, or a new one (connecting, over TLS when the cluster says
+  // so, with the TLS context of the worker's current snapshot).
   std::unique_ptr<Http1ClientConnection> acquire(const EndpointInfo& endpoint,
                                                  const config::Cluster& cluster);
   // Takes a connection back when its exchange is finished: kept idle if reusable and the
@@ -28,6 +29,10 @@ class UpstreamPool : public IdleOwner {
   void onIdleConnectionClosed(Http1ClientConnection* connection) override;
 
  private:
+  // The context a connection for `cluster` uses: the current snapshot's when its settings are
+  // the same as `cluster`'s (a stream may hold an older snapshot); null when there is none.
+  const TlsClientContext* tlsContext(const config::Cluster& cluster) const;
+
   Worker& worker_;
   std::unordered_map<std::string, std::vector<std::unique_ptr<Http1ClientConnection>>> idle_;
 };

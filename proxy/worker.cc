@@ -100,16 +100,24 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
     return;
   }
   auto transport = std::make_unique<Transport>(worker->base());
-  transport->attach(fd);
-  config::HttpProtocol protocol = config::HttpProtocol::Auto;
-  if (const Snapshot* snapshot = worker->snapshot().get()) {
-    if (const ListenerInfo* info = snapshot->findListener(shared.name)) {
-      protocol = info->config->protocol;
+  const Snapshot* snapshot = worker->snapshot().get();
+  const ListenerInfo* info = snapshot != nullptr ? snapshot->findListener(shared.name) : nullptr;
+  if (info != nullptr && info->tls != nullptr) {
+    // The header timeout also bounds a client that never finishes its handshake.
+    if (!transport->attachTls(fd, info->tls->get(), info->config->request_header_timeout)) {
+      LOG_WARN("listener %s: %s", shared.name.c_str(), transport->tlsError().c_str());
+      shared.connections.fetch_sub(1, std::memory_order_relaxed);
+      return;  // the transport closes the socket
     }
+  } else {
+    transport->attach(fd);
   }
+  const config::HttpProtocol protocol =
+      info != nullptr ? info->config->protocol : config::HttpProtocol::Auto;
   std::unique_ptr<DownstreamConnection> connection;
   switch (protocol) {
     case config::HttpProtocol::Auto:
+      // Plaintext: the first bytes tell; TLS: ALPN does.
       connection = std::make_unique<ProtocolDetector>(*worker, std::move(transport), active->shared,
                                                       peerText(address));
       break;

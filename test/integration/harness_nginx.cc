@@ -26,8 +26,18 @@ std::string quote(std::string_view text) {
   return out + "\"";
 }
 
+std::string tlsDirectives(const std::optional<NginxTls>& tls) {
+  if (!tls) return {};
+  std::string out = "    ssl_certificate " + tls->cert + ";\n    ssl_certificate_key " + tls->key +
+                    ";\n    ssl_protocols TLSv1.2 TLSv1.3;\n";
+  if (!tls->client_ca.empty()) {
+    out += "    ssl_client_certificate " + tls->client_ca + ";\n    ssl_verify_client on;\n";
+  }
+  return out;
+}
+
 std::string nginxConfig(const std::filesystem::path& dir, uint16_t port,
-                        const std::string& server_body) {
+                        const std::string& server_body, const std::optional<NginxTls>& tls) {
   std::string d = dir.string();
   return "master_process off;\n"
          "worker_processes 1;\n"
@@ -61,23 +71,23 @@ std::string nginxConfig(const std::filesystem::path& dir, uint16_t port,
          "  keepalive_requests 10000;\n"
          "  server {\n"
          "    listen 127.0.0.1:" +
-         std::to_string(port) +
+         std::to_string(port) + (tls ? " ssl" : "") +
          ";\n"
          "    server_name _;\n" +
-         server_body +
+         tlsDirectives(tls) + server_body +
          "  }\n"
          "}\n";
 }
 
 }  // namespace
 
-Nginx::Nginx(const std::string& server_body) {
+Nginx::Nginx(const std::string& server_body, const std::optional<NginxTls>& tls) {
   constexpr int kAttempts = 5;
   std::string last_error;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     port_ = freePort();
     std::filesystem::path conf = dir_.file("nginx.conf");
-    writeFile(conf, nginxConfig(dir_.path(), port_, server_body));
+    writeFile(conf, nginxConfig(dir_.path(), port_, server_body, tls));
     std::error_code ignored;
     std::filesystem::remove(dir_.file("error.log"), ignored);
     process_ = std::make_unique<Process>(

@@ -14,13 +14,21 @@
 
 namespace remora::harness {
 
+// Serving HTTPS instead of HTTP: the server certificate and, to require client certificates,
+// the CA they must chain to.
+struct NginxTls {
+  std::string cert;
+  std::string key;
+  std::string client_ca;  // "" : client certificates are not asked for
+};
+
 class Nginx {
  public:
   // Starts `/usr/sbin/nginx` (single process, no daemon) listening on a free 127.0.0.1 port with
   // `server_body` (nginx directives: locations) inside its one server block. Retries with another
   // port when the chosen one was taken meanwhile. Throws std::runtime_error (with nginx's error
   // log) when it cannot start.
-  explicit Nginx(const std::string& server_body);
+  explicit Nginx(const std::string& server_body, const std::optional<NginxTls>& tls = std::nullopt);
   ~Nginx();
 
   uint16_t port() const { return port_; }
