@@ -148,6 +148,9 @@ struct Cluster {
   Duration idle_timeout{60000};                     // idle upstream keep-alive connections closed
   uint32_t max_idle_connections = 64;               // per endpoint per worker
   uint64_t max_response_headers_bytes = 60 * 1024;  // 502 beyond
+  // http1: keep-alive connections, one request each at a time; http2: one multiplexed
+  // connection per endpoint per worker (h2c, or h2 by ALPN with `tls`). Never Auto.
+  HttpProtocol protocol = HttpProtocol::Http1;
   std::optional<TlsClient> tls;
   SourceLocation location;
 };

@@ -159,6 +159,7 @@ json clusterToJson(const Cluster& cluster) {
     out["service"] = cluster.service;
   }
   out["lb"] = lbName(cluster.lb);
+  out["protocol"] = protocolName(cluster.protocol);
   out["connect_timeout"] = formatDuration(cluster.connect_timeout);
   out["idle_timeout"] = formatDuration(cluster.idle_timeout);
   out["max_idle_connections"] = cluster.max_idle_connections;

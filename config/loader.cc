@@ -516,10 +516,10 @@ class ConfigReader {
     if (!items) return;
     UniqueNames names("cluster name");
     for (const Located& item : *items) {
-      std::optional<Fields> fields =
-          reader_.mapping(item, "cluster",
-                          {"name", "endpoints", "service", "lb", "connect_timeout", "idle_timeout",
-                           "max_idle_connections", "max_response_headers_bytes", "tls"});
+      std::optional<Fields> fields = reader_.mapping(
+          item, "cluster",
+          {"name", "endpoints", "service", "lb", "connect_timeout", "idle_timeout",
+           "max_idle_connections", "max_response_headers_bytes", "protocol", "tls"});
       if (!fields) continue;
       Cluster cluster;
       cluster.location = item.where;
@@ -550,6 +550,12 @@ class ConfigReader {
       readDuration(*fields, "idle_timeout", cluster.idle_timeout);
       readInteger(*fields, "max_idle_connections", 0, kMaxUint32, cluster.max_idle_connections);
       readSize(*fields, "max_response_headers_bytes", cluster.max_response_headers_bytes);
+      if (const Field* f = fields->find("protocol")) {
+        readProtocol(f->value, cluster.protocol);
+        if (cluster.protocol == HttpProtocol::Auto) {
+          reader_.error(f->value.where, "a cluster's protocol is http1 or http2, not auto");
+        }
+      }
       if (const Field* f = fields->find("tls")) cluster.tls = readTlsClient(reader_, *f);
       config_.clusters.push_back(std::move(cluster));
     }

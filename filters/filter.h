@@ -29,7 +29,8 @@ struct StreamInfo {
   std::string path;
   std::string request_id;
   std::string user_agent;
-  int status = 0;  // 0: no response was sent (the client went away first)
+  int status = 0;           // 0: no response was sent (the client went away first)
+  std::string grpc_status;  // a gRPC response's `grpc-status` (trailers or headers); "" else
   uint64_t request_body_bytes = 0;
   uint64_t response_body_bytes = 0;
   std::string cluster;

@@ -1,10 +1,11 @@
-// The protocol-neutral stream interfaces between codecs (HTTP/1 today) and the Stream.
+// The protocol-neutral stream interfaces between codecs (HTTP/1.1, HTTP/2) and the Stream.
 #pragma once
 
 #include <string_view>
 
 #include "proxy/buffer.h"
 #include "proxy/message.h"
+#include "proxy/worker.h"
 
 namespace remora {
 
@@ -14,6 +15,8 @@ class DownstreamCodec {
   virtual ~DownstreamCodec() = default;
   virtual void encodeHeaders(ResponseHeaders& headers, bool end_stream) = 0;
   virtual void encodeData(Buffer& data, bool end_stream) = 0;
+  // Ends the response with trailers (gRPC's status); HTTP/1.1 sends them only when chunked.
+  virtual void encodeTrailers(HeaderMap& trailers) = 0;
   // Tells a client that sent `Expect: 100-continue` to send its body.
   virtual void encodeContinue() = 0;
   // Pauses or resumes reading the request body (the upstream cannot take more yet).
@@ -37,10 +40,31 @@ class UpstreamCallbacks {
   virtual ~UpstreamCallbacks() = default;
   virtual void onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) = 0;
   virtual void onUpstreamData(Buffer& data, bool end_stream) = 0;
+  // The response ends with trailers.
+  virtual void onUpstreamTrailers(HeaderMap& trailers) = 0;
   // `response_started`: some of the response had already been delivered.
   virtual void onUpstreamFailure(UpstreamFailure failure, bool response_started) = 0;
   // The request body waiting to be written upstream is above / back below its watermark.
   virtual void onUpstreamWriteWatermark(bool above) = 0;
+};
+
+// One request in flight to an upstream, whatever the protocol: an HTTP/1.1 connection lent to
+// the stream for the exchange, or one stream of a shared HTTP/2 connection.
+class UpstreamRequest : public Deferrable {
+ public:
+  // Sends the request head; a body follows through sendData() unless `end_stream`.
+  virtual void startRequest(UpstreamCallbacks& callbacks, const RequestHeaders& request,
+                            bool end_stream, bool upgrade) = 0;
+  virtual void sendData(Buffer& data, bool end_stream) = 0;
+  // Ends the request with trailers (dropped where the protocol has no place for them).
+  virtual void sendTrailers(HeaderMap& trailers) = 0;
+  // Pauses or resumes reading the response (the client cannot take more yet).
+  virtual void readDisable(bool disable) = 0;
+  // The stream is finished with it: no callback reaches the stream any more.
+  virtual void detach() = 0;
+  // It goes over a connection that carried requests before, which the upstream may have closed
+  // meanwhile: a failure before any response may be retried once on a new connection.
+  virtual bool reused() const = 0;
 };
 
 // Bytes buffered on one side before the other side stops reading.

@@ -63,16 +63,17 @@ Http1ClientConnection::Http1ClientConnection(Worker& worker, const EndpointInfo&
 Http1ClientConnection::~Http1ClientConnection() { event_free(timer_); }
 
 void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks,
-                                         const RequestHeaders& request,
-                                         const http1::BodyFraming& body, bool upgrade) {
+                                         const RequestHeaders& request, bool end_stream,
+                                         bool upgrade) {
+  const bool has_length = !end_stream && request.headers.has("content-length");
   callbacks_ = &callbacks;
   idle_owner_ = nullptr;
   if (connected_) evtimer_del(timer_);
   ++requests_;
   method_ = request.method;
   upgrade_ = upgrade;
-  request_chunked_ = body.kind == http1::BodyKind::Chunked;
-  request_complete_ = body.kind == http1::BodyKind::None;
+  request_chunked_ = !end_stream && !has_length;
+  request_complete_ = end_stream;
   state_ = ResponseState::Head;
   keep_alive_ = true;
   response_started_ = false;
@@ -87,7 +88,18 @@ void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks,
   head += " HTTP/1.1\r\nhost: ";
   head += request.authority;
   head += "\r\n";
-  http1::appendFields(head, request.headers);
+  if (request.headers.has("te")) {
+    // `te: trailers` is kept for HTTP/2 upstreams (gRPC); on HTTP/1.1 it is hop-by-hop.
+    for (const HeaderField& field : request.headers) {
+      if (field.name == "te") continue;
+      head += field.name;
+      head += ": ";
+      head += field.value;
+      head += "\r\n";
+    }
+  } else {
+    http1::appendFields(head, request.headers);
+  }
   if (request_chunked_) head += "transfer-encoding: chunked\r\n";
   if (upgrade) head += "connection: upgrade\r\n";
   head += "\r\n";
@@ -110,6 +122,16 @@ void Http1ClientConnection::sendData(Buffer& data, bool end_stream) {
     write_above_ = true;
     if (callbacks_ != nullptr) callbacks_->onUpstreamWriteWatermark(true);
   }
+}
+
+void Http1ClientConnection::sendTrailers(HeaderMap& trailers) {
+  evbuffer* out = transport_->output();
+  request_complete_ = true;
+  if (!request_chunked_ || state_ == ResponseState::Tunnel) return;
+  std::string last = "0\r\n";
+  http1::appendFields(last, trailers);
+  last += "\r\n";
+  evbuffer_add(out, last.data(), last.size());
 }
 
 void Http1ClientConnection::readDisable(bool disable) {

@@ -24,7 +24,7 @@ class IdleOwner {
   virtual void onIdleConnectionClosed(Http1ClientConnection* connection) = 0;
 };
 
-class Http1ClientConnection : public Deferrable, public TransportCallbacks {
+class Http1ClientConnection : public UpstreamRequest, public TransportCallbacks {
  public:
   // `tls` (null for plaintext) must be given when the cluster has TLS settings; `key` is the
   // pool's key for the connection (the endpoint and the TLS context it was made with).
@@ -36,17 +36,20 @@ class Http1ClientConnection : public Deferrable, public TransportCallbacks {
   const std::string& key() const { return key_; }
   // True once it has carried a request (an idle reused connection may have been closed by the
   // upstream meanwhile; the stream may retry such a failure once on a new connection).
-  bool reused() const { return requests_ > 1; }
+  bool reused() const override { return requests_ > 1; }
 
-  // Writes the request head; `body` says how the request body that follows is framed.
-  void startRequest(UpstreamCallbacks& callbacks, const RequestHeaders& request,
-                    const http1::BodyFraming& body, bool upgrade);
-  void sendData(Buffer& data, bool end_stream);
-  void readDisable(bool disable);
+  // --- UpstreamRequest ---
+  // The body is sent with its Content-Length when the request has one, chunked otherwise.
+  void startRequest(UpstreamCallbacks& callbacks, const RequestHeaders& request, bool end_stream,
+                    bool upgrade) override;
+  void sendData(Buffer& data, bool end_stream) override;
+  // Trailers go out in a chunked body's last chunk; a Content-Length body has no place for them.
+  void sendTrailers(HeaderMap& trailers) override;
+  void readDisable(bool disable) override;
+  void detach() override { callbacks_ = nullptr; }
+
   // The response and request are complete and both sides keep the connection open.
   bool reusable() const;
-  // The stream is finished with this connection; no callback reaches it any more.
-  void detach() { callbacks_ = nullptr; }
   // Parks the connection in a pool: an upstream close or the idle timeout reports to `owner`.
   void setIdle(IdleOwner* owner);
 

@@ -341,6 +341,18 @@ void Http1ServerConnection::encodeData(Buffer& data, bool end_stream) {
   }
 }
 
+void Http1ServerConnection::encodeTrailers(HeaderMap& trailers) {
+  if (closing_) return;
+  if (response_chunked_ && !head_request_) {
+    std::string last = "0\r\n";
+    http1::appendFields(last, trailers);
+    last += "\r\n";
+    evbuffer_add(transport_->output(), last.data(), last.size());
+  }
+  // A body delimited by Content-Length or the close has no place for trailers: it just ends.
+  onResponseComplete();
+}
+
 void Http1ServerConnection::onWriteDrained() {
   if (closing_) {
     if (evbuffer_get_length(transport_->output()) == 0 && peer_closed_) {

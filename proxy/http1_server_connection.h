@@ -32,6 +32,7 @@ class Http1ServerConnection : public DownstreamCodec,
   // --- DownstreamCodec ---
   void encodeHeaders(ResponseHeaders& headers, bool end_stream) override;
   void encodeData(Buffer& data, bool end_stream) override;
+  void encodeTrailers(HeaderMap& trailers) override;
   void encodeContinue() override;
   void readDisable(bool disable) override;
   void resetStream() override;

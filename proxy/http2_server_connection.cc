@@ -146,7 +146,8 @@ void Http2ServerConnection::onSendEvent(evutil_socket_t, short, void* self) {
 }
 
 void Http2ServerConnection::send() {
-  if (closed_) return;
+  // Once closing, the streams are gone: nothing may pull their data any more.
+  if (closed_ || closing_) return;
   const int rv = nghttp2_session_send(session_);
   if (rv != 0) {
     LOG_DEBUG("listener %s: %s: HTTP/2 send: %s", listener_->name.c_str(), peer_.c_str(),
@@ -335,7 +336,11 @@ int Http2ServerConnection::onHeader(nghttp2_session*, const nghttp2_frame* frame
   if (frame->hd.type != NGHTTP2_HEADERS) return 0;
   Http2ServerStream* stream = connection->findStream(frame->hd.stream_id);
   if (stream == nullptr) return 0;
-  if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers: only their end matters
+  if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
+    stream->addTrailer({reinterpret_cast<const char*>(name), name_length},
+                       {reinterpret_cast<const char*>(value), value_length});
+    return 0;
+  }
   stream->addHeader({reinterpret_cast<const char*>(name), name_length},
                     {reinterpret_cast<const char*>(value), value_length});
   return 0;

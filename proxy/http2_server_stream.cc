@@ -86,8 +86,8 @@ void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_
   }
   if (!cookies_.empty()) request_.headers.add("cookie", std::move(cookies_));
   request_.path = normalizePath(request_.path);
-  // nghttp2 refuses connection-specific fields but allows `te: trailers`, which is for this hop.
-  removeHopByHop(request_.headers, false);
+  // nghttp2 refuses connection-specific fields; `te: trailers` stays, for an HTTP/2 upstream
+  // (gRPC needs it), and the HTTP/1.1 client drops it.
 
   filters::StreamInfo info;
   info.start_time = std::chrono::system_clock::now();
@@ -100,11 +100,14 @@ void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_
   stream_->decodeHeaders(std::move(request_), end_stream, expect_continue_ && !end_stream, false);
 }
 
+void Http2ServerStream::addTrailer(std::string_view name, std::string_view value) {
+  request_trailers_.add(std::string(name), std::string(value));
+}
+
 void Http2ServerStream::onRequestTrailers() {
   request_complete_ = true;
   if (stream_ == nullptr) return;
-  Buffer empty;
-  stream_->decodeData(empty, true);
+  stream_->decodeTrailers(std::move(request_trailers_));
 }
 
 void Http2ServerStream::onDataFrame(bool end_stream) {
@@ -218,8 +221,31 @@ ssize_t Http2ServerStream::readResponse(size_t length, uint32_t* flags) {
   }
   const size_t n = std::min(length, available);
   *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-  if (n == available && outbound_end_) *flags |= NGHTTP2_DATA_FLAG_EOF;
+  if (n == available && outbound_end_) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (outbound_trailers_ != nullptr) {
+      // The trailers' HEADERS frame carries END_STREAM instead of this DATA frame.
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      std::vector<nghttp2_nv> fields;
+      fields.reserve(outbound_trailers_->size());
+      for (const HeaderField& f : *outbound_trailers_) fields.push_back(field(f.name, f.value));
+      nghttp2_submit_trailer(connection_.session(), id_, fields.data(), fields.size());
+      outbound_trailers_.reset();
+    }
+  }
   return static_cast<ssize_t>(n);
+}
+
+void Http2ServerStream::encodeTrailers(HeaderMap& trailers) {
+  if (closed_) return;
+  outbound_trailers_ = std::make_unique<HeaderMap>(std::move(trailers));
+  outbound_end_ = true;
+  response_complete_ = true;
+  if (data_deferred_) {
+    data_deferred_ = false;
+    nghttp2_session_resume_data(connection_.session(), id_);
+  }
+  connection_.scheduleSend();
 }
 
 void Http2ServerStream::takeResponse(evbuffer* out, size_t length) {

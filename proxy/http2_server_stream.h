@@ -30,7 +30,9 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   void addHeader(std::string_view name, std::string_view value);
   // The head is complete: the exchange starts (or a 400/431/501 is answered).
   void onRequestHeaders(const ListenerInfo& listener, bool end_stream);
-  // Trailers end the request; HTTP/1.1 upstreams do not take them, so only the end is passed on.
+  // One field of the request's trailers.
+  void addTrailer(std::string_view name, std::string_view value);
+  // Trailers end the request.
   void onRequestTrailers();
   void addData(const uint8_t* data, size_t length) {
     inbound_.add({reinterpret_cast<const char*>(data), length});
@@ -51,6 +53,7 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   // --- DownstreamCodec ---
   void encodeHeaders(ResponseHeaders& headers, bool end_stream) override;
   void encodeData(Buffer& data, bool end_stream) override;
+  void encodeTrailers(HeaderMap& trailers) override;
   void encodeContinue() override;
   void readDisable(bool disable) override;
   void resetStream() override;
@@ -75,8 +78,11 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   size_t unconsumed_ = 0;  // delivered while the upstream pushed back: no window update yet
   bool read_disabled_ = false;
 
+  HeaderMap request_trailers_;
+
   Buffer outbound_;  // response body waiting for nghttp2 to frame it
   bool outbound_end_ = false;
+  std::unique_ptr<HeaderMap> outbound_trailers_;
   bool data_deferred_ = false;  // nghttp2 was told to wait for more body
   bool above_watermark_ = false;
   bool response_started_ = false;

@@ -166,21 +166,16 @@ void Stream::route() {
     pending_body_.reset();
     forwardBody(body, pending_end_);
   }
+  if (pending_trailers_ != nullptr && upstream_ != nullptr) {
+    upstream_->sendTrailers(*pending_trailers_);
+    pending_trailers_.reset();
+  }
   if (request_complete_) armTimeout();
 }
 
 bool Stream::connectUpstream() {
   upstream_ = worker_.pool().acquire(*endpoint_, *cluster_->config);
-  http1::BodyFraming framing;
-  if (request_end_at_headers_) {
-    framing.kind = http1::BodyKind::None;
-  } else if (const std::string* length = request_.headers.get("content-length")) {
-    framing.kind = http1::BodyKind::ContentLength;
-    framing.length = std::strtoull(length->c_str(), nullptr, 10);
-  } else {
-    framing.kind = http1::BodyKind::Chunked;
-  }
-  upstream_->startRequest(*this, request_, framing, upgrade_);
+  upstream_->startRequest(*this, request_, request_end_at_headers_, upgrade_);
   return upstream_ != nullptr;
 }
 
@@ -199,6 +194,17 @@ void Stream::decodeData(Buffer& data, bool end_stream) {
   }
   forwardBody(data, end_stream);
   if (end_stream && !tunnel_) armTimeout();
+}
+
+void Stream::decodeTrailers(HeaderMap trailers) {
+  request_complete_ = true;
+  if (completed_ || response_complete_) return;
+  if (upstream_ == nullptr) {
+    pending_trailers_ = std::make_unique<HeaderMap>(std::move(trailers));
+    return;
+  }
+  upstream_->sendTrailers(trailers);
+  armTimeout();
 }
 
 void Stream::forwardBody(Buffer& data, bool end_stream) {
@@ -223,6 +229,12 @@ void Stream::onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) {
 }
 
 void Stream::onUpstreamData(Buffer& data, bool end_stream) { encodeData(data, end_stream); }
+
+void Stream::onUpstreamTrailers(HeaderMap& trailers) {
+  if (const std::string* status = trailers.get("grpc-status")) info_.grpc_status = *status;
+  complete();
+  codec_.encodeTrailers(trailers);
+}
 
 void Stream::onUpstreamFailure(UpstreamFailure failure, bool response_started) {
   LOG_DEBUG("stream %s: %s from %s", info_.request_id.c_str(), upstreamFailureName(failure),
@@ -257,6 +269,10 @@ void Stream::onUpstreamFailure(UpstreamFailure failure, bool response_started) {
 
 void Stream::encodeHeaders(ResponseHeaders& headers, bool end_stream) {
   for (size_t i = filters_.size(); i-- > 0;) filters_[i]->onResponseHeaders(headers, end_stream);
+  // A gRPC error without a body comes as headers only ("Trailers-Only").
+  if (end_stream) {
+    if (const std::string* status = headers.headers.get("grpc-status")) info_.grpc_status = *status;
+  }
   info_.status = headers.status;
   response_headers_sent_ = true;
   if (end_stream) {
@@ -338,7 +354,8 @@ void Stream::complete() {
   response_complete_ = true;
   if (timeout_assigned_) evtimer_del(&timeout_);
   info_.duration = std::chrono::steady_clock::now() - info_.start;
-  if (upstream_ != nullptr) releaseUpstream(upstream_->reusable());
+  // The pool keeps an HTTP/1.1 connection whose exchange ended cleanly.
+  if (upstream_ != nullptr) releaseUpstream(true);
   const uint64_t duration_ns = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(info_.duration).count());
   worker_.stats().recordDownstream(listener_.config->name, info_.status, duration_ns);

@@ -12,7 +12,6 @@
 #include "discovery/snapshot.h"
 #include "filters/filter.h"
 #include "proxy/codec.h"
-#include "proxy/http1_client_connection.h"
 #include "proxy/worker.h"
 
 namespace remora {
@@ -28,6 +27,8 @@ class Stream : public filters::StreamContext, public UpstreamCallbacks, public D
   // `upgrade`: a protocol upgrade (WebSocket) was asked for; a 101 turns the stream into a tunnel.
   void decodeHeaders(RequestHeaders headers, bool end_stream, bool expect_continue, bool upgrade);
   void decodeData(Buffer& data, bool end_stream);
+  // The request ends with trailers.
+  void decodeTrailers(HeaderMap trailers);
   // The downstream output buffer went above / back below its watermark.
   void onDownstreamWatermark(bool above);
   // The client went away (or the connection is being closed): abandon everything.
@@ -44,6 +45,7 @@ class Stream : public filters::StreamContext, public UpstreamCallbacks, public D
   // --- UpstreamCallbacks ---
   void onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) override;
   void onUpstreamData(Buffer& data, bool end_stream) override;
+  void onUpstreamTrailers(HeaderMap& trailers) override;
   void onUpstreamFailure(UpstreamFailure failure, bool response_started) override;
   void onUpstreamWriteWatermark(bool above) override;
 
@@ -77,12 +79,13 @@ class Stream : public filters::StreamContext, public UpstreamCallbacks, public D
   // Body that arrived while a filter held the headers; made only when needed.
   std::unique_ptr<Buffer> pending_body_;
   bool pending_end_ = false;
+  std::unique_ptr<HeaderMap> pending_trailers_;  // request trailers that came before routing
 
   const CompiledRoute* route_ = nullptr;
   const ClusterInfo* cluster_ = nullptr;
   const SubsetInfo* subset_ = nullptr;
   const EndpointInfo* endpoint_ = nullptr;
-  std::unique_ptr<Http1ClientConnection> upstream_;
+  std::unique_ptr<UpstreamRequest> upstream_;
   bool retried_connection_ = false;
   int upstream_status_ = 0;
   std::chrono::steady_clock::time_point upstream_start_;

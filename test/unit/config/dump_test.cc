@@ -74,6 +74,7 @@ clusters:
       {"endpoints",
        {{{"address", "[::1]:8080"}, {"weight", 1}, {"meta", nlohmann::json::object()}}}},
       {"lb", "round_robin"},
+      {"protocol", "http1"},
       {"connect_timeout", "5s"},
       {"idle_timeout", "1m"},
       {"max_idle_connections", 64},
