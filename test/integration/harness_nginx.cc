@@ -37,7 +37,8 @@ std::string tlsDirectives(const std::optional<NginxTls>& tls) {
 }
 
 std::string nginxConfig(const std::filesystem::path& dir, uint16_t port,
-                        const std::string& server_body, const std::optional<NginxTls>& tls) {
+                        const std::string& server_body, const std::optional<NginxTls>& tls,
+                        bool http2) {
   std::string d = dir.string();
   return "master_process off;\n"
          "worker_processes 1;\n"
@@ -71,7 +72,7 @@ std::string nginxConfig(const std::filesystem::path& dir, uint16_t port,
          "  keepalive_requests 10000;\n"
          "  server {\n"
          "    listen 127.0.0.1:" +
-         std::to_string(port) + (tls ? " ssl" : "") +
+         std::to_string(port) + (tls ? " ssl" : "") + (http2 ? " http2" : "") +
          ";\n"
          "    server_name _;\n" +
          tlsDirectives(tls) + server_body +
@@ -81,13 +82,13 @@ std::string nginxConfig(const std::filesystem::path& dir, uint16_t port,
 
 }  // namespace
 
-Nginx::Nginx(const std::string& server_body, const std::optional<NginxTls>& tls) {
+Nginx::Nginx(const std::string& server_body, const std::optional<NginxTls>& tls, bool http2) {
   constexpr int kAttempts = 5;
   std::string last_error;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     port_ = freePort();
     std::filesystem::path conf = dir_.file("nginx.conf");
-    writeFile(conf, nginxConfig(dir_.path(), port_, server_body, tls));
+    writeFile(conf, nginxConfig(dir_.path(), port_, server_body, tls, http2));
     std::error_code ignored;
     std::filesystem::remove(dir_.file("error.log"), ignored);
     process_ = std::make_unique<Process>(

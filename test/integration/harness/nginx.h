@@ -28,7 +28,9 @@ class Nginx {
   // `server_body` (nginx directives: locations) inside its one server block. Retries with another
   // port when the chosen one was taken meanwhile. Throws std::runtime_error (with nginx's error
   // log) when it cannot start.
-  explicit Nginx(const std::string& server_body, const std::optional<NginxTls>& tls = std::nullopt);
+  // `http2`: the listener speaks HTTP/2 (h2c prior knowledge, or h2 by ALPN with `tls`).
+  explicit Nginx(const std::string& server_body, const std::optional<NginxTls>& tls = std::nullopt,
+                 bool http2 = false);
   ~Nginx();
 
   uint16_t port() const { return port_; }
