@@ -95,6 +95,21 @@ void RequestCells::record(int code, uint64_t duration_ns) {
   bump(duration_sum_ns, duration_ns);
 }
 
+void GrpcCells::record(int status) {
+  if (status < 0 || status >= static_cast<int>(by_status.size())) status = 2;  // UNKNOWN
+  std::atomic<uint64_t>& cell = by_status[static_cast<size_t>(status)];
+  cell.store(cell.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void WorkerStats::recordGrpc(std::string_view cluster, int grpc_status) {
+  auto it = grpc_.find(cluster);
+  if (it == grpc_.end()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    it = grpc_.emplace(std::string(cluster), std::make_unique<GrpcCells>()).first;
+  }
+  it->second->record(grpc_status);
+}
+
 RequestCells& WorkerStats::cells(Table& table, std::string_view key,
                                  std::map<std::string, std::string> (*labels)(std::string_view,
                                                                               std::string_view),
@@ -154,6 +169,31 @@ std::string Registry::render() const {
   std::vector<prometheus::MetricFamily> families;
   addRequestFamilies(downstream, "remora_downstream", "Downstream", families);
   addRequestFamilies(upstream, "remora_upstream", "Upstream", families);
+  std::map<std::string, std::array<uint64_t, 17>> grpc;
+  for (const auto& worker : workers_) {
+    worker->forEachGrpc([&](const std::string& cluster, const GrpcCells& cells) {
+      auto& total = grpc[cluster];
+      for (size_t i = 0; i < total.size(); ++i) {
+        total[i] += cells.by_status[i].load(std::memory_order_relaxed);
+      }
+    });
+  }
+  if (!grpc.empty()) {
+    prometheus::MetricFamily family{"remora_upstream_grpc_responses_total",
+                                    "gRPC responses from upstreams by grpc-status",
+                                    prometheus::MetricType::Counter,
+                                    {}};
+    for (const auto& [cluster, total] : grpc) {
+      for (size_t status = 0; status < total.size(); ++status) {
+        if (total[status] == 0) continue;
+        prometheus::ClientMetric metric;
+        metric.label = {{"cluster", cluster}, {"grpc_status", std::to_string(status)}};
+        metric.counter.value = static_cast<double>(total[status]);
+        family.metric.push_back(std::move(metric));
+      }
+    }
+    families.push_back(std::move(family));
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [name, series] : series_) {

@@ -29,6 +29,12 @@ struct RequestCells {
   void record(int code, uint64_t duration_ns);
 };
 
+// gRPC responses by `grpc-status` (0..16; anything else counts as 2, UNKNOWN), for one cluster.
+struct GrpcCells {
+  std::array<std::atomic<uint64_t>, 17> by_status{};
+  void record(int status);
+};
+
 struct TransparentHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -42,6 +48,7 @@ class WorkerStats {
   // `key` identifies the (cluster, subset) pair: callers pass SubsetInfo::lb_key.
   void recordUpstream(std::string_view key, std::string_view cluster, std::string_view subset,
                       int code, uint64_t duration_ns);
+  void recordGrpc(std::string_view cluster, int grpc_status);
 
   struct Entry {
     std::map<std::string, std::string> labels;
@@ -54,6 +61,11 @@ class WorkerStats {
     for (const auto& [key, entry] : upstream ? upstream_ : downstream_)
       visit(entry.labels, *entry.cells);
   }
+  template <class Visit>
+  void forEachGrpc(Visit&& visit) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [cluster, cells] : grpc_) visit(cluster, *cells);
+  }
 
  private:
   using Table = std::unordered_map<std::string, Entry, TransparentHash, std::equal_to<>>;
@@ -65,6 +77,8 @@ class WorkerStats {
   mutable std::mutex mutex_;
   Table downstream_;
   Table upstream_;
+  std::unordered_map<std::string, std::unique_ptr<GrpcCells>, TransparentHash, std::equal_to<>>
+      grpc_;
 };
 
 // Everything the process counts, owned by the main thread and read by /metrics.

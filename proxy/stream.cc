@@ -1,6 +1,7 @@
 // The request path of one exchange: filters, routing, balancing, relaying, completion.
 #include "proxy/stream.h"
 
+#include <charconv>
 #include <random>
 
 #include "proxy/event_time.h"
@@ -363,6 +364,12 @@ void Stream::complete() {
     const int code = upstream_status_ != 0 ? upstream_status_ : info_.status;
     worker_.stats().recordUpstream(subset_->lb_key, cluster_->config->name, subset_->label, code,
                                    nanosSince(upstream_start_));
+  }
+  if (!info_.grpc_status.empty() && cluster_ != nullptr) {
+    int grpc_status = 2;  // UNKNOWN, for a value that is not a number
+    std::from_chars(info_.grpc_status.data(), info_.grpc_status.data() + info_.grpc_status.size(),
+                    grpc_status);
+    worker_.stats().recordGrpc(cluster_->config->name, grpc_status);
   }
   for (auto& filter : filters_) filter->onComplete(info_);
 }

@@ -132,6 +132,7 @@ std::string formatAccessLogLine(const StreamInfo& info, bool json) {
     field("path", info.path);
     field("protocol", info.protocol);
     numberField("status", std::to_string(info.status));
+    field("grpc_status", info.grpc_status);
     numberField("bytes_received", std::to_string(info.request_body_bytes));
     numberField("bytes_sent", std::to_string(info.response_body_bytes));
     numberField("duration_ms", number);

@@ -163,6 +163,16 @@ TEST_F(GrpcThroughRemora, StatusAndDetailsPassThrough) {
     EXPECT_EQ(only.text("code"), status) << only.describe();
     EXPECT_EQ(only.text("details"), "asked to fail") << only.describe();
   }
+  // grpc-status is counted per cluster, whether it came in trailers or alone in the headers.
+  const std::string metrics = remora_.adminGet("/metrics").body;
+  EXPECT_EQ(metricValue(metrics, "remora_upstream_grpc_responses_total",
+                        {{"cluster", "grpc"}, {"grpc_status", "14"}}),
+            2)
+      << metrics;
+  EXPECT_EQ(metricValue(metrics, "remora_upstream_grpc_responses_total",
+                        {{"cluster", "grpc"}, {"grpc_status", "5"}}),
+            2)
+      << metrics;
 }
 
 TEST_F(GrpcThroughRemora, FourMiBMessageBothWays) {
