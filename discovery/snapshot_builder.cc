@@ -149,10 +149,9 @@ Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
   for (const auto& cluster : config->clusters) {
     std::shared_ptr<const TlsClientContext> tls;
     if (cluster.tls) {
-      auto context =
-          TlsClientContext::create(*cluster.tls, "cluster '" + cluster.name + "'",
-                                   {cluster.protocol == config::HttpProtocol::Http2 ? "h2"
-                                                                                     : "http/1.1"});
+      auto context = TlsClientContext::create(
+          *cluster.tls, "cluster '" + cluster.name + "'",
+          {cluster.protocol == config::HttpProtocol::Http2 ? "h2" : "http/1.1"});
       if (context) {
         tls = std::move(*context);
       } else {
