@@ -30,6 +30,7 @@ enum class UpstreamFailure {
   ConnectTimeout,
   Reset,          // the connection broke before the response completed
   ProtocolError,  // the upstream's response was malformed or over a limit
+  Refused,        // HTTP/2 REFUSED_STREAM (or beyond a GOAWAY): the upstream did not process it
 };
 
 const char* upstreamFailureName(UpstreamFailure failure);

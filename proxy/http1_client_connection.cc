@@ -24,6 +24,8 @@ const char* upstreamFailureName(UpstreamFailure failure) {
       return "upstream_reset";
     case UpstreamFailure::ProtocolError:
       return "upstream_protocol_error";
+    case UpstreamFailure::Refused:
+      return "upstream_refused_stream";
   }
   return "upstream_failure";
 }

@@ -17,6 +17,9 @@ constexpr int32_t kStreamWindow = 256 * 1024;
 constexpr int32_t kConnectionWindow = 1024 * 1024;
 // Beyond the upstream's own SETTINGS limit, a connection takes at most this many streams.
 constexpr uint32_t kMaxStreamsPerConnection = 1000;
+// Until the upstream's SETTINGS arrive its limit is unknown: a burst is spread over a few new
+// connections rather than piled on one that may refuse most of it.
+constexpr uint32_t kStreamsBeforeSettings = 16;
 
 nghttp2_session_callbacks* makeCallbacks(nghttp2_send_callback send,
                                          nghttp2_send_data_callback send_data,
@@ -58,6 +61,7 @@ Http2ClientConnection::Http2ClientConnection(Worker& worker, const EndpointInfo&
   nghttp2_option_new(&option);
   // Windows open as the client takes the response, not as soon as bytes arrive.
   nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_option_set_peer_max_concurrent_streams(option, kStreamsBeforeSettings);
   nghttp2_session_client_new2(&session_, callbacks, this, option);
   nghttp2_option_del(option);
   const nghttp2_settings_entry entries[] = {
@@ -321,13 +325,14 @@ int Http2ClientConnection::onDataChunk(nghttp2_session*, uint8_t, int32_t id, co
   return 0;
 }
 
-int Http2ClientConnection::onStreamClose(nghttp2_session*, int32_t id, uint32_t, void* self) {
+int Http2ClientConnection::onStreamClose(nghttp2_session*, int32_t id, uint32_t error_code,
+                                         void* self) {
   auto* connection = static_cast<Http2ClientConnection*>(self);
   auto it = connection->active_.find(id);
   if (it == connection->active_.end()) return 0;
   Http2ClientStream* stream = it->second;
   connection->active_.erase(it);
-  stream->onClose();
+  stream->onClose(error_code);
   connection->maybeIdle();
   return 0;
 }

@@ -211,16 +211,19 @@ void Http2ClientStream::readDisable(bool disable) {
   }
 }
 
-void Http2ClientStream::onClose() {
+void Http2ClientStream::onClose(uint32_t error_code) {
   closed_ = true;
   if (unconsumed_ > 0 && connection_ != nullptr) {
     nghttp2_session_consume_connection(connection_->session(), unconsumed_);
     unconsumed_ = 0;
   }
   connection_ = nullptr;  // the connection forgot this stream
-  // Before the whole response: RST_STREAM from the upstream (REFUSED_STREAM when it never
-  // processed the request).
-  if (!response_complete_) fail(UpstreamFailure::Reset);
+  // Before the whole response: RST_STREAM from the upstream. REFUSED_STREAM (also what nghttp2
+  // reports for streams beyond a GOAWAY) guarantees the request was not processed.
+  if (!response_complete_) {
+    fail(error_code == NGHTTP2_REFUSED_STREAM && !response_started_ ? UpstreamFailure::Refused
+                                                                    : UpstreamFailure::Reset);
+  }
 }
 
 void Http2ClientStream::onConnectionFailed(UpstreamFailure failure) {

@@ -38,8 +38,8 @@ class Http2ClientStream : public UpstreamRequest {
     inbound_.add({reinterpret_cast<const char*>(data), length});
   }
   void onDataFrame(bool end_stream);
-  // nghttp2 closed the stream (the exchange is over, or it was reset).
-  void onClose();
+  // nghttp2 closed the stream (the exchange is over, or it was reset with `error_code`).
+  void onClose(uint32_t error_code);
   // The connection failed or is gone: the stream is over.
   void onConnectionFailed(UpstreamFailure failure);
   ssize_t readRequestBody(size_t length, uint32_t* flags);

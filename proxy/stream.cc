@@ -245,6 +245,16 @@ void Stream::onUpstreamFailure(UpstreamFailure failure, bool response_started) {
   // Only safe methods: the upstream may have acted on a request whose response was lost.
   const bool safe =
       request_.method == "GET" || request_.method == "HEAD" || request_.method == "OPTIONS";
+  // An HTTP/2 upstream that refused the stream did not process it, whatever the method; it
+  // goes again (on a connection with room) if nothing of a body has been sent.
+  constexpr int kMaxRefusedRetries = 3;
+  if (failure == UpstreamFailure::Refused && upstream_ != nullptr && request_end_at_headers_ &&
+      refused_retries_ < kMaxRefusedRetries) {
+    ++refused_retries_;
+    worker_.deferDelete(std::move(upstream_));
+    connectUpstream();
+    return;
+  }
   if (failure == UpstreamFailure::Reset && !response_started && upstream_ != nullptr &&
       upstream_->reused() && request_end_at_headers_ && safe && !retried_connection_) {
     retried_connection_ = true;

@@ -87,6 +87,7 @@ class Stream : public filters::StreamContext, public UpstreamCallbacks, public D
   const EndpointInfo* endpoint_ = nullptr;
   std::unique_ptr<UpstreamRequest> upstream_;
   bool retried_connection_ = false;
+  int refused_retries_ = 0;
   int upstream_status_ = 0;
   std::chrono::steady_clock::time_point upstream_start_;
 

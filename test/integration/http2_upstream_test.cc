@@ -76,6 +76,20 @@ TEST(Http2Upstream, StreamsOfManyClientsShareOneConnection) {
   EXPECT_EQ(Nginx::echoField(first.out, "connection"), Nginx::echoField(second.out, "connection"));
 }
 
+TEST(Http2Upstream, MoreConnectionsWhenTheUpstreamLimitsStreams) {
+  // nginx takes 8 streams per connection; 40 at once must neither fail nor wait for each other
+  // on one connection (streams it refuses go again elsewhere).
+  Nginx nginx(kNginxBody + "    http2_max_concurrent_streams 8;\n", std::nullopt, /*http2=*/true);
+  Remora remora;
+  ASSERT_TRUE(remora.start(configFor(nginx.address())));
+  CommandResult load = runCommand(
+      {"h2load", "-n", "2000", "-c", "4", "-m", "10", url(remora.port("edge"), "/proto")},
+      deadlineIn(60s));
+  ASSERT_EQ(load.exit_code, 0) << load.out << load.err;
+  EXPECT_NE(load.out.find("2000 succeeded, 0 failed, 0 errored"), std::string::npos) << load.out;
+  EXPECT_NE(load.out.find("status codes: 2000 2xx"), std::string::npos) << load.out;
+}
+
 // A file of `bytes` bytes whose content changes along its length.
 void writePatternFile(const std::filesystem::path& path, size_t bytes) {
   std::ofstream out(path, std::ios::binary);
