@@ -44,8 +44,7 @@ Http2ClientConnection::Http2ClientConnection(Worker& worker, const EndpointInfo&
                                              const config::Cluster& cluster,
                                              const TlsClientContext* tls, std::string key,
                                              Http2ConnectionOwner& owner)
-    : worker_(worker),
-      key_(std::move(key)),
+    : key_(std::move(key)),
       peer_(endpoint.key),
       scheme_(cluster.tls ? "https" : "http"),
       idle_timeout_(cluster.idle_timeout),
@@ -59,7 +58,8 @@ Http2ClientConnection::Http2ClientConnection(Worker& worker, const EndpointInfo&
       &onSend, &onSendData, &onHeader, &onFrameReceived, &onDataChunk, &onStreamClose);
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
-  // Windows open as the client takes the response, not as soon as bytes arrive.
+  // Stream windows open as the client takes the response, not as soon as bytes arrive; the
+  // connection window opens on arrival, so one slow client never stalls the others' streams.
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_peer_max_concurrent_streams(option, kStreamsBeforeSettings);
   nghttp2_session_client_new2(&session_, callbacks, this, option);
@@ -111,6 +111,11 @@ bool Http2ClientConnection::canTakeStream() const {
   const uint32_t limit = std::min(
       nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS),
       kMaxStreamsPerConnection);
+  // Stream ids run out at 2^31: a connection near the end takes no more (ids are odd, 2 apart).
+  constexpr uint32_t kLastStreamIds = 1000;
+  if (nghttp2_session_get_next_stream_id(session_) > (uint32_t{1} << 31) - kLastStreamIds) {
+    return false;
+  }
   return active_.size() < limit;
 }
 
@@ -308,6 +313,7 @@ int Http2ClientConnection::onFrameReceived(nghttp2_session*, const nghttp2_frame
       // Streams above the last one it will process are closed by nghttp2 (REFUSED_STREAM);
       // the others finish, and no new one starts here.
       connection->going_away_ = true;
+      connection->maybeIdle();
       return 0;
     default:
       return 0;
@@ -317,11 +323,8 @@ int Http2ClientConnection::onFrameReceived(nghttp2_session*, const nghttp2_frame
 int Http2ClientConnection::onDataChunk(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data,
                                        size_t length, void* self) {
   auto* connection = static_cast<Http2ClientConnection*>(self);
-  if (Http2ClientStream* stream = connection->findStream(id)) {
-    stream->addData(data, length);
-  } else {
-    nghttp2_session_consume_connection(connection->session_, length);
-  }
+  nghttp2_session_consume_connection(connection->session_, length);
+  if (Http2ClientStream* stream = connection->findStream(id)) stream->addData(data, length);
   return 0;
 }
 

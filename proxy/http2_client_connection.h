@@ -82,7 +82,6 @@ class Http2ClientConnection : public Deferrable, public TransportCallbacks {
                          void* self);
   static int onStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, void* self);
 
-  Worker& worker_;
   std::string key_;
   std::string peer_;
   std::string scheme_;
@@ -91,7 +90,6 @@ class Http2ClientConnection : public Deferrable, public TransportCallbacks {
   std::unique_ptr<Transport> transport_;
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, Http2ClientStream*> active_;  // started streams, by id
-  size_t attached_ = 0;  // streams made here and not yet destroyed (started or not)
   uint64_t streams_carried_ = 0;
   event send_event_;
   event timer_;  // connect timeout, then idle timeout

@@ -65,8 +65,6 @@ Http2ClientStream::~Http2ClientStream() {
   if (connection_ == nullptr) return;
   if (id_ >= 0 && !closed_) {
     nghttp2_submit_rst_stream(connection_->session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
-    // The window the abandoned response took is the connection's to reuse.
-    if (unconsumed_ > 0) nghttp2_session_consume_connection(connection_->session(), unconsumed_);
     connection_->scheduleSend();
   }
   connection_->forgetStream(this);
@@ -88,8 +86,13 @@ void Http2ClientStream::startRequest(UpstreamCallbacks& callbacks, const Request
       nghttp2_submit_request(connection_->session(), nullptr, fields.data(), fields.size(),
                              end_stream ? nullptr : &provider, nullptr);
   if (id < 0) {
+    // Out of stream ids (or the session is ending): the request never left, so it may go again
+    // on another connection; this one takes no more.
     closed_ = true;
-    fail(UpstreamFailure::ProtocolError);
+    Http2ClientConnection* connection = connection_;
+    connection_ = nullptr;
+    connection->closeWhenIdle();
+    fail(UpstreamFailure::Refused);
     return;
   }
   id_ = id;
@@ -197,7 +200,8 @@ void Http2ClientStream::onDataFrame(bool end_stream) {
 
 void Http2ClientStream::consume(size_t bytes) {
   if (bytes == 0 || connection_ == nullptr || closed_) return;
-  nghttp2_session_consume(connection_->session(), id_, bytes);
+  // The connection window was opened on arrival; only the stream's waits for the client.
+  nghttp2_session_consume_stream(connection_->session(), id_, bytes);
   connection_->scheduleSend();
 }
 
@@ -213,10 +217,6 @@ void Http2ClientStream::readDisable(bool disable) {
 
 void Http2ClientStream::onClose(uint32_t error_code) {
   closed_ = true;
-  if (unconsumed_ > 0 && connection_ != nullptr) {
-    nghttp2_session_consume_connection(connection_->session(), unconsumed_);
-    unconsumed_ = 0;
-  }
   connection_ = nullptr;  // the connection forgot this stream
   // Before the whole response: RST_STREAM from the upstream. REFUSED_STREAM (also what nghttp2
   // reports for streams beyond a GOAWAY) guarantees the request was not processed.

@@ -26,7 +26,8 @@ nghttp2_session_callbacks* makeCallbacks(
     nghttp2_send_callback send, nghttp2_send_data_callback send_data,
     nghttp2_on_begin_frame_callback begin_frame, nghttp2_on_begin_headers_callback begin_headers,
     nghttp2_on_header_callback header, nghttp2_on_frame_recv_callback frame_received,
-    nghttp2_on_data_chunk_recv_callback data_chunk, nghttp2_on_stream_close_callback stream_close) {
+    nghttp2_on_data_chunk_recv_callback data_chunk, nghttp2_on_frame_send_callback frame_sent,
+    nghttp2_on_stream_close_callback stream_close) {
   nghttp2_session_callbacks* callbacks = nullptr;
   nghttp2_session_callbacks_new(&callbacks);
   nghttp2_session_callbacks_set_send_callback(callbacks, send);
@@ -36,6 +37,7 @@ nghttp2_session_callbacks* makeCallbacks(
   nghttp2_session_callbacks_set_on_header_callback(callbacks, header);
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, frame_received);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, data_chunk);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, frame_sent);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, stream_close);
   return callbacks;
 }
@@ -77,10 +79,12 @@ Http2ServerConnection::~Http2ServerConnection() {
 void Http2ServerConnection::createSession() {
   static nghttp2_session_callbacks* const callbacks =
       makeCallbacks(&onSend, &onSendData, &onBeginFrame, &onBeginHeaders, &onHeader,
-                    &onFrameReceived, &onDataChunk, &onStreamClose);
+                    &onFrameReceived, &onDataChunk, &onFrameSent, &onStreamClose);
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
-  // Windows open as the upstream takes the body, not as soon as bytes arrive.
+  // Stream windows open as the upstream takes the body, not as soon as bytes arrive; the
+  // connection window opens on arrival, so one stalled upstream never stalls the other streams.
+  // (What a connection may hold is then max_concurrent_streams stream windows.)
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_max_settings(option, kMaxSettingsEntries);
   nghttp2_option_set_max_outbound_ack(option, kMaxOutboundAck);
@@ -226,7 +230,14 @@ void Http2ServerConnection::closeAfterFlush() {
   transport_->setWriteLowWatermark(0);
   transport_->shutdownWrite();
   transport_->enableRead(true);
-  if (evbuffer_get_length(transport_->output()) == 0) evtimer_add(&timer_, &kLingerTime);
+  if (evbuffer_get_length(transport_->output()) == 0) {
+    evtimer_add(&timer_, &kLingerTime);
+  } else {
+    // A client that never reads what is left must not keep the connection forever.
+    const timeval tv =
+        settings_.idle_timeout.count() > 0 ? toTimeval(settings_.idle_timeout) : kLingerTime;
+    evtimer_add(&timer_, &tv);
+  }
 }
 
 void Http2ServerConnection::closeNow() {
@@ -252,9 +263,9 @@ void Http2ServerConnection::streamClosed(int32_t id, uint32_t error_code) {
   if (it == streams_.end()) return;
   std::unique_ptr<Http2ServerStream> stream = std::move(it->second);
   streams_.erase(it);
-  recently_closed_[recently_closed_next_] = id;
-  recently_closed_next_ = (recently_closed_next_ + 1) % recently_closed_.size();
-  if (error_code != NGHTTP2_NO_ERROR && !stream->responseComplete()) ++premature_resets_;
+  rememberClosed(id);
+  // Only the client's own cancellations count, not resets remora or nghttp2 sent.
+  if (stream->resetByClient() && !stream->responseComplete()) ++premature_resets_;
   stream->onClose(error_code);
   worker_.deferDelete(std::move(stream));
   if (premature_resets_ >= kPrematureResetFloor && premature_resets_ * 2 >= streams_opened_) {
@@ -311,6 +322,7 @@ int Http2ServerConnection::onBeginFrame(nghttp2_session*, const nghttp2_frame_hd
   // RFC 9113 5.1.1: opening a stream closes every idle one below it, so HEADERS on a lower
   // stream that was never opened is a connection error. nghttp2 ignores such blocks, since they
   // may be trailers racing a reset; those belong to streams that closed recently.
+  if (connection->going_away_) return 0;  // nghttp2 ignores streams after GOAWAY; so do we
   if (nghttp2_session_find_stream(connection->session_, id) != nullptr) return 0;
   const auto& closed = connection->recently_closed_;
   if (std::find(closed.begin(), closed.end(), id) != closed.end()) return 0;
@@ -375,6 +387,12 @@ int Http2ServerConnection::onFrameReceived(nghttp2_session*, const nghttp2_frame
       }
       return 0;
     }
+    case NGHTTP2_RST_STREAM: {
+      if (Http2ServerStream* stream = connection->findStream(frame->hd.stream_id)) {
+        stream->markResetByClient();
+      }
+      return 0;
+    }
     default:
       return 0;
   }
@@ -383,13 +401,29 @@ int Http2ServerConnection::onFrameReceived(nghttp2_session*, const nghttp2_frame
 int Http2ServerConnection::onDataChunk(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data,
                                        size_t length, void* self) {
   auto* connection = static_cast<Http2ServerConnection*>(self);
-  if (Http2ServerStream* stream = connection->findStream(id)) {
-    stream->addData(data, length);
-  } else {
-    // A stream already answered and forgotten: its bytes still count against the windows.
-    nghttp2_session_consume_connection(connection->session_, length);
+  nghttp2_session_consume_connection(connection->session_, length);
+  if (Http2ServerStream* stream = connection->findStream(id)) stream->addData(data, length);
+  return 0;
+}
+
+int Http2ServerConnection::onFrameSent(nghttp2_session*, const nghttp2_frame* frame, void* self) {
+  // A stream reset here (by remora, or refused by nghttp2 without ever being opened) may still
+  // get the client's trailers or HEADERS that crossed the reset.
+  if (frame->hd.type == NGHTTP2_RST_STREAM) {
+    static_cast<Http2ServerConnection*>(self)->rememberClosed(frame->hd.stream_id);
   }
   return 0;
+}
+
+void Http2ServerConnection::rememberClosed(int32_t id) {
+  if (recently_closed_.empty()) {
+    // Every stream that may be open at once, twice over, within reason.
+    const size_t size =
+        std::clamp<size_t>(size_t{2} * settings_.http2.max_concurrent_streams, 128, 4096);
+    recently_closed_.assign(size, 0);
+  }
+  recently_closed_[recently_closed_next_] = id;
+  recently_closed_next_ = (recently_closed_next_ + 1) % recently_closed_.size();
 }
 
 int Http2ServerConnection::onStreamClose(nghttp2_session*, int32_t id, uint32_t error_code,

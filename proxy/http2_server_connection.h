@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "proxy/downstream_connection.h"
 #include "proxy/http2_server_stream.h"
@@ -67,6 +68,7 @@ class Http2ServerConnection : public DownstreamConnection, public TransportCallb
   static int onFrameReceived(nghttp2_session*, const nghttp2_frame* frame, void* self);
   static int onDataChunk(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data, size_t length,
                          void* self);
+  static int onFrameSent(nghttp2_session*, const nghttp2_frame* frame, void* self);
   static int onStreamClose(nghttp2_session*, int32_t id, uint32_t error_code, void* self);
 
   Worker& worker_;
@@ -86,11 +88,12 @@ class Http2ServerConnection : public DownstreamConnection, public TransportCallb
   // response, against all it opened.
   uint64_t streams_opened_ = 0;
   uint64_t premature_resets_ = 0;
-  // The highest stream the client opened, and the last ones that closed: HEADERS for a lower
-  // stream that is in neither was never opened (see onBeginFrame).
+  // The highest stream the client opened, and the last ones that closed or were reset by this
+  // side: HEADERS for a lower stream in neither was never opened (see onBeginFrame).
   int32_t highest_stream_ = 0;
-  std::array<int32_t, 128> recently_closed_{};
+  std::vector<int32_t> recently_closed_;
   size_t recently_closed_next_ = 0;
+  void rememberClosed(int32_t id);
 };
 
 }  // namespace remora

@@ -115,7 +115,7 @@ void Http2ServerStream::onDataFrame(bool end_stream) {
   Buffer data;
   data.move(inbound_);
   const size_t length = data.length();
-  if (stream_ == nullptr || closed_) {
+  if (stream_ == nullptr || closed_ || response_complete_) {
     consume(length);  // answered already: the bytes are dropped
     return;
   }
@@ -129,8 +129,16 @@ void Http2ServerStream::onDataFrame(bool end_stream) {
 
 void Http2ServerStream::consume(size_t bytes) {
   if (bytes == 0 || closed_) return;
-  nghttp2_session_consume(connection_.session(), id_, bytes);
+  // The connection window was opened on arrival; only the stream's follows the upstream.
+  nghttp2_session_consume_stream(connection_.session(), id_, bytes);
   connection_.scheduleSend();
+}
+
+void Http2ServerStream::responseDone() {
+  response_complete_ = true;
+  // Nothing waits for the body any more; a client still sending it may finish (its bytes are
+  // dropped) instead of being held at a closed window forever.
+  if (read_disabled_) readDisable(false);
 }
 
 void Http2ServerStream::readDisable(bool disable) {
@@ -159,6 +167,7 @@ void Http2ServerStream::reject(int status, std::string_view reason) {
   outbound_.add(body);
   outbound_end_ = true;
   submitResponse(response, false);
+  responseDone();
   connection_.worker().stats().recordDownstream(connection_.listenerName(), status, 0);
 }
 
@@ -180,7 +189,7 @@ void Http2ServerStream::encodeHeaders(ResponseHeaders& headers, bool end_stream)
 
 void Http2ServerStream::submitResponse(ResponseHeaders& headers, bool end_stream) {
   response_started_ = true;
-  if (end_stream) response_complete_ = true;
+  if (end_stream) responseDone();
   const std::string status = std::to_string(headers.status);
   std::vector<nghttp2_nv> fields;
   fields.reserve(headers.headers.size() + 1);
@@ -199,7 +208,7 @@ void Http2ServerStream::encodeData(Buffer& data, bool end_stream) {
   outbound_.move(data);
   if (end_stream) {
     outbound_end_ = true;
-    response_complete_ = true;
+    responseDone();
   }
   if (data_deferred_) {
     data_deferred_ = false;
@@ -240,7 +249,7 @@ void Http2ServerStream::encodeTrailers(HeaderMap& trailers) {
   if (closed_) return;
   outbound_trailers_ = std::make_unique<HeaderMap>(std::move(trailers));
   outbound_end_ = true;
-  response_complete_ = true;
+  responseDone();
   if (data_deferred_) {
     data_deferred_ = false;
     nghttp2_session_resume_data(connection_.session(), id_);

@@ -43,6 +43,9 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   // nghttp2 closed the stream (both sides ended, or a reset either way).
   void onClose(uint32_t error_code);
   bool responseComplete() const { return response_complete_; }
+  // The client sent RST_STREAM for it (not remora, not nghttp2).
+  void markResetByClient() { reset_by_client_ = true; }
+  bool resetByClient() const { return reset_by_client_; }
   bool requestComplete() const { return request_complete_; }
 
   // --- The response, as nghttp2 pulls it. ---
@@ -63,6 +66,8 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   void reject(int status, std::string_view reason);
   void submitResponse(ResponseHeaders& headers, bool end_stream);
   void consume(size_t bytes);
+  // The whole response is queued: the rest of the request body, if any, is only drained.
+  void responseDone();
 
   Http2ServerConnection& connection_;
   int32_t id_;
@@ -88,6 +93,7 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   bool response_started_ = false;
   bool response_complete_ = false;
   bool closed_ = false;
+  bool reset_by_client_ = false;
 };
 
 }  // namespace remora

@@ -167,6 +167,11 @@ void Stream::route() {
     pending_body_.reset();
     forwardBody(body, pending_end_);
   }
+  // Reading paused while the body was held resumes, unless the upstream is already full.
+  if (pending_paused_) {
+    pending_paused_ = false;
+    if (!upstream_write_above_) codec_.readDisable(false);
+  }
   if (pending_trailers_ != nullptr && upstream_ != nullptr) {
     upstream_->sendTrailers(*pending_trailers_);
     pending_trailers_.reset();
@@ -190,7 +195,10 @@ void Stream::decodeData(Buffer& data, bool end_stream) {
     if (pending_body_ == nullptr) pending_body_ = std::make_unique<Buffer>();
     pending_body_->move(data);
     pending_end_ = end_stream;
-    if (pending_body_->length() > kHighWatermark) codec_.readDisable(true);
+    if (pending_body_->length() > kHighWatermark && !pending_paused_) {
+      pending_paused_ = true;
+      codec_.readDisable(true);
+    }
     return;
   }
   forwardBody(data, end_stream);
@@ -213,7 +221,10 @@ void Stream::forwardBody(Buffer& data, bool end_stream) {
   upstream_->sendData(data, end_stream);
 }
 
-void Stream::onUpstreamWriteWatermark(bool above) { codec_.readDisable(above); }
+void Stream::onUpstreamWriteWatermark(bool above) {
+  upstream_write_above_ = above;
+  codec_.readDisable(above);
+}
 
 void Stream::onDownstreamWatermark(bool above) {
   if (upstream_ != nullptr) upstream_->readDisable(above);

@@ -79,7 +79,10 @@ class Stream : public filters::StreamContext, public UpstreamCallbacks, public D
   // Body that arrived while a filter held the headers; made only when needed.
   std::unique_ptr<Buffer> pending_body_;
   bool pending_end_ = false;
-  std::unique_ptr<HeaderMap> pending_trailers_;  // request trailers that came before routing
+  std::unique_ptr<HeaderMap> pending_trailers_;
+  bool pending_paused_ = false;        // reading paused because too much body was held
+  bool upstream_write_above_ = false;  // the upstream's request buffer is above its watermark  //
+                                       // request trailers that came before routing
 
   const CompiledRoute* route_ = nullptr;
   const ClusterInfo* cluster_ = nullptr;

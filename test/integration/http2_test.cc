@@ -264,6 +264,28 @@ TEST(Http2FlowControl, UploadToAStalledUpstreamIsPacedByWindows) {
   EXPECT_EQ(client.out(), "got " + std::to_string(kBytes) + "\n");
 }
 
+TEST(Http2FlowControl, EarlyResponseWhileTheUpstreamPushesBackDoesNotHangTheUpload) {
+  // The upstream answers 413 after the head and never reads the body: remora's upload to it
+  // backs up, and the client must still get its answer and finish (not wait at a closed window).
+  ScriptedUpstream upstream([](UpstreamConnection& connection) {
+    if (!connection.readRequestHead()) return;
+    connection.send("HTTP/1.1 413 Payload Too Large\r\ncontent-length: 9\r\n\r\ntoo large");
+    connection.waitClosed(deadlineIn(20s));
+  });
+  Remora remora;
+  ASSERT_TRUE(remora.start(render(kConfig, {{"backend", upstream.address()}})));
+  TempDir dir;
+  writePatternFile(dir.file("big.bin"), 32 * 1024 * 1024);
+  CommandResult run = curlH2({"-T", dir.file("big.bin").string(), "-o", "/dev/null", "-w",
+                              "%{http_code}", url(remora.port("edge"), "/upload")},
+                             deadlineIn(30s));
+  EXPECT_NE(run.exit_code, -1) << "the client hung";
+  EXPECT_EQ(run.out, "413") << run.err;
+  // The connection's window is whole again: another stream on a new request works.
+  CommandResult next = curlH2({url(remora.port("edge"), "/local")});
+  EXPECT_EQ(next.out, "local\n") << next.err;
+}
+
 TEST(Http2Resets, UpstreamResetMidBodyResetsTheStream) {
   ScriptedUpstream upstream([](UpstreamConnection& connection) {
     if (!connection.readRequest()) return;
