@@ -9,6 +9,7 @@
 #include "proxy/event_time.h"
 #include "proxy/http1_encode.h"
 #include "proxy/log.h"
+#include "proxy/upstream_connect.h"
 
 namespace remora {
 
@@ -41,17 +42,7 @@ Http1ClientConnection::Http1ClientConnection(Worker& worker, const EndpointInfo&
   timer_ = evtimer_new(worker.base(), &onTimer, this);
   timeval timeout = toTimeval(cluster.connect_timeout);
   evtimer_add(timer_, &timeout);
-  const auto* address = reinterpret_cast<const sockaddr*>(&endpoint.address);
-  bool started;
-  if (tls != nullptr) {
-    started = transport_->connectTls(address, endpoint.address_length, tls->get(), tls->sni());
-  } else if (cluster.tls) {
-    // Never plaintext to a cluster configured for TLS, even when no context could be found.
-    LOG_WARN("upstream %s: no TLS context for cluster %s", peer_.c_str(), cluster.name.c_str());
-    started = false;
-  } else {
-    started = transport_->connect(address, endpoint.address_length);
-  }
+  const bool started = connectToEndpoint(*transport_, endpoint, cluster, tls);
   if (!started) {
     // Reported from the loop, not from inside the caller's startRequest.
     closed_ = true;

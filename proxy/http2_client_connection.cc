@@ -5,7 +5,9 @@
 
 #include "proxy/event_time.h"
 #include "proxy/http2_client_stream.h"
+#include "proxy/http2_outbound.h"
 #include "proxy/log.h"
+#include "proxy/upstream_connect.h"
 
 namespace remora {
 
@@ -73,17 +75,7 @@ Http2ClientConnection::Http2ClientConnection(Worker& worker, const EndpointInfo&
 
   const timeval timeout = toTimeval(cluster.connect_timeout);
   evtimer_add(&timer_, &timeout);
-  const auto* address = reinterpret_cast<const sockaddr*>(&endpoint.address);
-  bool started;
-  if (tls != nullptr) {
-    started = transport_->connectTls(address, endpoint.address_length, tls->get(), tls->sni());
-  } else if (cluster.tls) {
-    // Never plaintext to a cluster configured for TLS, even when no context could be found.
-    LOG_WARN("upstream %s: no TLS context for cluster %s", peer_.c_str(), cluster.name.c_str());
-    started = false;
-  } else {
-    started = transport_->connect(address, endpoint.address_length);
-  }
+  const bool started = connectToEndpoint(*transport_, endpoint, cluster, tls);
   if (!started) {
     // Reported from the loop, not from inside the caller's startRequest.
     going_away_ = true;
@@ -263,18 +255,15 @@ void Http2ClientConnection::closeWhenIdle() {
 
 ssize_t Http2ClientConnection::onSend(nghttp2_session*, const uint8_t* data, size_t length, int,
                                       void* self) {
-  auto* connection = static_cast<Http2ClientConnection*>(self);
-  evbuffer* out = connection->transport_->output();
-  if (evbuffer_get_length(out) > kHighWatermark) return NGHTTP2_ERR_WOULDBLOCK;
-  evbuffer_add(out, data, length);
-  return static_cast<ssize_t>(length);
+  return http2QueueFrame(static_cast<Http2ClientConnection*>(self)->transport_->output(), data,
+                         length);
 }
 
 int Http2ClientConnection::onSendData(nghttp2_session*, nghttp2_frame* frame, const uint8_t* header,
                                       size_t length, nghttp2_data_source*, void* self) {
   auto* connection = static_cast<Http2ClientConnection*>(self);
   evbuffer* out = connection->transport_->output();
-  if (evbuffer_get_length(out) > kHighWatermark) return NGHTTP2_ERR_WOULDBLOCK;
+  if (http2OutputFull(out)) return NGHTTP2_ERR_WOULDBLOCK;
   Http2ClientStream* stream = connection->findStream(frame->hd.stream_id);
   if (stream == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   evbuffer_add(out, header, 9);

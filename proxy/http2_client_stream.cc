@@ -7,45 +7,11 @@
 #include <vector>
 
 #include "proxy/http2_client_connection.h"
+#include "proxy/http2_outbound.h"
 
 namespace remora {
 
 namespace {
-
-nghttp2_nv field(std::string_view name, std::string_view value) {
-  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-          NGHTTP2_NV_FLAG_NONE};
-}
-
-// RFC 9113 8.2.2: connection-specific fields have no place in HTTP/2; `te` only as "trailers".
-bool forwardable(const HeaderField& f) {
-  switch (f.name.size()) {
-    case 2:
-      return f.name != "te" || f.value == "trailers";
-    case 4:
-      return f.name != "host";
-    case 7:
-      return f.name != "upgrade";
-    case 10:
-      return f.name != "connection" && f.name != "keep-alive";
-    case 16:
-      return f.name != "proxy-connection";
-    case 17:
-      return f.name != "transfer-encoding";
-    default:
-      return true;
-  }
-}
-
-std::vector<nghttp2_nv> fieldsOf(const HeaderMap& headers) {
-  std::vector<nghttp2_nv> out;
-  out.reserve(headers.size());
-  for (const HeaderField& f : headers) {
-    if (forwardable(f)) out.push_back(field(f.name, f.value));
-  }
-  return out;
-}
 
 // Looked up by id rather than through the data source: a stream that was destroyed (and reset)
 // is never reached.
@@ -73,11 +39,11 @@ Http2ClientStream::~Http2ClientStream() {
 void Http2ClientStream::startRequest(UpstreamCallbacks& callbacks, const RequestHeaders& request,
                                      bool end_stream, bool) {
   callbacks_ = &callbacks;
-  outbound_end_ = end_stream;
-  std::vector<nghttp2_nv> fields = fieldsOf(request.headers);
+  if (end_stream) outbound_.setEnded();
+  std::vector<nghttp2_nv> fields = http2Fields(request.headers);
   const nghttp2_nv pseudo[] = {
-      field(":method", request.method), field(":scheme", connection_->scheme()),
-      field(":authority", request.authority), field(":path", request.path)};
+      http2Field(":method", request.method), http2Field(":scheme", connection_->scheme()),
+      http2Field(":authority", request.authority), http2Field(":path", request.path)};
   fields.insert(fields.begin(), std::begin(pseudo), std::end(pseudo));
   nghttp2_data_provider provider{};
   provider.source.ptr = this;
@@ -102,12 +68,7 @@ void Http2ClientStream::startRequest(UpstreamCallbacks& callbacks, const Request
 
 void Http2ClientStream::sendData(Buffer& data, bool end_stream) {
   if (closed_ || connection_ == nullptr) return;
-  outbound_.move(data);
-  if (end_stream) outbound_end_ = true;
-  if (data_deferred_) {
-    data_deferred_ = false;
-    nghttp2_session_resume_data(connection_->session(), id_);
-  }
+  outbound_.add(connection_->session(), id_, data, end_stream);
   connection_->scheduleSend();
   if (!write_above_ && outbound_.length() > kHighWatermark) {
     write_above_ = true;
@@ -117,38 +78,16 @@ void Http2ClientStream::sendData(Buffer& data, bool end_stream) {
 
 void Http2ClientStream::sendTrailers(HeaderMap& trailers) {
   if (closed_ || connection_ == nullptr) return;
-  outbound_trailers_ = std::make_unique<HeaderMap>(std::move(trailers));
-  outbound_end_ = true;
-  if (data_deferred_) {
-    data_deferred_ = false;
-    nghttp2_session_resume_data(connection_->session(), id_);
-  }
+  outbound_.addTrailers(connection_->session(), id_, std::move(trailers));
   connection_->scheduleSend();
 }
 
 ssize_t Http2ClientStream::readRequestBody(size_t length, uint32_t* flags) {
-  const size_t available = outbound_.length();
-  if (available == 0 && !outbound_end_) {
-    data_deferred_ = true;
-    return NGHTTP2_ERR_DEFERRED;
-  }
-  const size_t n = std::min(length, available);
-  *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-  if (n == available && outbound_end_) {
-    *flags |= NGHTTP2_DATA_FLAG_EOF;
-    if (outbound_trailers_ != nullptr) {
-      // The trailers' HEADERS frame carries END_STREAM instead of this DATA frame.
-      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      std::vector<nghttp2_nv> fields = fieldsOf(*outbound_trailers_);
-      nghttp2_submit_trailer(connection_->session(), id_, fields.data(), fields.size());
-      outbound_trailers_.reset();
-    }
-  }
-  return static_cast<ssize_t>(n);
+  return outbound_.read(connection_->session(), id_, length, flags);
 }
 
 void Http2ClientStream::takeRequestBody(evbuffer* out, size_t length) {
-  evbuffer_remove_buffer(outbound_.raw(), out, length);
+  outbound_.take(out, length);
   if (write_above_ && outbound_.length() <= kLowWatermark) {
     write_above_ = false;
     if (callbacks_ != nullptr) callbacks_->onUpstreamWriteWatermark(false);

@@ -9,6 +9,7 @@
 
 #include "proxy/buffer.h"
 #include "proxy/codec.h"
+#include "proxy/http2_outbound.h"
 #include "proxy/message.h"
 
 namespace remora {
@@ -54,10 +55,7 @@ class Http2ClientStream : public UpstreamRequest {
   int32_t id_ = -1;
   bool reused_ = false;
 
-  Buffer outbound_;  // request body waiting for nghttp2 to frame it
-  bool outbound_end_ = false;
-  std::unique_ptr<HeaderMap> outbound_trailers_;
-  bool data_deferred_ = false;
+  Http2OutboundBody outbound_;  // the request body waiting for nghttp2 to frame it
   bool write_above_ = false;
 
   ResponseHeaders response_;

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "proxy/event_time.h"
+#include "proxy/http2_outbound.h"
 #include "proxy/log.h"
 
 namespace remora {
@@ -290,18 +291,15 @@ void Http2ServerConnection::streamClosed(int32_t id, uint32_t error_code) {
 
 ssize_t Http2ServerConnection::onSend(nghttp2_session*, const uint8_t* data, size_t length, int,
                                       void* self) {
-  auto* connection = static_cast<Http2ServerConnection*>(self);
-  evbuffer* out = connection->transport_->output();
-  if (evbuffer_get_length(out) > kHighWatermark) return NGHTTP2_ERR_WOULDBLOCK;
-  evbuffer_add(out, data, length);
-  return static_cast<ssize_t>(length);
+  return http2QueueFrame(static_cast<Http2ServerConnection*>(self)->transport_->output(), data,
+                         length);
 }
 
 int Http2ServerConnection::onSendData(nghttp2_session*, nghttp2_frame* frame, const uint8_t* header,
                                       size_t length, nghttp2_data_source* source, void* self) {
   auto* connection = static_cast<Http2ServerConnection*>(self);
   evbuffer* out = connection->transport_->output();
-  if (evbuffer_get_length(out) > kHighWatermark) return NGHTTP2_ERR_WOULDBLOCK;
+  if (http2OutputFull(out)) return NGHTTP2_ERR_WOULDBLOCK;
   evbuffer_add(out, header, 9);
   auto* stream = static_cast<Http2ServerStream*>(source->ptr);
   stream->takeResponse(out, length);

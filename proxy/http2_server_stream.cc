@@ -5,18 +5,13 @@
 #include <vector>
 
 #include "proxy/hop_by_hop.h"
+#include "proxy/http2_outbound.h"
 #include "proxy/http2_server_connection.h"
 #include "proxy/path_normalize.h"
 
 namespace remora {
 
 namespace {
-
-nghttp2_nv field(std::string_view name, std::string_view value) {
-  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-          NGHTTP2_NV_FLAG_NONE};
-}
 
 ssize_t readResponseCallback(nghttp2_session*, int32_t, uint8_t*, size_t length, uint32_t* flags,
                              nghttp2_data_source* source, void*) {
@@ -165,7 +160,7 @@ void Http2ServerStream::reject(int status, std::string_view reason) {
   response.headers.add("content-type", "text/plain");
   response.headers.add("content-length", std::to_string(body.size()));
   outbound_.add(body);
-  outbound_end_ = true;
+  outbound_.setEnded();
   submitResponse(response, false);
   responseDone();
   connection_.worker().stats().recordDownstream(connection_.listenerName(), status, 0);
@@ -174,7 +169,7 @@ void Http2ServerStream::reject(int status, std::string_view reason) {
 void Http2ServerStream::encodeContinue() {
   if (closed_ || response_started_ || !expect_continue_) return;
   expect_continue_ = false;
-  const nghttp2_nv status = field(":status", "100");
+  const nghttp2_nv status = http2Field(":status", "100");
   nghttp2_submit_headers(connection_.session(), NGHTTP2_FLAG_NONE, id_, nullptr, &status, 1,
                          nullptr);
   connection_.scheduleSend();
@@ -182,7 +177,6 @@ void Http2ServerStream::encodeContinue() {
 
 void Http2ServerStream::encodeHeaders(ResponseHeaders& headers, bool end_stream) {
   if (closed_) return;
-  if (end_stream) outbound_end_ = true;
   removeHopByHop(headers.headers, false);
   submitResponse(headers, end_stream);
 }
@@ -191,10 +185,8 @@ void Http2ServerStream::submitResponse(ResponseHeaders& headers, bool end_stream
   response_started_ = true;
   if (end_stream) responseDone();
   const std::string status = std::to_string(headers.status);
-  std::vector<nghttp2_nv> fields;
-  fields.reserve(headers.headers.size() + 1);
-  fields.push_back(field(":status", status));
-  for (const HeaderField& f : headers.headers) fields.push_back(field(f.name, f.value));
+  std::vector<nghttp2_nv> fields = http2Fields(headers.headers);
+  fields.insert(fields.begin(), http2Field(":status", status));
   nghttp2_data_provider provider{};
   provider.source.ptr = this;
   provider.read_callback = &readResponseCallback;
@@ -205,15 +197,8 @@ void Http2ServerStream::submitResponse(ResponseHeaders& headers, bool end_stream
 
 void Http2ServerStream::encodeData(Buffer& data, bool end_stream) {
   if (closed_) return;
-  outbound_.move(data);
-  if (end_stream) {
-    outbound_end_ = true;
-    responseDone();
-  }
-  if (data_deferred_) {
-    data_deferred_ = false;
-    nghttp2_session_resume_data(connection_.session(), id_);
-  }
+  outbound_.add(connection_.session(), id_, data, end_stream);
+  if (end_stream) responseDone();
   connection_.scheduleSend();
   if (!above_watermark_ && !end_stream && outbound_.length() > kHighWatermark &&
       stream_ != nullptr) {
@@ -223,42 +208,18 @@ void Http2ServerStream::encodeData(Buffer& data, bool end_stream) {
 }
 
 ssize_t Http2ServerStream::readResponse(size_t length, uint32_t* flags) {
-  const size_t available = outbound_.length();
-  if (available == 0 && !outbound_end_) {
-    data_deferred_ = true;
-    return NGHTTP2_ERR_DEFERRED;
-  }
-  const size_t n = std::min(length, available);
-  *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-  if (n == available && outbound_end_) {
-    *flags |= NGHTTP2_DATA_FLAG_EOF;
-    if (outbound_trailers_ != nullptr) {
-      // The trailers' HEADERS frame carries END_STREAM instead of this DATA frame.
-      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      std::vector<nghttp2_nv> fields;
-      fields.reserve(outbound_trailers_->size());
-      for (const HeaderField& f : *outbound_trailers_) fields.push_back(field(f.name, f.value));
-      nghttp2_submit_trailer(connection_.session(), id_, fields.data(), fields.size());
-      outbound_trailers_.reset();
-    }
-  }
-  return static_cast<ssize_t>(n);
+  return outbound_.read(connection_.session(), id_, length, flags);
 }
 
 void Http2ServerStream::encodeTrailers(HeaderMap& trailers) {
   if (closed_) return;
-  outbound_trailers_ = std::make_unique<HeaderMap>(std::move(trailers));
-  outbound_end_ = true;
+  outbound_.addTrailers(connection_.session(), id_, std::move(trailers));
   responseDone();
-  if (data_deferred_) {
-    data_deferred_ = false;
-    nghttp2_session_resume_data(connection_.session(), id_);
-  }
   connection_.scheduleSend();
 }
 
 void Http2ServerStream::takeResponse(evbuffer* out, size_t length) {
-  evbuffer_remove_buffer(outbound_.raw(), out, length);
+  outbound_.take(out, length);
   if (above_watermark_ && outbound_.length() <= kLowWatermark) {
     above_watermark_ = false;
     if (stream_ != nullptr) stream_->onDownstreamWatermark(false);

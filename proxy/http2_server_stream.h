@@ -10,6 +10,7 @@
 
 #include "proxy/buffer.h"
 #include "proxy/codec.h"
+#include "proxy/http2_outbound.h"
 #include "proxy/message.h"
 #include "proxy/stream.h"
 #include "proxy/worker.h"
@@ -85,10 +86,7 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
 
   HeaderMap request_trailers_;
 
-  Buffer outbound_;  // response body waiting for nghttp2 to frame it
-  bool outbound_end_ = false;
-  std::unique_ptr<HeaderMap> outbound_trailers_;
-  bool data_deferred_ = false;  // nghttp2 was told to wait for more body
+  Http2OutboundBody outbound_;  // the response body waiting for nghttp2 to frame it
   bool above_watermark_ = false;
   bool response_started_ = false;
   bool response_complete_ = false;
