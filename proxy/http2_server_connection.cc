@@ -407,8 +407,16 @@ int Http2ServerConnection::onDataChunk(nghttp2_session*, uint8_t, int32_t id, co
 int Http2ServerConnection::onFrameSent(nghttp2_session*, const nghttp2_frame* frame, void* self) {
   // A stream reset here (by remora, or refused by nghttp2 without ever being opened) may still
   // get the client's trailers or HEADERS that crossed the reset.
-  if (frame->hd.type == NGHTTP2_RST_STREAM) {
-    static_cast<Http2ServerConnection*>(self)->rememberClosed(frame->hd.stream_id);
+  auto* connection = static_cast<Http2ServerConnection*>(self);
+  if (frame->hd.type == NGHTTP2_RST_STREAM) connection->rememberClosed(frame->hd.stream_id);
+  // The response to a stalled upload is out: the stream ends instead of waiting for the body.
+  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
+    Http2ServerStream* stream = connection->findStream(frame->hd.stream_id);
+    if (stream != nullptr && stream->resetAfterResponse() && !stream->requestComplete()) {
+      nghttp2_submit_rst_stream(connection->session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                NGHTTP2_NO_ERROR);
+    }
   }
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/event_time.h"
 #include "proxy/hop_by_hop.h"
 #include "proxy/http2_outbound.h"
 #include "proxy/http2_server_connection.h"
@@ -24,7 +25,43 @@ Http2ServerStream::Http2ServerStream(Http2ServerConnection& connection, int32_t 
     : connection_(connection), id_(id) {}
 
 Http2ServerStream::~Http2ServerStream() {
+  stopBodyTimer();
   if (stream_ != nullptr) stream_->onDownstreamGone();
+}
+
+void Http2ServerStream::armBodyTimer() {
+  const config::Duration timeout = connection_.settings().idle_timeout;
+  if (request_complete_ || closed_ || timeout.count() == 0) return;
+  if (!body_timer_assigned_) {
+    evtimer_assign(&body_timer_, connection_.worker().base(), &onBodyTimeout, this);
+    body_timer_assigned_ = true;
+  }
+  const timeval tv = toTimeval(timeout);
+  evtimer_add(&body_timer_, &tv);
+}
+
+void Http2ServerStream::stopBodyTimer() {
+  if (body_timer_assigned_) evtimer_del(&body_timer_);
+}
+
+void Http2ServerStream::onBodyTimeout(evutil_socket_t, short, void* self) {
+  auto* h2 = static_cast<Http2ServerStream*>(self);
+  if (h2->closed_ || h2->request_complete_) return;
+  // The stream ends either way; a client that stopped sending never ends it itself.
+  h2->reset_after_response_ = true;
+  if (h2->stream_ != nullptr && !h2->response_complete_) {
+    // A stalled client (408), or an upstream that stopped taking the body (504).
+    if (h2->read_disabled_) {
+      h2->stream_->sendLocalReply(504, "upstream stopped reading the request body\n");
+    } else {
+      h2->stream_->sendLocalReply(408, "request body timeout\n");
+    }
+  }
+  nghttp2_session* session = h2->connection_.session();
+  if (!h2->closed_ && nghttp2_session_get_stream_local_close(session, h2->id_) == 1) {
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, h2->id_, NGHTTP2_NO_ERROR);
+  }
+  h2->connection_.scheduleSend();
 }
 
 void Http2ServerStream::addHeader(std::string_view name, std::string_view value) {
@@ -93,6 +130,7 @@ void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_
   Worker& worker = connection_.worker();
   stream_ = std::make_unique<Stream>(worker, *this, worker.snapshot(), listener, std::move(info));
   stream_->decodeHeaders(std::move(request_), end_stream, expect_continue_ && !end_stream, false);
+  if (!end_stream) armBodyTimer();
 }
 
 void Http2ServerStream::addTrailer(std::string_view name, std::string_view value) {
@@ -101,12 +139,18 @@ void Http2ServerStream::addTrailer(std::string_view name, std::string_view value
 
 void Http2ServerStream::onRequestTrailers() {
   request_complete_ = true;
+  stopBodyTimer();
   if (stream_ == nullptr) return;
   stream_->decodeTrailers(std::move(request_trailers_));
 }
 
 void Http2ServerStream::onDataFrame(bool end_stream) {
-  if (end_stream) request_complete_ = true;
+  if (end_stream) {
+    request_complete_ = true;
+    stopBodyTimer();
+  } else {
+    armBodyTimer();
+  }
   Buffer data;
   data.move(inbound_);
   const size_t length = data.length();
@@ -149,6 +193,7 @@ void Http2ServerStream::readDisable(bool disable) {
 void Http2ServerStream::onClose(uint32_t) {
   if (closed_) return;
   closed_ = true;
+  stopBodyTimer();
   if (stream_ != nullptr) stream_->onDownstreamGone();  // nothing for a completed exchange
 }
 

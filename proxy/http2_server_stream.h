@@ -3,6 +3,8 @@
 // queues the response for the connection's nghttp2 session to frame.
 #pragma once
 
+#include <event2/event.h>
+#include <event2/event_struct.h>
 #include <nghttp2/nghttp2.h>
 
 #include <cstdint>
@@ -47,6 +49,8 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   // The client sent RST_STREAM for it (not remora, not nghttp2).
   void markResetByClient() { reset_by_client_ = true; }
   bool resetByClient() const { return reset_by_client_; }
+  // The stream ends with RST_STREAM(NO_ERROR) once its response is sent (a stalled upload).
+  bool resetAfterResponse() const { return reset_after_response_; }
   bool requestComplete() const { return request_complete_; }
 
   // --- The response, as nghttp2 pulls it. ---
@@ -69,6 +73,10 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   void consume(size_t bytes);
   // The whole response is queued: the rest of the request body, if any, is only drained.
   void responseDone();
+  // The request body must make progress every `idle_timeout`, as on HTTP/1.1.
+  void armBodyTimer();
+  void stopBodyTimer();
+  static void onBodyTimeout(evutil_socket_t, short, void* self);
 
   Http2ServerConnection& connection_;
   int32_t id_;
@@ -92,6 +100,9 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   bool response_complete_ = false;
   bool closed_ = false;
   bool reset_by_client_ = false;
+  bool reset_after_response_ = false;
+  event body_timer_;
+  bool body_timer_assigned_ = false;
 };
 
 }  // namespace remora

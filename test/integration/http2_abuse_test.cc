@@ -430,5 +430,52 @@ TEST_F(Http2Abuse, StreamBeyondAcknowledgedMaxConcurrentStreamsEndsTheConnection
   EXPECT_EQ(hold_.requestCount(), 2u);
 }
 
+
+// A request body that stops coming is answered 408 after the listener's idle_timeout, and the
+// stream is reset so it does not stay open waiting for it (as a stalled HTTP/1.1 body is).
+TEST(Http2BodyTimeout, StalledRequestBodyGets408AndTheStreamEnds) {
+  ScriptedUpstream upstream([](UpstreamConnection& connection) {
+    if (!connection.readRequestHead()) return;
+    connection.waitClosed(deadlineIn(20s));
+  });
+  Remora remora;
+  ASSERT_TRUE(remora.start(render(R"(admin: {address: "127.0.0.1:0"}
+workers: 1
+listeners:
+  - name: edge
+    address: "127.0.0.1:0"
+    idle_timeout: 1s
+    routes:
+      - match: {prefix: /again}
+        direct_response: {status: 200, body: "again\n"}
+      - match: {prefix: /}
+        cluster: backend
+clusters:
+  - name: backend
+    endpoints: ["{{backend}}"]
+)",
+                                  {{"backend", upstream.address()}})));
+  H2Client client;
+  ASSERT_TRUE(client.connect(remora.port("edge"))) << client.error();
+  ASSERT_TRUE(
+      client.send(headersFrame(1, requestBlock("/upload", "localhost", {}, "POST"), kEndHeaders)));
+  ASSERT_TRUE(client.send(dataFrame(1, "the start of a body that never ends", false)));
+  std::optional<Frame> response = client.readUntil(
+      [](const Frame& f) { return f.type == kHeaders && f.stream == 1; }, deadlineIn(10s));
+  ASSERT_TRUE(response.has_value()) << client.describeFrames();
+  EXPECT_EQ(response->status(), 408) << client.describeFrames();
+  std::optional<Frame> reset = client.readUntil(
+      [](const Frame& f) { return f.type == kRstStream && f.stream == 1; }, deadlineIn(10s));
+  ASSERT_TRUE(reset.has_value()) << client.describeFrames();
+  EXPECT_EQ(reset->errorCode(), kNoError);
+  // The connection itself is fine.
+  ASSERT_TRUE(client.send(getRequest(3, "/again")));
+  EXPECT_TRUE(client
+                  .readUntil([](const Frame& f) { return f.type == kHeaders && f.stream == 3; },
+                             deadlineIn(10s))
+                  .has_value())
+      << client.describeFrames();
+}
+
 }  // namespace
 }  // namespace remora::harness
