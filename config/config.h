@@ -56,6 +56,40 @@ struct HeaderMutations {
   bool empty() const { return add.empty() && remove.empty(); }
 };
 
+// What makes a try worth another (a route's `retry.on`); a bit set.
+enum RetryOn : uint32_t {
+  kRetryOn5xx = 1u << 0,             // any 5xx response, and every failure below
+  kRetryOnGatewayError = 1u << 1,    // 502, 503, 504, and every failure below
+  kRetryOnReset = 1u << 2,           // the connection broke, or the per-try timeout passed
+  kRetryOnConnectFailure = 1u << 3,  // refused, unreachable or timed out while connecting
+  kRetryOnRefusedStream = 1u << 4,   // HTTP/2 REFUSED_STREAM: the upstream did not process it
+  kRetryOnRetriable4xx = 1u << 5,    // 409 Conflict
+  // gRPC statuses of a response without a body (Trailers-Only), before anything reached the
+  // client: cancelled (1), deadline-exceeded (4), resource-exhausted (8), internal (13),
+  // unavailable (14).
+  kRetryOnGrpcCancelled = 1u << 6,
+  kRetryOnGrpcDeadlineExceeded = 1u << 7,
+  kRetryOnGrpcResourceExhausted = 1u << 8,
+  kRetryOnGrpcInternal = 1u << 9,
+  kRetryOnGrpcUnavailable = 1u << 10,
+};
+
+// A route's retry policy. A try is repeated, on another endpoint when there is one, while no byte
+// of its response has reached the client. The route `timeout` bounds all tries together.
+struct RetryPolicy {
+  uint32_t attempts = 2;  // retries after the first try
+  // By default only what is safe to repeat whatever the method, and gRPC's "try again".
+  uint32_t on = kRetryOnConnectFailure | kRetryOnRefusedStream | kRetryOnGrpcUnavailable |
+                kRetryOnGrpcCancelled;
+  std::vector<int> status_codes;  // more response statuses that are retried (`on: [429]`)
+  Duration per_try_timeout{0};    // 0: only the route timeout
+  // Full jitter: the n-th retry waits a random time below min(max, base * 2^(n-1)).
+  Duration backoff_base{25};
+  Duration backoff_max{250};
+  // The request body is kept for the next try up to this size; a larger one is not retried.
+  uint64_t max_body_bytes = 64 * 1024;
+};
+
 struct Route {
   RouteMatch match;
   // Exactly one action: `cluster` (+ subset), `split`, or `direct_response`.
@@ -64,6 +98,7 @@ struct Route {
   std::vector<WeightedCluster> split;
   std::optional<DirectResponse> direct_response;
   Duration timeout{15000};  // whole upstream response deadline; 0 disables
+  std::optional<RetryPolicy> retry;
   HeaderMutations request_headers;
   HeaderMutations response_headers;
   SourceLocation location;

@@ -2,6 +2,7 @@
 #include "config/dump.h"
 
 #include "config/duration.h"
+#include "config/retry_reader.h"
 
 namespace remora::config {
 namespace {
@@ -106,6 +107,16 @@ json routeToJson(const Route& route) {
                               {"body", route.direct_response->body}};
   }
   out["timeout"] = formatDuration(route.timeout);
+  if (route.retry) {
+    const RetryPolicy& retry = *route.retry;
+    out["retry"] = {{"attempts", retry.attempts},
+                    {"on", retryConditionNames(retry)},
+                    {"per_try_timeout", formatDuration(retry.per_try_timeout)},
+                    {"backoff",
+                     {{"base", formatDuration(retry.backoff_base)},
+                      {"max", formatDuration(retry.backoff_max)}}},
+                    {"max_body_bytes", retry.max_body_bytes}};
+  }
   out["request_headers"] = headerMutationsToJson(route.request_headers);
   out["response_headers"] = headerMutationsToJson(route.response_headers);
   return out;

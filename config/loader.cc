@@ -15,6 +15,7 @@
 
 #include "config/endpoint_reader.h"
 #include "config/header_mutations_reader.h"
+#include "config/retry_reader.h"
 #include "config/tls_reader.h"
 #include "config/yaml_reader.h"
 #include "config/yaml_source.h"
@@ -343,7 +344,7 @@ class ConfigReader {
     std::optional<Fields> fields =
         reader_.mapping(at, "route",
                         {"match", "cluster", "subset", "split", "direct_response", "timeout",
-                         "request_headers", "response_headers"});
+                         "retry", "request_headers", "response_headers"});
     if (!fields) return std::nullopt;
     Route route;
     route.location = at.where;
@@ -380,6 +381,12 @@ class ConfigReader {
                                   "); give exactly one of cluster, split or direct_response");
     }
     readDuration(*fields, "timeout", route.timeout);
+    if (const Field* f = fields->find("retry")) {
+      if (route.direct_response) {
+        reader_.error(f->key_where, "retry needs an upstream: a direct_response is never retried");
+      }
+      route.retry = readRetryPolicy(reader_, f->value);
+    }
     if (const Field* f = fields->find("request_headers")) {
       readHeaderMutations(reader_, f->value, "request_headers", route.request_headers);
     }

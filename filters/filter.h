@@ -34,7 +34,8 @@ struct StreamInfo {
   uint64_t request_body_bytes = 0;
   uint64_t response_body_bytes = 0;
   std::string cluster;
-  std::string upstream_address;
+  std::string upstream_address;  // of the last try
+  uint32_t retries = 0;          // tries after the first, by the route's retry policy
   // Why remora answered itself or reset the stream ("no_route", "upstream_timeout", ...); "" else.
   std::string local_reason;
 };

@@ -78,14 +78,15 @@ void addRequestFamilies(const std::map<std::map<std::string, std::string>, Total
   out.push_back(std::move(durations));
 }
 
+// Single writer: a relaxed load and store is enough and cheaper than fetch_add.
+void bump(std::atomic<uint64_t>& cell, uint64_t by) {
+  cell.store(cell.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 void RequestCells::record(int code, uint64_t duration_ns) {
   if (code < 0 || code >= static_cast<int>(by_code.size())) code = 0;
-  // Single writer: a relaxed load and store is enough and cheaper than fetch_add.
-  auto bump = [](std::atomic<uint64_t>& cell, uint64_t by) {
-    cell.store(cell.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-  };
   bump(by_code[code], 1);
   const double seconds = static_cast<double>(duration_ns) / 1e9;
   size_t bucket = 0;
@@ -95,20 +96,25 @@ void RequestCells::record(int code, uint64_t duration_ns) {
   bump(duration_sum_ns, duration_ns);
 }
 
-void GrpcCells::record(int status) {
-  if (status < 0 || status >= static_cast<int>(by_status.size())) status = 2;  // UNKNOWN
-  std::atomic<uint64_t>& cell = by_status[static_cast<size_t>(status)];
-  cell.store(cell.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+void ClusterCells::recordGrpc(int status) {
+  if (status < 0 || status >= static_cast<int>(by_grpc_status.size())) status = 2;  // UNKNOWN
+  bump(by_grpc_status[static_cast<size_t>(status)], 1);
+}
+
+ClusterCells& WorkerStats::clusterCells(std::string_view cluster) {
+  auto it = clusters_.find(cluster);
+  if (it == clusters_.end()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    it = clusters_.emplace(std::string(cluster), std::make_unique<ClusterCells>()).first;
+  }
+  return *it->second;
 }
 
 void WorkerStats::recordGrpc(std::string_view cluster, int grpc_status) {
-  auto it = grpc_.find(cluster);
-  if (it == grpc_.end()) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    it = grpc_.emplace(std::string(cluster), std::make_unique<GrpcCells>()).first;
-  }
-  it->second->record(grpc_status);
+  clusterCells(cluster).recordGrpc(grpc_status);
 }
+
+void WorkerStats::recordRetry(std::string_view cluster) { bump(clusterCells(cluster).retries, 1); }
 
 RequestCells& WorkerStats::cells(Table& table, std::string_view key,
                                  std::map<std::string, std::string> (*labels)(std::string_view,
@@ -170,15 +176,30 @@ std::string Registry::render() const {
   addRequestFamilies(downstream, "remora_downstream", "Downstream", families);
   addRequestFamilies(upstream, "remora_upstream", "Upstream", families);
   std::map<std::string, std::array<uint64_t, 17>> grpc;
+  std::map<std::string, uint64_t> retries;
   for (const auto& worker : workers_) {
-    worker->forEachGrpc([&](const std::string& cluster, const GrpcCells& cells) {
+    worker->forEachCluster([&](const std::string& cluster, const ClusterCells& cells) {
       auto& total = grpc[cluster];
       for (size_t i = 0; i < total.size(); ++i) {
-        total[i] += cells.by_status[i].load(std::memory_order_relaxed);
+        total[i] += cells.by_grpc_status[i].load(std::memory_order_relaxed);
       }
+      retries[cluster] += cells.retries.load(std::memory_order_relaxed);
     });
   }
-  if (!grpc.empty()) {
+  if (!retries.empty()) {
+    prometheus::MetricFamily family{"remora_upstream_retries_total",
+                                    "Upstream requests sent again by a route's retry policy",
+                                    prometheus::MetricType::Counter,
+                                    {}};
+    for (const auto& [cluster, total] : retries) {
+      prometheus::ClientMetric metric;
+      metric.label = {{"cluster", cluster}};
+      metric.counter.value = static_cast<double>(total);
+      family.metric.push_back(std::move(metric));
+    }
+    families.push_back(std::move(family));
+  }
+  {
     prometheus::MetricFamily family{"remora_upstream_grpc_responses_total",
                                     "gRPC responses from upstreams by grpc-status",
                                     prometheus::MetricType::Counter,
@@ -192,7 +213,7 @@ std::string Registry::render() const {
         family.metric.push_back(std::move(metric));
       }
     }
-    families.push_back(std::move(family));
+    if (!family.metric.empty()) families.push_back(std::move(family));
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -29,10 +29,12 @@ struct RequestCells {
   void record(int code, uint64_t duration_ns);
 };
 
-// gRPC responses by `grpc-status` (0..16; anything else counts as 2, UNKNOWN), for one cluster.
-struct GrpcCells {
-  std::array<std::atomic<uint64_t>, 17> by_status{};
-  void record(int status);
+// Per-cluster counters beside the request cells: gRPC responses by `grpc-status` (0..16;
+// anything else counts as 2, UNKNOWN) and retries.
+struct ClusterCells {
+  std::array<std::atomic<uint64_t>, 17> by_grpc_status{};
+  std::atomic<uint64_t> retries{0};
+  void recordGrpc(int status);
 };
 
 struct TransparentHash {
@@ -49,6 +51,7 @@ class WorkerStats {
   void recordUpstream(std::string_view key, std::string_view cluster, std::string_view subset,
                       int code, uint64_t duration_ns);
   void recordGrpc(std::string_view cluster, int grpc_status);
+  void recordRetry(std::string_view cluster);
 
   struct Entry {
     std::map<std::string, std::string> labels;
@@ -62,9 +65,9 @@ class WorkerStats {
       visit(entry.labels, *entry.cells);
   }
   template <class Visit>
-  void forEachGrpc(Visit&& visit) const {
+  void forEachCluster(Visit&& visit) const {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [cluster, cells] : grpc_) visit(cluster, *cells);
+    for (const auto& [cluster, cells] : clusters_) visit(cluster, *cells);
   }
 
  private:
@@ -73,12 +76,13 @@ class WorkerStats {
                       std::map<std::string, std::string> (*labels)(std::string_view,
                                                                    std::string_view),
                       std::string_view a, std::string_view b);
+  ClusterCells& clusterCells(std::string_view cluster);
 
   mutable std::mutex mutex_;
   Table downstream_;
   Table upstream_;
-  std::unordered_map<std::string, std::unique_ptr<GrpcCells>, TransparentHash, std::equal_to<>>
-      grpc_;
+  std::unordered_map<std::string, std::unique_ptr<ClusterCells>, TransparentHash, std::equal_to<>>
+      clusters_;
 };
 
 // Everything the process counts, owned by the main thread and read by /metrics.

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <random>
 
+#include "filters/retry/retry_policy.h"
 #include "proxy/event_time.h"
 #include "proxy/header_mutations.h"
 #include "proxy/log.h"
@@ -39,6 +40,24 @@ std::string clientIp(const std::string& address) {
   return address.substr(0, address.rfind(':'));
 }
 
+// A retry goes elsewhere when it can: the endpoint that just failed is the likeliest to again.
+constexpr int kRepicksAvoidingTheLastEndpoint = 3;
+
+retry::TryFailure tryFailure(UpstreamFailure failure) {
+  switch (failure) {
+    case UpstreamFailure::ConnectFailure:
+    case UpstreamFailure::ConnectTimeout:
+      return retry::TryFailure::ConnectFailure;
+    case UpstreamFailure::Reset:
+      return retry::TryFailure::Reset;
+    case UpstreamFailure::ProtocolError:
+      return retry::TryFailure::ProtocolError;
+    case UpstreamFailure::Refused:
+      return retry::TryFailure::Refused;
+  }
+  return retry::TryFailure::Reset;
+}
+
 uint64_t nanosSince(std::chrono::steady_clock::time_point start) {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
@@ -60,6 +79,7 @@ Stream::Stream(Worker& worker, DownstreamCodec& codec, std::shared_ptr<const Sna
 
 Stream::~Stream() {
   if (timeout_assigned_) evtimer_del(&timeout_);
+  stopTryTimer();
   if (upstream_ != nullptr) {
     upstream_->detach();
     worker_.deferDelete(std::move(upstream_));
@@ -145,44 +165,83 @@ void Stream::route() {
   cluster_ = &snapshot_->clusters[chosen.cluster];
   subset_ = &cluster_->subsets[chosen.subset];
   info_.cluster = cluster_->config->name;
-  const int endpoint = worker_.loadBalancer().pick(*cluster_, *subset_);
-  if (endpoint < 0) {
-    localReply(503, "no healthy upstream\n", "no_healthy_upstream");
-    return;
+  // A tunnel cannot be replayed.
+  if (route.retry && !upgrade_) {
+    retry_ = &*route.retry;
+    if (!request_end_at_headers_) replay_body_ = std::make_unique<Buffer>();
   }
-  endpoint_ = &cluster_->endpoints[static_cast<size_t>(endpoint)];
-  info_.upstream_address = endpoint_->key;
+  if (!pickEndpoint(nullptr)) return;
   if (expect_continue_) {
     // The upstream is chosen: the client may send its body now. Expect is not forwarded, so the
     // upstream never sends its own interim response.
     request_.headers.remove("expect");
     codec_.encodeContinue();
   }
+  startTry();
+  if (request_complete_) armTimeout();
+}
+
+bool Stream::pickEndpoint(const EndpointInfo* avoid) {
+  LoadBalancer& balancer = worker_.loadBalancer();
+  int endpoint = balancer.pick(*cluster_, *subset_);
+  for (int again = 0; again < kRepicksAvoidingTheLastEndpoint && avoid != nullptr &&
+                      endpoint >= 0 && &cluster_->endpoints[static_cast<size_t>(endpoint)] == avoid;
+       ++again) {
+    endpoint = balancer.pick(*cluster_, *subset_);
+  }
+  if (endpoint < 0) {
+    localReply(503, "no healthy upstream\n", "no_healthy_upstream");
+    return false;
+  }
+  endpoint_ = &cluster_->endpoints[static_cast<size_t>(endpoint)];
+  info_.upstream_address = endpoint_->key;
+  return true;
+}
+
+void Stream::startTry() {
   worker_.loadBalancer().requestStarted(endpoint_->key);
   upstream_start_ = std::chrono::steady_clock::now();
-  if (!connectUpstream()) return;
+  upstream_status_ = 0;
+  upstream_ = worker_.pool().acquire(*endpoint_, *cluster_->config);
+  upstream_->startRequest(*this, request_, request_end_at_headers_, upgrade_);
+  // Each step may fail at once; the failure has then been answered or another try scheduled.
+  if (upstream_ == nullptr) return;
+  replayRequest();
+  if (upstream_ == nullptr) return;
+  flushPending();
+}
+
+void Stream::replayRequest() {
+  if (request_end_at_headers_ || replay_body_ == nullptr) return;
+  Buffer body;
+  body.appendCopyOf(*replay_body_);
+  const bool ends_with_data = replay_ended_ && replay_trailers_ == nullptr;
+  if (!body.empty() || ends_with_data) upstream_->sendData(body, ends_with_data);
+  if (upstream_ != nullptr && replay_trailers_ != nullptr) {
+    HeaderMap trailers = *replay_trailers_;
+    upstream_->sendTrailers(trailers);
+  }
+}
+
+void Stream::flushPending() {
   if (pending_body_ != nullptr || pending_end_) {
     Buffer body;
     if (pending_body_ != nullptr) body.move(*pending_body_);
     pending_body_.reset();
-    forwardBody(body, pending_end_);
+    const bool end = pending_end_;
+    pending_end_ = false;
+    forwardBody(body, end);
+    if (upstream_ == nullptr) return;
   }
   // Reading paused while the body was held resumes, unless the upstream is already full.
   if (pending_paused_) {
     pending_paused_ = false;
     if (!upstream_write_above_) codec_.readDisable(false);
   }
-  if (pending_trailers_ != nullptr && upstream_ != nullptr) {
-    upstream_->sendTrailers(*pending_trailers_);
-    pending_trailers_.reset();
+  if (pending_trailers_ != nullptr) {
+    std::unique_ptr<HeaderMap> trailers = std::move(pending_trailers_);
+    forwardTrailers(*trailers);
   }
-  if (request_complete_) armTimeout();
-}
-
-bool Stream::connectUpstream() {
-  upstream_ = worker_.pool().acquire(*endpoint_, *cluster_->config);
-  upstream_->startRequest(*this, request_, request_end_at_headers_, upgrade_);
-  return upstream_ != nullptr;
 }
 
 void Stream::decodeData(Buffer& data, bool end_stream) {
@@ -212,13 +271,29 @@ void Stream::decodeTrailers(HeaderMap trailers) {
     pending_trailers_ = std::make_unique<HeaderMap>(std::move(trailers));
     return;
   }
-  upstream_->sendTrailers(trailers);
+  forwardTrailers(trailers);
   armTimeout();
 }
 
 void Stream::forwardBody(Buffer& data, bool end_stream) {
   for (auto& filter : filters_) filter->onRequestBody(data, end_stream);
+  if (replay_body_ != nullptr) {
+    if (replay_body_->length() + data.length() > retry_->max_body_bytes) {
+      // Too large to keep for another try: this request goes once.
+      replay_body_.reset();
+      retry_ = nullptr;
+    } else {
+      replay_body_->appendCopyOf(data);
+    }
+  }
+  if (end_stream) replay_ended_ = true;
   upstream_->sendData(data, end_stream);
+}
+
+void Stream::forwardTrailers(HeaderMap& trailers) {
+  if (retry_ != nullptr) replay_trailers_ = std::make_unique<HeaderMap>(trailers);
+  replay_ended_ = true;
+  upstream_->sendTrailers(trailers);
 }
 
 void Stream::onUpstreamWriteWatermark(bool above) {
@@ -232,6 +307,15 @@ void Stream::onDownstreamWatermark(bool above) {
 
 void Stream::onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) {
   upstream_status_ = headers.status;
+  // A gRPC status in the headers is final only when they end the response (Trailers-Only).
+  if (canRetry() && headers.status != 101 &&
+      retry::retriableResponse(*retry_, headers.status,
+                               end_stream ? headers.headers.get("grpc-status") : nullptr)) {
+    retryAfter(headers.status, end_stream);
+    return;
+  }
+  // The try has answered: the per-try timeout does not cut a response that is streaming.
+  stopTryTimer();
   if (headers.status == 101) {
     tunnel_ = true;
     if (timeout_assigned_) evtimer_del(&timeout_);
@@ -262,15 +346,20 @@ void Stream::onUpstreamFailure(UpstreamFailure failure, bool response_started) {
   if (failure == UpstreamFailure::Refused && upstream_ != nullptr && request_end_at_headers_ &&
       refused_retries_ < kMaxRefusedRetries) {
     ++refused_retries_;
-    worker_.deferDelete(std::move(upstream_));
-    connectUpstream();
+    releaseUpstream(false);
+    startTry();
     return;
   }
   if (failure == UpstreamFailure::Reset && !response_started && upstream_ != nullptr &&
       upstream_->reused() && request_end_at_headers_ && safe && !retried_connection_) {
     retried_connection_ = true;
-    worker_.deferDelete(std::move(upstream_));
-    connectUpstream();
+    releaseUpstream(false);
+    startTry();
+    return;
+  }
+  if (!response_started && !tunnel_ && canRetry() &&
+      retry::retriableFailure(*retry_, tryFailure(failure))) {
+    retryAfter(failure == UpstreamFailure::ConnectTimeout ? 504 : 502, false);
     return;
   }
   if (tunnel_) {
@@ -343,14 +432,76 @@ void Stream::localReply(int status, std::string_view body, const char* reason) {
 }
 
 void Stream::armTimeout() {
-  if (route_ == nullptr || route_->config->timeout.count() == 0 || tunnel_ || response_complete_ ||
-      completed_) {
+  if (route_ == nullptr || tunnel_ || response_complete_ || completed_) return;
+  // Armed once, when the request is complete: it bounds every try together.
+  if (route_->config->timeout.count() != 0 &&
+      !(timeout_assigned_ && evtimer_pending(&timeout_, nullptr))) {
+    if (!timeout_assigned_) evtimer_assign(&timeout_, worker_.base(), &Stream::onTimeout, this);
+    timeout_assigned_ = true;
+    const timeval tv = toTimeval(route_->config->timeout);
+    evtimer_add(&timeout_, &tv);
+  }
+  if (retry_ != nullptr && retry_->per_try_timeout.count() != 0 && upstream_ != nullptr &&
+      !backing_off_) {
+    armTryTimer(retry_->per_try_timeout);
+  }
+}
+
+bool Stream::canRetry() const {
+  return retry_ != nullptr && info_.retries < retry_->attempts && !response_headers_sent_ &&
+         !completed_;
+}
+
+void Stream::retryAfter(int try_code, bool reusable) {
+  recordTry(try_code);
+  stopTryTimer();
+  previous_endpoint_ = endpoint_;
+  releaseUpstream(reusable);
+  ++info_.retries;
+  worker_.stats().recordRetry(cluster_->config->name);
+  // The next upstream starts with room; the body that arrives meanwhile is held (with its own
+  // watermark) until the next try starts.
+  if (upstream_write_above_) {
+    upstream_write_above_ = false;
+    if (!pending_paused_) codec_.readDisable(false);
+  }
+  backing_off_ = true;
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  armTryTimer(retry::backoffDelay(*retry_, info_.retries, rng()));
+}
+
+void Stream::recordTry(int code) {
+  worker_.stats().recordUpstream(subset_->lb_key, cluster_->config->name, subset_->label, code,
+                                 nanosSince(upstream_start_));
+}
+
+void Stream::armTryTimer(config::Duration delay) {
+  if (!try_timer_assigned_) evtimer_assign(&try_timer_, worker_.base(), &Stream::onTryTimer, this);
+  try_timer_assigned_ = true;
+  const timeval tv = toTimeval(delay);
+  evtimer_add(&try_timer_, &tv);
+}
+
+void Stream::stopTryTimer() {
+  if (try_timer_assigned_) evtimer_del(&try_timer_);
+}
+
+void Stream::onTryTimer(evutil_socket_t, short, void* self) {
+  auto* stream = static_cast<Stream*>(self);
+  if (stream->completed_) return;
+  if (stream->backing_off_) {
+    stream->backing_off_ = false;
+    if (!stream->pickEndpoint(stream->previous_endpoint_)) return;
+    stream->startTry();
+    if (stream->request_complete_) stream->armTimeout();
     return;
   }
-  if (!timeout_assigned_) evtimer_assign(&timeout_, worker_.base(), &Stream::onTimeout, this);
-  timeout_assigned_ = true;
-  const timeval tv = toTimeval(route_->config->timeout);
-  evtimer_add(&timeout_, &tv);
+  if (stream->canRetry() && retry::retriableFailure(*stream->retry_, retry::TryFailure::Timeout)) {
+    stream->retryAfter(504, false);
+    return;
+  }
+  stream->upstream_status_ = 504;
+  stream->localReply(504, "upstream per-try timeout\n", "upstream_per_try_timeout");
 }
 
 void Stream::onTimeout(evutil_socket_t, short, void* self) {
@@ -375,6 +526,7 @@ void Stream::complete() {
   completed_ = true;
   response_complete_ = true;
   if (timeout_assigned_) evtimer_del(&timeout_);
+  stopTryTimer();
   info_.duration = std::chrono::steady_clock::now() - info_.start;
   // The pool keeps an HTTP/1.1 connection whose exchange ended cleanly.
   if (upstream_ != nullptr) releaseUpstream(true);
@@ -382,9 +534,7 @@ void Stream::complete() {
       std::chrono::duration_cast<std::chrono::nanoseconds>(info_.duration).count());
   worker_.stats().recordDownstream(listener_.config->name, info_.status, duration_ns);
   if (subset_ != nullptr && (upstream_status_ != 0 || info_.local_reason.starts_with("upstream"))) {
-    const int code = upstream_status_ != 0 ? upstream_status_ : info_.status;
-    worker_.stats().recordUpstream(subset_->lb_key, cluster_->config->name, subset_->label, code,
-                                   nanosSince(upstream_start_));
+    recordTry(upstream_status_ != 0 ? upstream_status_ : info_.status);
   }
   if (!info_.grpc_status.empty() && cluster_ != nullptr) {
     int grpc_status = 2;  // UNKNOWN, for a value that is not a number

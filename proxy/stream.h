@@ -52,8 +52,24 @@ class Stream : public filters::StreamContext, public UpstreamCallbacks, public D
  private:
   void continueRequestHeaders();
   void route();
-  bool connectUpstream();
+  // Chooses the endpoint of the next try, another than `avoid` when the subset has others;
+  // answers 503 and returns false when none is healthy.
+  bool pickEndpoint(const EndpointInfo* avoid);
+  // Sends the request (again, on a retry) to `endpoint_`: head, the body kept for replay, then
+  // what arrived while no upstream was there.
+  void startTry();
+  void replayRequest();
+  void flushPending();
   void forwardBody(Buffer& data, bool end_stream);
+  void forwardTrailers(HeaderMap& trailers);
+  // --- Retries (the route's `retry` policy). ---
+  bool canRetry() const;
+  // Ends the current try (its response, if any, is dropped) and schedules the next one.
+  void retryAfter(int try_code, bool reusable);
+  void recordTry(int code);
+  void armTryTimer(config::Duration delay);
+  void stopTryTimer();
+  static void onTryTimer(evutil_socket_t, short, void* self);
   void encodeHeaders(ResponseHeaders& headers, bool end_stream);
   void encodeData(Buffer& data, bool end_stream);
   void localReply(int status, std::string_view body, const char* reason);
@@ -89,6 +105,16 @@ class Stream : public filters::StreamContext, public UpstreamCallbacks, public D
   const SubsetInfo* subset_ = nullptr;
   const EndpointInfo* endpoint_ = nullptr;
   std::unique_ptr<UpstreamRequest> upstream_;
+  // Set while the route's retry policy still applies to this request.
+  const config::RetryPolicy* retry_ = nullptr;
+  // What the last try was sent of the body and trailers, for the next try.
+  std::unique_ptr<Buffer> replay_body_;
+  std::unique_ptr<HeaderMap> replay_trailers_;
+  bool replay_ended_ = false;  // the whole request was sent upstream
+  bool backing_off_ = false;   // between two tries: `try_timer_` starts the next
+  const EndpointInfo* previous_endpoint_ = nullptr;
+  event try_timer_;  // the per-try timeout, or the backoff before the next try
+  bool try_timer_assigned_ = false;
   bool retried_connection_ = false;
   int refused_retries_ = 0;
   int upstream_status_ = 0;

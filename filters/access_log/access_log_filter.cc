@@ -139,6 +139,7 @@ std::string formatAccessLogLine(const StreamInfo& info, bool json) {
     field("downstream_address", info.downstream_address);
     field("cluster", info.cluster);
     field("upstream_address", info.upstream_address);
+    numberField("retries", std::to_string(info.retries));
     field("request_id", info.request_id);
     field("user_agent", info.user_agent);
     field("local_reason", info.local_reason);

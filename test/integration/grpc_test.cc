@@ -1,5 +1,6 @@
 // gRPC through remora, HTTP/2 to HTTP/2, between real grpcio peers (test/integration/grpc/peer.py):
-// metadata both ways, both streaming shapes, statuses in trailers, 4 MiB messages, 50 at once.
+// metadata both ways, both streaming shapes, statuses in trailers, 4 MiB messages, 50 at once,
+// and a retry policy that names a gRPC status.
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,13 @@ listeners:
   - name: edge
     address: "127.0.0.1:0"
     routes:
+      - match: {prefix: /remora.test.Echo/Flaky, headers: {x-no-retry: "yes"}}
+        cluster: grpc
+        timeout: 30s
+      - match: {prefix: /remora.test.Echo/Flaky}
+        cluster: grpc
+        timeout: 30s
+        retry: {attempts: 3, on: [unavailable], backoff: {base: 10ms}}
       - match: {prefix: /}
         cluster: grpc
         timeout: 30s
@@ -173,6 +181,38 @@ TEST_F(GrpcThroughRemora, StatusAndDetailsPassThrough) {
                         {{"cluster", "grpc"}, {"grpc_status", "5"}}),
             2)
       << metrics;
+}
+
+// A server that answers UNAVAILABLE twice: a route whose retry policy names `unavailable` turns
+// that into a successful call, and the client never sees the failures.
+TEST_F(GrpcThroughRemora, UnavailableIsRetriedByAPolicyThatNamesIt) {
+  GrpcCall call = grpcCall(target_, {"flaky", "twice", "2"});
+  ASSERT_TRUE(completed(call));
+  EXPECT_EQ(call.text("code"), "OK") << call.describe();
+  EXPECT_EQ(call.out["messages"], json({"attempt 3"})) << call.describe();
+  const std::string metrics = remora_.adminGet("/metrics").body;
+  EXPECT_EQ(metricValue(metrics, "remora_upstream_retries_total", {{"cluster", "grpc"}}), 2)
+      << metrics;
+}
+
+// More failures than attempts: the last try's status reaches the client as the server sent it.
+TEST_F(GrpcThroughRemora, UnavailableBeyondTheAttemptsReachesTheClient) {
+  GrpcCall call = grpcCall(target_, {"flaky", "always", "100"});
+  ASSERT_TRUE(completed(call));
+  EXPECT_EQ(call.text("code"), "UNAVAILABLE") << call.describe();
+  // The first try and three retries.
+  EXPECT_EQ(call.text("details"), "flaky attempt 4") << call.describe();
+}
+
+// Without a policy naming it, a gRPC status is the server's answer, passed on once.
+TEST_F(GrpcThroughRemora, UnavailableIsNotRetriedWithoutAPolicy) {
+  GrpcCall call = grpcCall(target_, {"--metadata", "x-no-retry=yes", "flaky", "once", "1"});
+  ASSERT_TRUE(completed(call));
+  EXPECT_EQ(call.text("code"), "UNAVAILABLE") << call.describe();
+  EXPECT_EQ(call.text("details"), "flaky attempt 1") << call.describe();
+  GrpcCall again = grpcCall(target_, {"--metadata", "x-no-retry=yes", "flaky", "once", "1"});
+  ASSERT_TRUE(completed(again));
+  EXPECT_EQ(again.text("code"), "OK") << again.describe();
 }
 
 TEST_F(GrpcThroughRemora, FourMiBMessageBothWays) {

@@ -430,7 +430,6 @@ TEST_F(Http2Abuse, StreamBeyondAcknowledgedMaxConcurrentStreamsEndsTheConnection
   EXPECT_EQ(hold_.requestCount(), 2u);
 }
 
-
 // A request body that stops coming is answered 408 after the listener's idle_timeout, and the
 // stream is reset so it does not stay open waiting for it (as a stalled HTTP/1.1 body is).
 TEST(Http2BodyTimeout, StalledRequestBodyGets408AndTheStreamEnds) {

@@ -7,7 +7,7 @@ generated code is needed: a message is its raw payload. Both sides speak plainte
       prints `listening 127.0.0.1:PORT` as its first stdout line, then serves until killed.
   peer.py call --target HOST:PORT [--metadata K=V]... [--timeout S] METHOD [ARGS]
       say TEXT | say --size BYTES | count N | sum N... | fail STATUS [--trailers-only]
-      | concurrent --calls N
+      | flaky KEY N | concurrent --calls N
       prints one JSON object (see Result) and exits 0 once the call completed, whatever its
       status; 2 on bad usage.
   peer.py check --target HOST:PORT
@@ -70,6 +70,23 @@ def fail(request, context):
     context.abort(code, FAIL_DETAILS)
 
 
+# Calls to Flaky so far, by the key each names.
+flaky_attempts = {}
+flaky_lock = threading.Lock()
+
+
+def flaky(request, context):
+    # "KEY N": the first N calls naming KEY fail UNAVAILABLE (trailers-only, as a server that is
+    # shutting down answers), later ones succeed; the answer says which attempt it was.
+    key, _, failures = request.decode().partition(" ")
+    with flaky_lock:
+        attempt = flaky_attempts.get(key, 0) + 1
+        flaky_attempts[key] = attempt
+    if attempt <= int(failures or 0):
+        context.abort(grpc.StatusCode.UNAVAILABLE, "flaky attempt %d" % attempt)
+    return ("attempt %d" % attempt).encode()
+
+
 def serve(args):
     handlers = {
         # None as (de)serializer: grpcio passes the raw bytes through untouched.
@@ -77,6 +94,7 @@ def serve(args):
         "Count": grpc.unary_stream_rpc_method_handler(count),
         "Sum": grpc.stream_unary_rpc_method_handler(sum_numbers),
         "Fail": grpc.unary_unary_rpc_method_handler(fail),
+        "Flaky": grpc.unary_unary_rpc_method_handler(flaky),
     }
     # More workers than the tests' widest burst (50 concurrent calls), so none waits for a thread.
     server = grpc.server(
@@ -203,6 +221,11 @@ def call_fail(channel, args, metadata):
     return unary(channel, "Fail", request.encode(), metadata, args.timeout)
 
 
+def call_flaky(channel, args, metadata):
+    request = "%s %d" % (args.key, args.failures)
+    return unary(channel, "Flaky", request.encode(), metadata, args.timeout)
+
+
 def call_concurrent(channel, args, metadata):
     """`calls` unary Says in flight at once on one channel (so one HTTP/2 connection)."""
     stub = channel.unary_unary(
@@ -276,6 +299,9 @@ def check(args):
                     and out["initial_metadata"] == ({} if trailers_only else {"x-fail": status}),
                     out,
                 )
+        for attempt, code in ((1, "UNAVAILABLE"), (2, "OK")):
+            out = call_flaky(channel, ns(key="check", failures=1, timeout=timeout), ())
+            expect("flaky attempt %d" % attempt, out["code"] == code, out)
         out = call_say(channel, ns(size=4 * 1024 * 1024, text=[], timeout=timeout), ())
         expect("say 4 MiB", out["echo_ok"], out)
         out = call_concurrent(channel, ns(calls=50, timeout=timeout), ())
@@ -323,6 +349,10 @@ def parse(argv):
         "--trailers-only", action="store_true", help="no response headers before the status"
     )
     m.set_defaults(run=call_fail)
+    m = methods.add_parser("flaky", help="UNAVAILABLE for the first N calls naming KEY, then OK")
+    m.add_argument("key")
+    m.add_argument("failures", type=int)
+    m.set_defaults(run=call_flaky)
     m = methods.add_parser("concurrent", help="N unary Says in flight at once on one channel")
     m.add_argument("--calls", type=int, default=50)
     m.set_defaults(run=call_concurrent)

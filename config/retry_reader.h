@@ -1,0 +1,19 @@
+// Reads a route's `retry:` block and names its conditions for /config_dump.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "config/yaml_reader.h"
+
+namespace remora::config {
+
+// {attempts, on, per_try_timeout, backoff: {base, max}, max_body_bytes}
+std::optional<RetryPolicy> readRetryPolicy(YamlReader& reader, const Located& at);
+
+// The `on` entries of a policy as a user would write them: condition names, then status codes.
+std::vector<std::string> retryConditionNames(const RetryPolicy& policy);
+
+}  // namespace remora::config
