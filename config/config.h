@@ -174,6 +174,13 @@ struct Endpoint {
 
 enum class LbPolicy { RoundRobin, LeastRequest, Random };
 
+// How many of a cluster's requests may be retries at once, so that retries cannot multiply an
+// outage: at most max(min_concurrency, percent of the requests in flight). Counted per worker.
+struct RetryBudget {
+  uint32_t percent = 20;
+  uint32_t min_concurrency = 3;
+};
+
 struct Cluster {
   std::string name;
   std::vector<Endpoint> endpoints;  // static endpoints
@@ -187,6 +194,7 @@ struct Cluster {
   // connection per endpoint per worker (h2c, or h2 by ALPN with `tls`). Never Auto.
   HttpProtocol protocol = HttpProtocol::Http1;
   std::optional<TlsClient> tls;
+  RetryBudget retry_budget;
   SourceLocation location;
 };
 

@@ -175,6 +175,8 @@ json clusterToJson(const Cluster& cluster) {
   out["idle_timeout"] = formatDuration(cluster.idle_timeout);
   out["max_idle_connections"] = cluster.max_idle_connections;
   out["max_response_headers_bytes"] = cluster.max_response_headers_bytes;
+  out["retry_budget"] = {{"percent", cluster.retry_budget.percent},
+                         {"min_concurrency", cluster.retry_budget.min_concurrency}};
   if (cluster.tls) {
     out["tls"] = {{"ca", cluster.tls->ca},
                   {"cert", cluster.tls->cert},

@@ -523,10 +523,11 @@ class ConfigReader {
     if (!items) return;
     UniqueNames names("cluster name");
     for (const Located& item : *items) {
-      std::optional<Fields> fields = reader_.mapping(
-          item, "cluster",
-          {"name", "endpoints", "service", "lb", "connect_timeout", "idle_timeout",
-           "max_idle_connections", "max_response_headers_bytes", "protocol", "tls"});
+      std::optional<Fields> fields =
+          reader_.mapping(item, "cluster",
+                          {"name", "endpoints", "service", "lb", "connect_timeout", "idle_timeout",
+                           "max_idle_connections", "max_response_headers_bytes", "protocol", "tls",
+                           "retry_budget"});
       if (!fields) continue;
       Cluster cluster;
       cluster.location = item.where;
@@ -564,6 +565,9 @@ class ConfigReader {
         }
       }
       if (const Field* f = fields->find("tls")) cluster.tls = readTlsClient(reader_, *f);
+      if (const Field* f = fields->find("retry_budget")) {
+        readRetryBudget(reader_, f->value, cluster.retry_budget);
+      }
       config_.clusters.push_back(std::move(cluster));
     }
   }

@@ -10,6 +10,7 @@ namespace {
 
 constexpr uint32_t kMaxAttempts = 10;
 constexpr uint64_t kMaxBodyBytes = uint64_t{64} << 20;
+constexpr uint64_t kMaxMinConcurrency = 1'000'000;
 // With no `max`, the backoff grows to ten times its base.
 constexpr int kDefaultMaxOverBase = 10;
 
@@ -109,6 +110,21 @@ std::optional<RetryPolicy> readRetryPolicy(YamlReader& reader, const Located& at
     }
   }
   return policy;
+}
+
+void readRetryBudget(YamlReader& reader, const Located& at, RetryBudget& out) {
+  std::optional<Fields> fields = reader.mapping(at, "retry_budget", {"percent", "min_concurrency"});
+  if (!fields) return;
+  if (const Field* f = fields->find("percent")) {
+    if (auto value = reader.integer(f->value, "percent", 0, 100)) {
+      out.percent = static_cast<uint32_t>(*value);
+    }
+  }
+  if (const Field* f = fields->find("min_concurrency")) {
+    if (auto value = reader.integer(f->value, "min_concurrency", 0, kMaxMinConcurrency)) {
+      out.min_concurrency = static_cast<uint32_t>(*value);
+    }
+  }
 }
 
 std::vector<std::string> retryConditionNames(const RetryPolicy& policy) {

@@ -78,6 +78,20 @@ void addRequestFamilies(const std::map<std::map<std::string, std::string>, Total
   out.push_back(std::move(durations));
 }
 
+// One counter family labelled by cluster; nothing when no cluster has counted yet.
+void addClusterCounter(const std::map<std::string, uint64_t>& totals, const char* name,
+                       const char* help, std::vector<prometheus::MetricFamily>& out) {
+  if (totals.empty()) return;
+  prometheus::MetricFamily family{name, help, prometheus::MetricType::Counter, {}};
+  for (const auto& [cluster, total] : totals) {
+    prometheus::ClientMetric metric;
+    metric.label = {{"cluster", cluster}};
+    metric.counter.value = static_cast<double>(total);
+    family.metric.push_back(std::move(metric));
+  }
+  out.push_back(std::move(family));
+}
+
 // Single writer: a relaxed load and store is enough and cheaper than fetch_add.
 void bump(std::atomic<uint64_t>& cell, uint64_t by) {
   cell.store(cell.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
@@ -115,6 +129,10 @@ void WorkerStats::recordGrpc(std::string_view cluster, int grpc_status) {
 }
 
 void WorkerStats::recordRetry(std::string_view cluster) { bump(clusterCells(cluster).retries, 1); }
+
+void WorkerStats::recordRetryOverflow(std::string_view cluster) {
+  bump(clusterCells(cluster).retry_overflow, 1);
+}
 
 RequestCells& WorkerStats::cells(Table& table, std::string_view key,
                                  std::map<std::string, std::string> (*labels)(std::string_view,
@@ -177,6 +195,7 @@ std::string Registry::render() const {
   addRequestFamilies(upstream, "remora_upstream", "Upstream", families);
   std::map<std::string, std::array<uint64_t, 17>> grpc;
   std::map<std::string, uint64_t> retries;
+  std::map<std::string, uint64_t> overflow;
   for (const auto& worker : workers_) {
     worker->forEachCluster([&](const std::string& cluster, const ClusterCells& cells) {
       auto& total = grpc[cluster];
@@ -184,21 +203,13 @@ std::string Registry::render() const {
         total[i] += cells.by_grpc_status[i].load(std::memory_order_relaxed);
       }
       retries[cluster] += cells.retries.load(std::memory_order_relaxed);
+      overflow[cluster] += cells.retry_overflow.load(std::memory_order_relaxed);
     });
   }
-  if (!retries.empty()) {
-    prometheus::MetricFamily family{"remora_upstream_retries_total",
-                                    "Upstream requests sent again by a route's retry policy",
-                                    prometheus::MetricType::Counter,
-                                    {}};
-    for (const auto& [cluster, total] : retries) {
-      prometheus::ClientMetric metric;
-      metric.label = {{"cluster", cluster}};
-      metric.counter.value = static_cast<double>(total);
-      family.metric.push_back(std::move(metric));
-    }
-    families.push_back(std::move(family));
-  }
+  addClusterCounter(retries, "remora_upstream_retries_total",
+                    "Upstream requests sent again by a route's retry policy", families);
+  addClusterCounter(overflow, "remora_upstream_retry_overflow_total",
+                    "Retries not made because the cluster's retry budget was spent", families);
   {
     prometheus::MetricFamily family{"remora_upstream_grpc_responses_total",
                                     "gRPC responses from upstreams by grpc-status",

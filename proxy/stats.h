@@ -34,6 +34,7 @@ struct RequestCells {
 struct ClusterCells {
   std::array<std::atomic<uint64_t>, 17> by_grpc_status{};
   std::atomic<uint64_t> retries{0};
+  std::atomic<uint64_t> retry_overflow{0};  // retries refused by the cluster's retry budget
   void recordGrpc(int status);
 };
 
@@ -52,6 +53,7 @@ class WorkerStats {
                       int code, uint64_t duration_ns);
   void recordGrpc(std::string_view cluster, int grpc_status);
   void recordRetry(std::string_view cluster);
+  void recordRetryOverflow(std::string_view cluster);
 
   struct Entry {
     std::map<std::string, std::string> labels;

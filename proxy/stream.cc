@@ -40,6 +40,9 @@ std::string clientIp(const std::string& address) {
   return address.substr(0, address.rfind(':'));
 }
 
+// Set on every try of a request under a retry policy: its number, 1 for the first.
+constexpr char kAttemptHeader[] = "x-remora-attempt";
+
 // A retry goes elsewhere when it can: the endpoint that just failed is the likeliest to again.
 constexpr int kRepicksAvoidingTheLastEndpoint = 3;
 
@@ -80,6 +83,7 @@ Stream::Stream(Worker& worker, DownstreamCodec& codec, std::shared_ptr<const Sna
 Stream::~Stream() {
   if (timeout_assigned_) evtimer_del(&timeout_);
   stopTryTimer();
+  releaseBudget();
   if (upstream_ != nullptr) {
     upstream_->detach();
     worker_.deferDelete(std::move(upstream_));
@@ -165,8 +169,11 @@ void Stream::route() {
   cluster_ = &snapshot_->clusters[chosen.cluster];
   subset_ = &cluster_->subsets[chosen.subset];
   info_.cluster = cluster_->config->name;
-  // A tunnel cannot be replayed.
-  if (route.retry && !upgrade_) {
+  budget_ = &worker_.retryBudgets().forCluster(cluster_->config->name);
+  ++budget_->in_flight;
+  // A tunnel cannot be replayed. A request that a remora with a retry policy sent is retried
+  // there, not here too: one retrying hop, so that retries do not multiply along a call chain.
+  if (route.retry && !upgrade_ && !request_.headers.has(kAttemptHeader)) {
     retry_ = &*route.retry;
     if (!request_end_at_headers_) replay_body_ = std::make_unique<Buffer>();
   }
@@ -199,6 +206,7 @@ bool Stream::pickEndpoint(const EndpointInfo* avoid) {
 }
 
 void Stream::startTry() {
+  if (retry_ != nullptr) request_.headers.set(kAttemptHeader, std::to_string(info_.retries + 1));
   worker_.loadBalancer().requestStarted(endpoint_->key);
   upstream_start_ = std::chrono::steady_clock::now();
   upstream_status_ = 0;
@@ -310,7 +318,8 @@ void Stream::onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) {
   // A gRPC status in the headers is final only when they end the response (Trailers-Only).
   if (canRetry() && headers.status != 101 &&
       retry::retriableResponse(*retry_, headers.status,
-                               end_stream ? headers.headers.get("grpc-status") : nullptr)) {
+                               end_stream ? headers.headers.get("grpc-status") : nullptr) &&
+      budgetAllowsRetry()) {
     retryAfter(headers.status, end_stream);
     return;
   }
@@ -358,7 +367,7 @@ void Stream::onUpstreamFailure(UpstreamFailure failure, bool response_started) {
     return;
   }
   if (!response_started && !tunnel_ && canRetry() &&
-      retry::retriableFailure(*retry_, tryFailure(failure))) {
+      retry::retriableFailure(*retry_, tryFailure(failure)) && budgetAllowsRetry()) {
     retryAfter(failure == UpstreamFailure::ConnectTimeout ? 504 : 502, false);
     return;
   }
@@ -452,6 +461,24 @@ bool Stream::canRetry() const {
          !completed_;
 }
 
+bool Stream::budgetAllowsRetry() {
+  if (counted_retrying_) return true;
+  if (!retry::budgetAllows(cluster_->config->retry_budget, *budget_)) {
+    worker_.stats().recordRetryOverflow(cluster_->config->name);
+    return false;
+  }
+  counted_retrying_ = true;
+  ++budget_->retrying;
+  return true;
+}
+
+void Stream::releaseBudget() {
+  if (budget_ == nullptr) return;
+  --budget_->in_flight;
+  if (counted_retrying_) --budget_->retrying;
+  budget_ = nullptr;
+}
+
 void Stream::retryAfter(int try_code, bool reusable) {
   recordTry(try_code);
   stopTryTimer();
@@ -496,7 +523,8 @@ void Stream::onTryTimer(evutil_socket_t, short, void* self) {
     if (stream->request_complete_) stream->armTimeout();
     return;
   }
-  if (stream->canRetry() && retry::retriableFailure(*stream->retry_, retry::TryFailure::Timeout)) {
+  if (stream->canRetry() && retry::retriableFailure(*stream->retry_, retry::TryFailure::Timeout) &&
+      stream->budgetAllowsRetry()) {
     stream->retryAfter(504, false);
     return;
   }
@@ -527,6 +555,7 @@ void Stream::complete() {
   response_complete_ = true;
   if (timeout_assigned_) evtimer_del(&timeout_);
   stopTryTimer();
+  releaseBudget();
   info_.duration = std::chrono::steady_clock::now() - info_.start;
   // The pool keeps an HTTP/1.1 connection whose exchange ended cleanly.
   if (upstream_ != nullptr) releaseUpstream(true);

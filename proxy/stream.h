@@ -11,6 +11,7 @@
 
 #include "discovery/snapshot.h"
 #include "filters/filter.h"
+#include "filters/retry/retry_budget.h"
 #include "proxy/codec.h"
 #include "proxy/worker.h"
 
@@ -64,6 +65,9 @@ class Stream : public filters::StreamContext, public UpstreamCallbacks, public D
   void forwardTrailers(HeaderMap& trailers);
   // --- Retries (the route's `retry` policy). ---
   bool canRetry() const;
+  // The cluster's retry budget lets this request retry (counted from its first retry on).
+  bool budgetAllowsRetry();
+  void releaseBudget();
   // Ends the current try (its response, if any, is dropped) and schedules the next one.
   void retryAfter(int try_code, bool reusable);
   void recordTry(int code);
@@ -113,6 +117,8 @@ class Stream : public filters::StreamContext, public UpstreamCallbacks, public D
   bool replay_ended_ = false;  // the whole request was sent upstream
   bool backing_off_ = false;   // between two tries: `try_timer_` starts the next
   const EndpointInfo* previous_endpoint_ = nullptr;
+  retry::BudgetCounts* budget_ = nullptr;  // the cluster's counts on this worker
+  bool counted_retrying_ = false;
   event try_timer_;  // the per-try timeout, or the backoff before the next try
   bool try_timer_assigned_ = false;
   bool retried_connection_ = false;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "discovery/snapshot.h"
+#include "filters/retry/retry_budget.h"
 #include "proxy/load_balancer.h"
 #include "proxy/loop_notifier.h"
 #include "proxy/stats.h"
@@ -65,6 +66,7 @@ class Worker {
   size_t connectionCount() const { return connections_.size(); }
 
   LoadBalancer& loadBalancer() { return load_balancer_; }
+  retry::RetryBudgets& retryBudgets() { return retry_budgets_; }
   UpstreamPool& pool() { return *pool_; }
   stats::WorkerStats& stats() { return stats_; }
 
@@ -95,6 +97,7 @@ class Worker {
   std::vector<std::unique_ptr<Deferrable>> deferred_;
   std::unique_ptr<UpstreamPool> pool_;
   LoadBalancer load_balancer_;
+  retry::RetryBudgets retry_budgets_;
   bool draining_ = false;
 };
 

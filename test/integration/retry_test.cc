@@ -3,6 +3,8 @@
 // route timeouts, the body size limit, HTTP/2 clients, and the retry metric.
 #include <chrono>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "integration/harness/harness.h"
 
@@ -45,6 +47,12 @@ listeners:
       - match: {prefix: /early}
         cluster: early
         retry: {on: [5xx], backoff: {base: 1ms}}
+      - match: {prefix: /burst}
+        cluster: slow_busy
+        retry: {on: [5xx], backoff: {base: 1ms}}
+      - match: {prefix: /unbudgeted}
+        cluster: unbudgeted
+        retry: {on: [5xx], backoff: {base: 1ms}}
 clusters:
   - name: flaky
     endpoints: ["{{busy}}", "{{echo}}"]
@@ -58,6 +66,11 @@ clusters:
     endpoints: ["{{silent}}"]
   - name: early
     endpoints: ["{{early}}"]
+  - name: slow_busy
+    endpoints: ["{{slow_busy}}"]
+  - name: unbudgeted
+    endpoints: ["{{busy}}"]
+    retry_budget: {percent: 0, min_concurrency: 0}
 )";
 
 // A body whose content changes along its length, so a truncated or reordered copy differs.
@@ -76,7 +89,8 @@ class Retries : public ::testing::Test {
                                                {"echo", echo_.address()},
                                                {"dead", "127.0.0.1:" + std::to_string(freePort())},
                                                {"silent", silent_.address()},
-                                               {"early", early_.address()}})));
+                                               {"early", early_.address()},
+                                               {"slow_busy", slow_busy_.address()}})));
     port_ = remora_.port("edge");
   }
 
@@ -98,6 +112,13 @@ class Retries : public ::testing::Test {
       return;
     }
     ScriptedUpstream::echo()(c);
+  }};
+  // 503 after a while, so that a burst of requests is in flight together.
+  ScriptedUpstream slow_busy_{[](UpstreamConnection& c) {
+    while (c.readRequest(deadlineIn(10s))) {
+      std::this_thread::sleep_for(200ms);
+      if (!c.respond(503, "busy\n")) return;
+    }
   }};
   Remora remora_;
   uint16_t port_ = 0;
@@ -187,6 +208,53 @@ TEST_F(Retries, AttemptsUsedUpGiveTheLastResponse) {
   EXPECT_EQ(r.body, "busy\n");
   EXPECT_EQ(busy_.requestCount(), 3u);  // the first try and two retries
   EXPECT_EQ(metric("remora_upstream_retries_total", {{"cluster", "busy"}}), 2);
+}
+
+// Each try says which it is, so the next hop knows a remora upstream of it is retrying.
+TEST_F(Retries, EveryTryCarriesItsAttemptNumber) {
+  HttpResponse r = httpGet(port_, "/always");
+  EXPECT_EQ(r.status, 503) << r;
+  std::vector<HttpRequest> tries = busy_.requests();
+  ASSERT_EQ(tries.size(), 3u);
+  for (size_t i = 0; i < tries.size(); ++i) {
+    EXPECT_EQ(tries[i].headers.get("x-remora-attempt").value_or(""), std::to_string(i + 1));
+  }
+}
+
+// A request that already went through a retrying remora is retried there, not again here.
+TEST_F(Retries, OneRetryingHopARequestFromARetryingRemoraGoesOnce) {
+  HttpResponse r = httpGet(port_, "/always", {{"x-remora-attempt", "2"}});
+  EXPECT_EQ(r.status, 503) << r;
+  ASSERT_EQ(busy_.requestCount(), 1u);
+  EXPECT_EQ(busy_.requests()[0].headers.get("x-remora-attempt").value_or(""), "2");
+}
+
+TEST_F(Retries, ASpentRetryBudgetLetsTheFailureThroughAndIsCounted) {
+  HttpResponse r = httpGet(port_, "/unbudgeted");
+  EXPECT_EQ(r.status, 503) << r;
+  EXPECT_EQ(busy_.requestCount(), 1u);
+  EXPECT_EQ(metric("remora_upstream_retry_overflow_total", {{"cluster", "unbudgeted"}}), 1);
+  EXPECT_EQ(metric("remora_upstream_retries_total", {{"cluster", "unbudgeted"}}), 0);
+}
+
+// The default budget (20% of the requests in flight, at least 3): a burst against an endpoint
+// that always fails retries only a bounded number at once, and the rest fail fast.
+TEST_F(Retries, TheDefaultBudgetBoundsRetriesInABurst) {
+  constexpr int kClients = 40;
+  std::vector<HttpClient> clients(kClients);
+  for (HttpClient& client : clients) {
+    ASSERT_TRUE(client.connect(port_));
+    ASSERT_TRUE(client.send(formatRequest("GET", "/burst")));
+  }
+  int answered = 0;
+  for (HttpClient& client : clients) answered += client.readResponse(deadlineIn(10s)).status == 503;
+  EXPECT_EQ(answered, kClients);
+  const double retries = metric("remora_upstream_retries_total", {{"cluster", "slow_busy"}});
+  const double overflow =
+      metric("remora_upstream_retry_overflow_total", {{"cluster", "slow_busy"}});
+  EXPECT_GE(overflow, 1) << retries;
+  // Without a budget every request would retry twice.
+  EXPECT_LT(retries, 2 * kClients) << overflow;
 }
 
 TEST_F(Retries, AnOutcomeTheConditionsDoNotNameIsNotRetried) {

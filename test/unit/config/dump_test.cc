@@ -78,7 +78,8 @@ clusters:
       {"connect_timeout", "5s"},
       {"idle_timeout", "1m"},
       {"max_idle_connections", 64},
-      {"max_response_headers_bytes", 61440}};
+      {"max_response_headers_bytes", 61440},
+      {"retry_budget", {{"percent", 20}, {"min_concurrency", 3}}}};
   nlohmann::json dump = toJson(**config);
   EXPECT_EQ(dump["listeners"], nlohmann::json::array({listener})) << dump["listeners"].dump(2);
   EXPECT_EQ(dump["clusters"], nlohmann::json::array({cluster})) << dump["clusters"].dump(2);

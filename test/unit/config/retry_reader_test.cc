@@ -137,5 +137,35 @@ TEST(RetryReaderTest, DirectResponseCannotBeRetried) {
               HasSubstr("t.yaml:7:9: retry needs an upstream: a direct_response is never retried"));
 }
 
+std::string withBudget(const std::string& budget) {
+  return R"(listeners:
+  - name: edge
+    address: 127.0.0.1:15001
+    routes:
+      - match: {prefix: /}
+        cluster: backend
+clusters:
+  - name: backend
+    endpoints: [127.0.0.1:8080]
+    retry_budget: )" +
+         budget + "\n";
+}
+
+TEST(RetryReaderTest, RetryBudgetOfACluster) {
+  auto defaults = loadConfigString(withBudget("{}"), "t.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.errors().front().text();
+  EXPECT_EQ((*defaults)->clusters[0].retry_budget.percent, 20u);
+  EXPECT_EQ((*defaults)->clusters[0].retry_budget.min_concurrency, 3u);
+  auto set = loadConfigString(withBudget("{percent: 50, min_concurrency: 0}"), "t.yaml");
+  ASSERT_TRUE(set.ok()) << set.errors().front().text();
+  EXPECT_EQ((*set)->clusters[0].retry_budget.percent, 50u);
+  EXPECT_EQ((*set)->clusters[0].retry_budget.min_concurrency, 0u);
+  auto bad = loadConfigString(withBudget("{percent: 101, burst: 2}"), "t.yaml");
+  ASSERT_FALSE(bad.ok());
+  ASSERT_EQ(bad.errors().size(), 2u);
+  EXPECT_THAT(bad.errors()[0].text(), HasSubstr("t.yaml:10:29: percent must be in 0..100"));
+  EXPECT_THAT(bad.errors()[1].text(), HasSubstr("unknown key 'burst' in retry_budget"));
+}
+
 }  // namespace
 }  // namespace remora::config

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "filters/retry/retry_budget.h"
+
 namespace remora::retry {
 namespace {
 
@@ -95,6 +97,29 @@ TEST(RetryPolicyTest, BackoffIsJitteredBelowADoublingCeilingCappedAtMax) {
   }
   // No overflow however many retries.
   EXPECT_LT(backoffDelay(policy, 1000, ~uint64_t{0}).count(), 250);
+}
+
+TEST(RetryBudgetTest, AShareOfTheRequestsInFlightWithAFloor) {
+  const config::RetryBudget budget{20, 3};
+  // The floor: three retrying requests whatever the traffic.
+  EXPECT_TRUE(budgetAllows(budget, {1, 0}));
+  EXPECT_TRUE(budgetAllows(budget, {1, 2}));
+  EXPECT_FALSE(budgetAllows(budget, {1, 3}));
+  // Above it, 20% of what is in flight: 100 requests allow 20 retrying.
+  EXPECT_TRUE(budgetAllows(budget, {100, 19}));
+  EXPECT_FALSE(budgetAllows(budget, {100, 20}));
+  // No budget at all.
+  EXPECT_FALSE(budgetAllows(config::RetryBudget{0, 0}, {100, 0}));
+}
+
+TEST(RetryBudgetTest, CountsAreKeptPerClusterAndStayPut) {
+  RetryBudgets budgets;
+  BudgetCounts& users = budgets.forCluster("users");
+  users.in_flight = 7;
+  for (int i = 0; i < 1000; ++i) budgets.forCluster("cluster-" + std::to_string(i));
+  EXPECT_EQ(&budgets.forCluster("users"), &users);
+  EXPECT_EQ(budgets.forCluster("users").in_flight, 7u);
+  EXPECT_EQ(budgets.forCluster("orders").in_flight, 0u);
 }
 
 }  // namespace
