@@ -13,23 +13,19 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string withRetry(const std::string& retry) {
-  return R"(listeners:
-  - name: edge
-    address: 127.0.0.1:15001
-    routes:
-      - match: {prefix: /}
-        cluster: backend
-        retry: )" +
-         retry + R"(
-clusters:
-  - name: backend
-    endpoints: [127.0.0.1:8080]
-)";
+// One route to one cluster; `route_line` and `cluster_line`, when given, end each of them.
+std::string config(const std::string& route_line, const std::string& cluster_line = "") {
+  std::string text =
+      "listeners:\n  - name: edge\n    address: 127.0.0.1:15001\n    routes:\n"
+      "      - match: {prefix: /}\n        cluster: backend\n";
+  if (!route_line.empty()) text += "        " + route_line + "\n";
+  text += "clusters:\n  - name: backend\n    endpoints: [127.0.0.1:8080]\n";
+  if (!cluster_line.empty()) text += "    " + cluster_line + "\n";
+  return text;
 }
 
 Result<std::shared_ptr<const Config>> load(const std::string& retry) {
-  return loadConfigString(withRetry(retry), "t.yaml");
+  return loadConfigString(config("retry: " + retry), "t.yaml");
 }
 
 std::vector<std::string> errorsOf(const std::string& retry) {
@@ -57,17 +53,7 @@ TEST(RetryReaderTest, EmptyBlockGetsTheDefaults) {
 }
 
 TEST(RetryReaderTest, RouteWithoutRetryHasNone) {
-  auto result = loadConfigString(R"(listeners:
-  - name: edge
-    address: 127.0.0.1:15001
-    routes:
-      - match: {prefix: /}
-        cluster: backend
-clusters:
-  - name: backend
-    endpoints: [127.0.0.1:8080]
-)",
-                                 "t.yaml");
+  auto result = loadConfigString(config(""), "t.yaml");
   ASSERT_TRUE(result.ok());
   EXPECT_FALSE((*result)->listeners[0].virtual_hosts[0].routes[0].retry.has_value());
 }
@@ -137,19 +123,7 @@ TEST(RetryReaderTest, DirectResponseCannotBeRetried) {
               HasSubstr("t.yaml:7:9: retry needs an upstream: a direct_response is never retried"));
 }
 
-std::string withBudget(const std::string& budget) {
-  return R"(listeners:
-  - name: edge
-    address: 127.0.0.1:15001
-    routes:
-      - match: {prefix: /}
-        cluster: backend
-clusters:
-  - name: backend
-    endpoints: [127.0.0.1:8080]
-    retry_budget: )" +
-         budget + "\n";
-}
+std::string withBudget(const std::string& budget) { return config("", "retry_budget: " + budget); }
 
 TEST(RetryReaderTest, RetryBudgetOfACluster) {
   auto defaults = loadConfigString(withBudget("{}"), "t.yaml");
