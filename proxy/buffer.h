@@ -5,7 +5,6 @@
 
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace remora {
 
@@ -22,13 +21,16 @@ class Buffer {
   // Moves every byte of `other` to the end of this buffer without copying.
   void move(Buffer& other) { evbuffer_add_buffer(buf_, other.buf_); }
   void drain(size_t n) { evbuffer_drain(buf_, n); }
-  // Copies every byte of `other` to the end of this buffer; `other` keeps them.
+  // Copies every byte of `other` to the end of this buffer, in one piece; `other` keeps them.
+  // (Not evbuffer_add_buffer_reference: it refuses a source that is itself made of references.)
   void appendCopyOf(const Buffer& other) {
-    const int chunks = evbuffer_peek(other.buf_, -1, nullptr, nullptr, 0);
-    if (chunks <= 0) return;
-    std::vector<evbuffer_iovec> vec(static_cast<size_t>(chunks));
-    evbuffer_peek(other.buf_, -1, nullptr, vec.data(), chunks);
-    for (const evbuffer_iovec& chunk : vec) evbuffer_add(buf_, chunk.iov_base, chunk.iov_len);
+    const size_t length = other.length();
+    if (length == 0) return;
+    evbuffer_iovec extent;
+    if (evbuffer_reserve_space(buf_, static_cast<ev_ssize_t>(length), &extent, 1) != 1) return;
+    evbuffer_copyout(other.buf_, extent.iov_base, length);
+    extent.iov_len = length;
+    evbuffer_commit_space(buf_, &extent, 1);
   }
   std::string toString() const {
     std::string out(length(), '\0');

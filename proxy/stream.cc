@@ -14,11 +14,16 @@ namespace remora {
 
 namespace {
 
+// One generator per worker thread: request ids and backoff jitter.
+uint64_t randomBits() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return rng();
+}
+
 // A random RFC 9562 version 4 UUID.
 std::string newRequestId() {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  uint64_t hi = rng();
-  uint64_t lo = rng();
+  uint64_t hi = randomBits();
+  uint64_t lo = randomBits();
   hi = (hi & ~0xf000ULL) | 0x4000ULL;                         // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
   static constexpr char kHex[] = "0123456789abcdef";
@@ -462,12 +467,12 @@ bool Stream::canRetry() const {
 }
 
 bool Stream::budgetAllowsRetry() {
-  if (counted_retrying_) return true;
+  // Counted once, from the first retry on.
+  if (info_.retries > 0) return true;
   if (!retry::budgetAllows(cluster_->config->retry_budget, *budget_)) {
     worker_.stats().recordRetryOverflow(cluster_->config->name);
     return false;
   }
-  counted_retrying_ = true;
   ++budget_->retrying;
   return true;
 }
@@ -475,14 +480,13 @@ bool Stream::budgetAllowsRetry() {
 void Stream::releaseBudget() {
   if (budget_ == nullptr) return;
   --budget_->in_flight;
-  if (counted_retrying_) --budget_->retrying;
+  if (info_.retries > 0) --budget_->retrying;
   budget_ = nullptr;
 }
 
 void Stream::retryAfter(int try_code, bool reusable) {
   recordTry(try_code);
   stopTryTimer();
-  previous_endpoint_ = endpoint_;
   releaseUpstream(reusable);
   ++info_.retries;
   worker_.stats().recordRetry(cluster_->config->name);
@@ -493,8 +497,7 @@ void Stream::retryAfter(int try_code, bool reusable) {
     if (!pending_paused_) codec_.readDisable(false);
   }
   backing_off_ = true;
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  armTryTimer(retry::backoffDelay(*retry_, info_.retries, rng()));
+  armTryTimer(retry::backoffDelay(*retry_, info_.retries, randomBits()));
 }
 
 void Stream::recordTry(int code) {
@@ -518,7 +521,8 @@ void Stream::onTryTimer(evutil_socket_t, short, void* self) {
   if (stream->completed_) return;
   if (stream->backing_off_) {
     stream->backing_off_ = false;
-    if (!stream->pickEndpoint(stream->previous_endpoint_)) return;
+    // `endpoint_` is still the one the last try went to.
+    if (!stream->pickEndpoint(stream->endpoint_)) return;
     stream->startTry();
     if (stream->request_complete_) stream->armTimeout();
     return;

@@ -114,11 +114,9 @@ class Stream : public filters::StreamContext, public UpstreamCallbacks, public D
   // What the last try was sent of the body and trailers, for the next try.
   std::unique_ptr<Buffer> replay_body_;
   std::unique_ptr<HeaderMap> replay_trailers_;
-  bool replay_ended_ = false;  // the whole request was sent upstream
-  bool backing_off_ = false;   // between two tries: `try_timer_` starts the next
-  const EndpointInfo* previous_endpoint_ = nullptr;
+  bool replay_ended_ = false;              // the whole request was sent upstream
+  bool backing_off_ = false;               // between two tries: `try_timer_` starts the next
   retry::BudgetCounts* budget_ = nullptr;  // the cluster's counts on this worker
-  bool counted_retrying_ = false;
   event try_timer_;  // the per-try timeout, or the backoff before the next try
   bool try_timer_assigned_ = false;
   bool retried_connection_ = false;

@@ -12,7 +12,7 @@ bool budgetAllows(const config::RetryBudget& budget, const BudgetCounts& counts)
 }
 
 BudgetCounts& RetryBudgets::forCluster(std::string_view cluster) {
-  auto it = counts_.find(std::string(cluster));
+  auto it = counts_.find(cluster);  // no string made per request
   if (it == counts_.end()) it = counts_.emplace(std::string(cluster), BudgetCounts{}).first;
   return it->second;
 }

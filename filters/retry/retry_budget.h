@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "config/config.h"
+#include "proxy/stats.h"
 
 namespace remora::retry {
 
@@ -26,7 +27,7 @@ class RetryBudgets {
   BudgetCounts& forCluster(std::string_view cluster);
 
  private:
-  std::unordered_map<std::string, BudgetCounts> counts_;
+  std::unordered_map<std::string, BudgetCounts, stats::TransparentHash, std::equal_to<>> counts_;
 };
 
 }  // namespace remora::retry

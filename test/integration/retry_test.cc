@@ -3,7 +3,6 @@
 // route timeouts, the body size limit, HTTP/2 clients, and the retry metric.
 #include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "integration/harness/harness.h"
@@ -113,10 +112,12 @@ class Retries : public ::testing::Test {
     }
     ScriptedUpstream::echo()(c);
   }};
-  // 503 after a while, so that a burst of requests is in flight together.
-  ScriptedUpstream slow_busy_{[](UpstreamConnection& c) {
+  // Answers 503, but only once a whole burst of kBurst requests has arrived, so that they are
+  // all in flight together when the failures come back.
+  static constexpr size_t kBurst = 40;
+  ScriptedUpstream slow_busy_{[this](UpstreamConnection& c) {
     while (c.readRequest(deadlineIn(10s))) {
-      std::this_thread::sleep_for(200ms);
+      waitUntil([&] { return slow_busy_.requestCount() >= kBurst; }, deadlineIn(10s));
       if (!c.respond(503, "busy\n")) return;
     }
   }};
@@ -240,7 +241,7 @@ TEST_F(Retries, ASpentRetryBudgetLetsTheFailureThroughAndIsCounted) {
 // The default budget (20% of the requests in flight, at least 3): a burst against an endpoint
 // that always fails retries only a bounded number at once, and the rest fail fast.
 TEST_F(Retries, TheDefaultBudgetBoundsRetriesInABurst) {
-  constexpr int kClients = 40;
+  constexpr int kClients = kBurst;
   std::vector<HttpClient> clients(kClients);
   for (HttpClient& client : clients) {
     ASSERT_TRUE(client.connect(port_));
@@ -253,6 +254,8 @@ TEST_F(Retries, TheDefaultBudgetBoundsRetriesInABurst) {
   const double overflow =
       metric("remora_upstream_retry_overflow_total", {{"cluster", "slow_busy"}});
   EXPECT_GE(overflow, 1) << retries;
+  // A request the budget let retry once may use all its attempts; the others never retried.
+  EXPECT_EQ(retries, 2 * (kClients - overflow));
   // Without a budget every request would retry twice.
   EXPECT_LT(retries, 2 * kClients) << overflow;
 }
