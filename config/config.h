@@ -174,6 +174,17 @@ struct Endpoint {
 
 enum class LbPolicy { RoundRobin, LeastRequest, Random };
 
+// An HTTP health check: GET `path`; a 2xx within `timeout` is a success. After
+// `healthy_threshold` successes in a row a checked target is in, after `unhealthy_threshold`
+// failures in a row it is out. Targets start out as unknown until the first result.
+struct HealthCheck {
+  std::string path = "/health";
+  Duration interval{5000};
+  Duration timeout{1000};
+  uint32_t healthy_threshold = 2;
+  uint32_t unhealthy_threshold = 3;
+};
+
 // How many of a cluster's requests may be retries at once, so that retries cannot multiply an
 // outage: at most max(min_concurrency, percent of the requests in flight). Counted per worker.
 struct RetryBudget {
@@ -195,6 +206,9 @@ struct Cluster {
   HttpProtocol protocol = HttpProtocol::Http1;
   std::optional<TlsClient> tls;
   RetryBudget retry_budget;
+  // Active checks of every endpoint, combined with the registry's health: an endpoint is in
+  // rotation only when both say so.
+  std::optional<HealthCheck> health_check;
   SourceLocation location;
 };
 
@@ -202,8 +216,70 @@ struct FileRegistry {
   std::string path;  // YAML: {service: [{address, weight, meta, health}]}, re-read on change
 };
 
+// Consul's HTTP API on the local agent: blocking queries on /v1/health/service/<name>, and the
+// agent API for self-registration.
+struct ConsulRegistry {
+  std::string address = "http://127.0.0.1:8500";  // http:// or https:// URL of the agent
+  std::string token;                              // ACL token, sent as X-Consul-Token
+  std::string datacenter;                         // "" : the agent's own
+  bool stale = false;     // any server may answer, so discovery works without a leader
+  Duration wait{300000};  // how long one blocking query may wait for a change
+  // TLS to the agent (https:// addresses); the CA is required for https.
+  std::string ca;
+  std::string cert;
+  std::string key;
+  std::string tls_server_name;
+  // How the registered instance's health is kept: `ttl` (remora reports the local app's health
+  // as it sees it) or `http` (the agent checks remora's inbound listener itself).
+  enum class Check { Ttl, Http };
+  Check check = Check::Ttl;
+  Duration deregister_critical_after{60000};  // Consul's minimum is 1m
+};
+
+// etcd's v3 JSON gateway. Instances are keys `<prefix><service>/<id>` with the value
+// {"Addr":"host:port","Metadata":{...}}, the gRPC naming layout, attached to a lease.
+struct EtcdRegistry {
+  std::vector<std::string> endpoints{"http://127.0.0.1:2379"};  // tried in turn
+  std::string prefix = "/services/";
+  Duration lease_ttl{10000};
+  std::string username;  // with password: authenticate and send the token
+  std::string password;
+};
+
+// DNS SRV records `_<service>._tcp.<domain>` (a service starting with '_' is used as the whole
+// name), RFC 2782 priority and weight; re-resolved when the answer's TTL runs out.
+struct DnsRegistry {
+  std::vector<Address> servers;  // empty: the system's resolvers (/etc/resolv.conf)
+  std::string domain;            // e.g. service.consul
+  Duration min_ttl{1000};        // a floor: Consul answers TTL 0
+  Duration timeout{2000};        // per query, all servers and tries together
+};
+
+// Exactly one provider.
 struct Registry {
   std::optional<FileRegistry> file;
+  std::optional<ConsulRegistry> consul;
+  std::optional<EtcdRegistry> etcd;
+  std::optional<DnsRegistry> dns;
+  bool configured() const { return file || consul || etcd || dns; }
+  const char* kind() const {
+    return file ? "file" : consul ? "consul" : etcd ? "etcd" : dns ? "dns" : "none";
+  }
+};
+
+// The local service remora is the sidecar of. With it, remora waits for the app to be healthy,
+// registers the service (consul, etcd), keeps its health there, and deregisters on drain.
+struct Service {
+  std::string name;
+  std::string id;       // default: the name; unique per registry
+  std::string address;  // what peers dial; default 127.0.0.1
+  uint16_t port = 0;    // what peers dial: remora's inbound listener
+  std::vector<std::string> tags;
+  Metadata meta;
+  uint32_t weight_passing = 1;  // Consul's Weights; etcd publishes them as metadata
+  uint32_t weight_warning = 1;
+  std::optional<Address> app;  // where the local app listens; checked with `health`
+  HealthCheck health;
 };
 
 struct Admin {
@@ -222,6 +298,7 @@ struct Config {
   std::vector<Listener> listeners;
   std::vector<Cluster> clusters;
   Registry registry;
+  std::optional<Service> service;
   Lifecycle lifecycle;
 };
 

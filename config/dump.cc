@@ -156,6 +156,71 @@ json listenerToJson(const Listener& listener) {
   return out;
 }
 
+json healthCheckToJson(const HealthCheck& check) {
+  return {{"path", check.path},
+          {"interval", formatDuration(check.interval)},
+          {"timeout", formatDuration(check.timeout)},
+          {"healthy_threshold", check.healthy_threshold},
+          {"unhealthy_threshold", check.unhealthy_threshold}};
+}
+
+// Secrets show only whether they are set.
+std::string redacted(const std::string& secret) { return secret.empty() ? "" : "<redacted>"; }
+
+json registryToJson(const Registry& registry) {
+  json out = json::object();
+  if (registry.file) out["file"] = {{"path", registry.file->path}};
+  if (registry.consul) {
+    const ConsulRegistry& consul = *registry.consul;
+    out["consul"] = {
+        {"address", consul.address},
+        {"token", redacted(consul.token)},
+        {"datacenter", consul.datacenter},
+        {"stale", consul.stale},
+        {"wait", formatDuration(consul.wait)},
+        {"ca", consul.ca},
+        {"cert", consul.cert},
+        {"key", consul.key},
+        {"tls_server_name", consul.tls_server_name},
+        {"check", consul.check == ConsulRegistry::Check::Ttl ? "ttl" : "http"},
+        {"deregister_critical_after", formatDuration(consul.deregister_critical_after)}};
+  }
+  if (registry.etcd) {
+    const EtcdRegistry& etcd = *registry.etcd;
+    out["etcd"] = {{"endpoints", etcd.endpoints},
+                   {"prefix", etcd.prefix},
+                   {"lease_ttl", formatDuration(etcd.lease_ttl)},
+                   {"username", etcd.username},
+                   {"password", redacted(etcd.password)}};
+  }
+  if (registry.dns) {
+    const DnsRegistry& dns = *registry.dns;
+    json servers = json::array();
+    for (const Address& server : dns.servers) servers.push_back(server.text());
+    out["dns"] = {{"servers", servers},
+                  {"domain", dns.domain},
+                  {"min_ttl", formatDuration(dns.min_ttl)},
+                  {"timeout", formatDuration(dns.timeout)}};
+  }
+  return out;
+}
+
+json serviceToJson(const Service& service) {
+  json out = {
+      {"name", service.name},
+      {"id", service.id},
+      {"address", service.address},
+      {"port", service.port},
+      {"tags", service.tags},
+      {"meta", service.meta},
+      {"weights", {{"passing", service.weight_passing}, {"warning", service.weight_warning}}}};
+  if (service.app) {
+    out["app"] = service.app->text();
+    out["health"] = healthCheckToJson(service.health);
+  }
+  return out;
+}
+
 json clusterToJson(const Cluster& cluster) {
   json out = {{"name", cluster.name}};
   if (cluster.service.empty()) {
@@ -183,6 +248,7 @@ json clusterToJson(const Cluster& cluster) {
                   {"key", cluster.tls->key},
                   {"sni", cluster.tls->sni}};
   }
+  if (cluster.health_check) out["health_check"] = healthCheckToJson(*cluster.health_check);
   return out;
 }
 
@@ -193,17 +259,17 @@ json toJson(const Config& config) {
   for (const Listener& listener : config.listeners) listeners.push_back(listenerToJson(listener));
   json clusters = json::array();
   for (const Cluster& cluster : config.clusters) clusters.push_back(clusterToJson(cluster));
-  json registry = json::object();
-  if (config.registry.file) registry["file"] = {{"path", config.registry.file->path}};
-  return {{"source_path", config.source_path},
-          {"admin", {{"address", config.admin.address.text()}}},
-          {"workers", config.workers},
-          {"listeners", listeners},
-          {"clusters", clusters},
-          {"registry", registry},
-          {"lifecycle",
-           {{"drain_delay", formatDuration(config.lifecycle.drain_delay)},
-            {"drain_timeout", formatDuration(config.lifecycle.drain_timeout)}}}};
+  json out = {{"source_path", config.source_path},
+              {"admin", {{"address", config.admin.address.text()}}},
+              {"workers", config.workers},
+              {"listeners", listeners},
+              {"clusters", clusters},
+              {"registry", registryToJson(config.registry)},
+              {"lifecycle",
+               {{"drain_delay", formatDuration(config.lifecycle.drain_delay)},
+                {"drain_timeout", formatDuration(config.lifecycle.drain_timeout)}}}};
+  if (config.service) out["service"] = serviceToJson(*config.service);
+  return out;
 }
 
 }  // namespace remora::config

@@ -15,7 +15,9 @@
 
 #include "config/endpoint_reader.h"
 #include "config/header_mutations_reader.h"
+#include "config/registry_reader.h"
 #include "config/retry_reader.h"
+#include "config/service_reader.h"
 #include "config/tls_reader.h"
 #include "config/yaml_reader.h"
 #include "config/yaml_source.h"
@@ -96,11 +98,15 @@ class ConfigReader {
 
   void readTop(const Located& root) {
     std::optional<Fields> fields = reader_.mapping(
-        root, "config", {"admin", "workers", "listeners", "clusters", "registry", "lifecycle"});
+        root, "config",
+        {"admin", "workers", "service", "registry", "lifecycle", "listeners", "clusters"});
     if (!fields) return;
     if (const Field* f = fields->find("admin")) readAdmin(f->value);
     readInteger(*fields, "workers", 0, kMaxWorkers, config_.workers);
-    if (const Field* f = fields->find("registry")) readRegistry(f->value);
+    if (const Field* f = fields->find("service")) config_.service = readService(reader_, f->value);
+    if (const Field* f = fields->find("registry")) {
+      config::readRegistry(reader_, f->value, config_.registry);
+    }
     if (const Field* f = fields->find("lifecycle")) readLifecycle(f->value);
     if (const Field* f = fields->find("listeners")) readListeners(f->value);
     if (const Field* f = fields->find("clusters")) readClusters(f->value);
@@ -111,24 +117,6 @@ class ConfigReader {
     if (!fields) return;
     if (const Field* f = fields->find("address")) {
       if (auto address = reader_.address(f->value, "address")) config_.admin.address = *address;
-    }
-  }
-
-  void readRegistry(const Located& at) {
-    std::optional<Fields> fields = reader_.mapping(at, "registry", {"file"});
-    if (!fields) return;
-    const Field* file = fields->find("file");
-    if (file == nullptr) {
-      reader_.error(at.where, "registry needs one of: file");
-      return;
-    }
-    std::optional<Fields> file_fields = reader_.mapping(file->value, "registry file", {"path"});
-    if (!file_fields) return;
-    // Recorded even when the path is bad, so that clusters with `service:` are not blamed too.
-    config_.registry.file.emplace();
-    if (!reader_.require(*file_fields, "registry file", "path")) return;
-    if (auto path = reader_.nonEmptyString(file_fields->find("path")->value, "path")) {
-      config_.registry.file->path = *path;
     }
   }
 
@@ -527,7 +515,7 @@ class ConfigReader {
           reader_.mapping(item, "cluster",
                           {"name", "endpoints", "service", "lb", "connect_timeout", "idle_timeout",
                            "max_idle_connections", "max_response_headers_bytes", "protocol", "tls",
-                           "retry_budget"});
+                           "retry_budget", "health_check"});
       if (!fields) continue;
       Cluster cluster;
       cluster.location = item.where;
@@ -567,6 +555,9 @@ class ConfigReader {
       if (const Field* f = fields->find("tls")) cluster.tls = readTlsClient(reader_, *f);
       if (const Field* f = fields->find("retry_budget")) {
         readRetryBudget(reader_, f->value, cluster.retry_budget);
+      }
+      if (const Field* f = fields->find("health_check")) {
+        cluster.health_check = readHealthCheck(reader_, f->value);
       }
       config_.clusters.push_back(std::move(cluster));
     }
@@ -608,7 +599,7 @@ class ConfigReader {
         reader_.error(ref.where, "unknown cluster '" + ref.name + "'");
       }
     }
-    if (!config_.registry.file) {
+    if (!config_.registry.configured()) {
       for (const Reference& ref : service_refs_) {
         reader_.error(ref.where,
                       "cluster uses service '" + ref.name + "' but no registry is configured");

@@ -25,6 +25,7 @@ struct EndpointInfo {
   config::Metadata meta;
   bool healthy = true;
   std::string health_reason;  // why it is out of rotation ("registry: unhealthy", ...); "" if in
+  std::string health_check;   // the active check's verdict ("healthy (HTTP 200)"); "" unchecked
 };
 
 // A set of endpoints chosen by metadata; subset 0 of every cluster is the whole cluster.

@@ -174,8 +174,50 @@ Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
   return std::shared_ptr<const LoadedConfig>(std::move(loaded));
 }
 
+namespace {
+
+// An endpoint is in rotation only when the registry and the active checks both have it in.
+void applyActiveHealth(const config::Cluster& cluster, const HealthChecker* health,
+                       EndpointInfo& endpoint) {
+  if (!cluster.health_check || health == nullptr) return;
+  const TargetHealth* result = health->find(cluster.name, endpoint.key);
+  if (result == nullptr || result->state == TargetHealth::State::Unknown) {
+    endpoint.health_check = "pending";
+    return;
+  }
+  const bool healthy = result->state == TargetHealth::State::Healthy;
+  endpoint.health_check =
+      std::string(healthy ? "healthy" : "unhealthy") + " (" + result->last_result + ")";
+  if (!healthy && endpoint.healthy) {
+    endpoint.healthy = false;
+    endpoint.health_reason = "health check: " + result->last_result;
+  }
+}
+
+}  // namespace
+
+std::vector<HealthTarget> healthTargets(const config::Config& config,
+                                        const RegistryView& registry) {
+  std::vector<HealthTarget> targets;
+  for (const config::Cluster& cluster : config.clusters) {
+    if (!cluster.health_check) continue;
+    auto add = [&](const config::Endpoint& endpoint) {
+      targets.push_back({cluster.name, endpoint.address, *cluster.health_check});
+    };
+    if (cluster.service.empty()) {
+      for (const auto& endpoint : cluster.endpoints) add(endpoint);
+      continue;
+    }
+    auto it = registry.services.find(cluster.service);
+    if (it == registry.services.end()) continue;
+    for (const auto& entry : it->second) add(entry.endpoint);
+  }
+  return targets;
+}
+
 std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig> loaded,
-                                              const RegistryView& registry, uint64_t version) {
+                                              const RegistryView& registry,
+                                              const HealthChecker* health, uint64_t version) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->version = version;
   snapshot->config = loaded->config.get();
@@ -187,8 +229,10 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
     info.tls = loaded->cluster_tls[c].get();
     if (cluster.service.empty()) {
       info.source = "static";
-      for (const auto& endpoint : cluster.endpoints)
+      for (const auto& endpoint : cluster.endpoints) {
         info.endpoints.push_back(makeEndpoint(endpoint));
+        applyActiveHealth(cluster, health, info.endpoints.back());
+      }
     } else {
       info.source = registry.source;
       auto it = registry.services.find(cluster.service);
@@ -199,6 +243,7 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
             endpoint.healthy = false;
             endpoint.health_reason = "registry: " + entry.health_reason;
           }
+          applyActiveHealth(cluster, health, endpoint);
           info.endpoints.push_back(std::move(endpoint));
         }
       }

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "config/result.h"
+#include "discovery/health/health_checker.h"
 #include "discovery/registry_view.h"
 #include "discovery/snapshot.h"
 
@@ -15,11 +16,15 @@ namespace remora::discovery {
 Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
     std::shared_ptr<const config::Config> config);
 
-// Combines a prepared config with what the registry says; never fails: a service the registry
-// does not know yields an empty cluster, an endpoint whose address cannot be resolved is kept
-// out of rotation with the reason.
+// Combines a prepared config with what the registry says and what active health checks found
+// (`health` may be null); never fails: a service the registry does not know yields an empty
+// cluster, an endpoint whose address cannot be resolved is kept out of rotation with the reason.
 std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig> loaded,
-                                              const RegistryView& registry, uint64_t version);
+                                              const RegistryView& registry,
+                                              const HealthChecker* health, uint64_t version);
+
+// What a cluster's active health checks must check: its endpoints, static or from the registry.
+std::vector<HealthTarget> healthTargets(const config::Config& config, const RegistryView& registry);
 
 // Resolves "host:port" numerically or through the system resolver.
 bool resolveAddress(const config::Address& address, sockaddr_storage& out, socklen_t& length,

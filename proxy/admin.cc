@@ -30,11 +30,14 @@ nlohmann::json clustersJson(const Snapshot& snapshot) {
   for (const auto& cluster : snapshot.clusters) {
     nlohmann::json endpoints = nlohmann::json::array();
     for (const auto& endpoint : cluster.endpoints) {
-      endpoints.push_back({{"address", endpoint.key},
-                           {"weight", endpoint.weight},
-                           {"meta", endpoint.meta},
-                           {"healthy", endpoint.healthy},
-                           {"reason", endpoint.healthy ? "in rotation" : endpoint.health_reason}});
+      nlohmann::json entry = {
+          {"address", endpoint.key},
+          {"weight", endpoint.weight},
+          {"meta", endpoint.meta},
+          {"healthy", endpoint.healthy},
+          {"reason", endpoint.healthy ? "in rotation" : endpoint.health_reason}};
+      if (!endpoint.health_check.empty()) entry["health_check"] = endpoint.health_check;
+      endpoints.push_back(std::move(entry));
     }
     const char* lb = "round_robin";
     if (cluster.config->lb == config::LbPolicy::LeastRequest) lb = "least_request";
@@ -96,15 +99,14 @@ void Admin::handle(evhttp_request* request) {
     if (server_.ready()) {
       reply(request, 200, "READY\n");
     } else {
-      const bool failed = server_.state() == LifecycleState::Ready;
-      reply(request, 503,
-            failed ? "HEALTHCHECK FAILED\n"
-                   : std::string(lifecycleStateName(server_.state())) + "\n");
+      reply(request, 503, server_.notReadyReason() + "\n");
     }
   } else if (path == "/metrics") {
     reply(request, 200, server_.renderMetrics(), "text/plain; version=0.0.4; charset=utf-8");
   } else if (path == "/clusters") {
-    reply(request, 200, clustersJson(*server_.snapshot()).dump(2) + "\n", "application/json");
+    nlohmann::json clusters = clustersJson(*server_.snapshot());
+    clusters["registry"] = server_.registryJson();
+    reply(request, 200, clusters.dump(2) + "\n", "application/json");
   } else if (path == "/config_dump") {
     nlohmann::json dump = {{"version", server_.snapshot()->version},
                            {"config", config::toJson(*server_.snapshot()->config)}};

@@ -7,8 +7,10 @@
 #include <set>
 #include <thread>
 
+#include "config/dump.h"
 #include "config/loader.h"
 #include "discovery/file/file_registry.h"
+#include "discovery/provider_factory.h"
 #include "discovery/snapshot_builder.h"
 #include "proxy/admin.h"
 #include "proxy/listen_socket.h"
@@ -28,6 +30,8 @@ const char* lifecycleStateName(LifecycleState state) {
   switch (state) {
     case LifecycleState::Starting:
       return "STARTING";
+    case LifecycleState::Registering:
+      return "REGISTERING";
     case LifecycleState::Ready:
       return "READY";
     case LifecycleState::Draining:
@@ -45,6 +49,11 @@ Server::~Server() {
   stopWorkers();
   admin_.reset();
   watcher_.reset();
+  // Before the client their calls run on, and before the loop.
+  registrar_.reset();
+  provider_.reset();
+  health_.reset();
+  http_.reset();
   for (event* e : signal_events_) event_free(e);
   if (drain_timer_ != nullptr) event_free(drain_timer_);
   workers_.clear();
@@ -87,6 +96,9 @@ bool Server::start() {
   for (size_t i = 0; i < worker_count; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, stats_->worker(i)));
   }
+  http_ = std::make_unique<discovery::HttpClient>(base_);
+  health_ = std::make_unique<discovery::HealthChecker>(*http_, [this] { onHealthChange(); });
+  startProvider(cfg);
   if (cfg.registry.file) {
     std::string content;
     if (!readFile(cfg.registry.file->path, content, error)) {
@@ -122,8 +134,167 @@ bool Server::start() {
   }
   LOG_INFO("admin listening on %s", admin_bound.c_str());
   LOG_INFO("remora %s started with %zu worker(s)", REMORA_VERSION, workers_.size());
-  setState(LifecycleState::Ready);
+  setState(LifecycleState::Starting);
+  updateHealthTargets();
+  advanceLifecycle();
   return true;
+}
+
+namespace {
+std::set<std::string> watchedServices(const config::Config& config) {
+  std::set<std::string> services;
+  for (const auto& cluster : config.clusters) {
+    if (!cluster.service.empty()) services.insert(cluster.service);
+  }
+  return services;
+}
+}  // namespace
+
+void Server::startProvider(const config::Config& config) {
+  discovery::ProviderCallbacks callbacks;
+  callbacks.on_view = [this](discovery::RegistryView view) { onProviderView(std::move(view)); };
+  callbacks.on_error = [this](const std::string& error) { onProviderError(error); };
+  provider_ = discovery::makeProvider(config.registry, *http_, std::move(callbacks));
+  if (provider_) {
+    // Until the registry answers, clusters it feeds are empty and the static ones serve.
+    LOG_INFO("registry %s: watching %zu service(s)", config.registry.kind(),
+             watchedServices(config).size());
+    provider_->watch(watchedServices(config));
+  }
+  if (config.service) {
+    registrar_ = discovery::makeRegistrar(config.registry, *config.service, *http_);
+  }
+}
+
+void Server::onProviderView(discovery::RegistryView view) {
+  const char* kind = loaded_->config->registry.kind();
+  size_t endpoints = 0;
+  for (const auto& [service, entries] : view.services) endpoints += entries.size();
+  LOG_INFO("registry %s: %zu service(s), %zu endpoint(s)", kind, view.services.size(), endpoints);
+  registry_ = std::move(view);
+  stats_->incrementCounter("remora_registry_updates_total", "Registry updates applied or rejected",
+                           {{"registry", kind}, {"result", "applied"}});
+  stats_->setGauge("remora_registry_healthy", "1 while the last exchange with the registry worked",
+                   {{"registry", kind}}, 1);
+  updateHealthTargets();
+  publish();
+}
+
+void Server::onProviderError(const std::string&) {
+  const char* kind = loaded_->config->registry.kind();
+  // The provider logs the error with its retry; here it is counted. The last view stays.
+  stats_->incrementCounter("remora_registry_errors_total",
+                           "Failed exchanges with the registry (the last good view stays)",
+                           {{"registry", kind}});
+  stats_->setGauge("remora_registry_healthy", "1 while the last exchange with the registry worked",
+                   {{"registry", kind}}, 0);
+}
+
+void Server::updateHealthTargets() {
+  const config::Config& cfg = *loaded_->config;
+  std::vector<discovery::HealthTarget> targets = discovery::healthTargets(cfg, registry_);
+  if (cfg.service && cfg.service->app) {
+    targets.push_back({"", *cfg.service->app, cfg.service->health});
+  }
+  health_->setTargets(targets);
+}
+
+void Server::onHealthChange() {
+  publish();
+  if (registrar_ && registration_started_ && state_ != LifecycleState::Draining) {
+    registrar_->setHealth(appHealth());
+  }
+  advanceLifecycle();
+}
+
+void Server::setHealthcheckFailed(bool failed) {
+  if (failed == healthcheck_failed_) return;
+  healthcheck_failed_ = failed;
+  LOG_INFO("health check %s through the admin listener", failed ? "failed" : "restored");
+  if (registrar_ && registration_started_ && state_ != LifecycleState::Draining) {
+    registrar_->setHealth(appHealth());
+  }
+}
+
+discovery::AppHealth Server::appHealth() const {
+  if (healthcheck_failed_) return discovery::AppHealth::Critical;
+  const config::Config& cfg = *loaded_->config;
+  if (!cfg.service || !cfg.service->app) return discovery::AppHealth::Passing;
+  const discovery::TargetHealth* health = health_->find("", cfg.service->app->text());
+  if (health == nullptr || health->state != discovery::TargetHealth::State::Healthy) {
+    return discovery::AppHealth::Critical;
+  }
+  return health->warning ? discovery::AppHealth::Warning : discovery::AppHealth::Passing;
+}
+
+void Server::advanceLifecycle() {
+  const config::Config& cfg = *loaded_->config;
+  if (state_ == LifecycleState::Starting) {
+    if (cfg.service && cfg.service->app && !appHealthy()) return;  // onHealthChange comes back
+    if (cfg.service && cfg.service->app) {
+      LOG_INFO("local app %s is healthy", cfg.service->app->text().c_str());
+    }
+    setState(LifecycleState::Registering);
+  }
+  if (state_ != LifecycleState::Registering) return;
+  if (!registrar_) {
+    setState(LifecycleState::Ready);
+    LOG_INFO("ready");
+    return;
+  }
+  if (registration_started_) return;
+  registration_started_ = true;
+  LOG_INFO("registering %s (%s) with %s", cfg.service->id.c_str(), cfg.service->name.c_str(),
+           cfg.registry.kind());
+  registrar_->start(appHealth(), [this] {
+    if (state_ != LifecycleState::Registering) return;
+    setState(LifecycleState::Ready);
+    LOG_INFO("registered: ready");
+  });
+}
+
+std::string Server::notReadyReason() const {
+  const config::Config& cfg = *loaded_->config;
+  auto appResult = [&]() -> std::string {
+    const discovery::TargetHealth* health = health_->find("", cfg.service->app->text());
+    if (health == nullptr || health->last_result.empty()) return "not checked yet";
+    return health->last_result;
+  };
+  switch (state_) {
+    case LifecycleState::Starting:
+      return "STARTING: waiting for the local app at " + cfg.service->app->text() + " (" +
+             appResult() + ")";
+    case LifecycleState::Registering: {
+      const std::string& error = registrar_ ? registrar_->status().last_error : std::string();
+      return std::string("REGISTERING with ") + cfg.registry.kind() +
+             (error.empty() ? "" : " (" + error + ")");
+    }
+    case LifecycleState::Ready:
+      if (healthcheck_failed_) return "HEALTHCHECK FAILED";
+      return "APP UNHEALTHY: " + cfg.service->app->text() + " (" + appResult() + ")";
+    case LifecycleState::Draining:
+    case LifecycleState::Stopped:
+      break;
+  }
+  return lifecycleStateName(state_);
+}
+
+nlohmann::json Server::registryJson() const {
+  auto status = [](const discovery::RegistryStatus& s) {
+    nlohmann::json out = {{"healthy", s.healthy}, {"errors", s.errors}};
+    if (!s.last_error.empty()) out["last_error"] = s.last_error;
+    if (s.last_success.time_since_epoch().count() != 0) {
+      out["last_success_unix"] =
+          std::chrono::duration_cast<std::chrono::seconds>(s.last_success.time_since_epoch())
+              .count();
+    }
+    return out;
+  };
+  const config::Config& cfg = *loaded_->config;
+  nlohmann::json out = {{"kind", cfg.registry.kind()}, {"lifecycle", lifecycleStateName(state_)}};
+  if (provider_) out["watch"] = status(provider_->status());
+  if (registrar_) out["registration"] = status(registrar_->status());
+  return out;
 }
 
 bool Server::updateListeners(const config::Config& config, std::vector<Error>& errors) {
@@ -264,8 +435,17 @@ void Server::reload(const std::string& why) {
   const bool registry_changed =
       (next.registry.file.has_value() != current.registry.file.has_value()) ||
       (next.registry.file && next.registry.file->path != current.registry.file->path);
+  const bool provider_changed =
+      config::toJson(next)["registry"] != config::toJson(current)["registry"];
+  if (provider_changed && !next.registry.file && !current.registry.file) {
+    LOG_WARN("reload: 'registry' changes take effect at the next restart");
+  }
+  if (config::toJson(next)["service"] != config::toJson(current)["service"]) {
+    LOG_WARN("reload: 'service' changes take effect at the next restart");
+  }
   config_text_ = std::move(text);
   loaded_ = *loaded;
+  if (provider_) provider_->watch(watchedServices(next));
   if (registry_changed) {
     registry_ = {};
     if (next.registry.file) {
@@ -274,6 +454,7 @@ void Server::reload(const std::string& why) {
     }
   }
   watchFiles();
+  updateHealthTargets();
   publish();
   activateListeners();
   stats_->incrementCounter("remora_config_reloads_total", "Configuration reloads",
@@ -283,7 +464,7 @@ void Server::reload(const std::string& why) {
 }
 
 void Server::publish() {
-  snapshot_ = discovery::buildSnapshot(loaded_, registry_, ++version_);
+  snapshot_ = discovery::buildSnapshot(loaded_, registry_, health_.get(), ++version_);
   for (auto& worker : workers_) {
     worker->post([w = worker.get(), s = snapshot_] { w->setSnapshot(s); });
   }
@@ -303,8 +484,8 @@ void Server::publish() {
 void Server::setState(LifecycleState state) {
   state_ = state;
   if (stats_ == nullptr) return;
-  for (auto s : {LifecycleState::Starting, LifecycleState::Ready, LifecycleState::Draining,
-                 LifecycleState::Stopped}) {
+  for (auto s : {LifecycleState::Starting, LifecycleState::Registering, LifecycleState::Ready,
+                 LifecycleState::Draining, LifecycleState::Stopped}) {
     stats_->setGauge("remora_lifecycle_state", "1 for the lifecycle state remora is in",
                      {{"state", lifecycleStateName(s)}}, s == state ? 1 : 0);
   }
@@ -335,6 +516,18 @@ void Server::startDrain(const char* why) {
       why, static_cast<long long>(lifecycle.drain_delay.count()),
       static_cast<long long>(lifecycle.drain_timeout.count()));
   setState(LifecycleState::Draining);
+  if (registrar_ && registration_started_) {
+    // Peers learn of the drain from the registry first; the delay counts from there.
+    LOG_INFO("draining: deregistering from %s", loaded_->config->registry.kind());
+    registrar_->deregister([this] { beginDrainDelay(); });
+    return;
+  }
+  beginDrainDelay();
+}
+
+void Server::beginDrainDelay() {
+  if (draining_started_) return;
+  draining_started_ = true;
   drain_started_ = std::chrono::steady_clock::now();
   drain_timer_ = evtimer_new(base_, &Server::onDrainTick, this);
   evtimer_add(drain_timer_, &kDrainTick);
@@ -372,6 +565,11 @@ void Server::quit() {
   LOG_INFO("quit requested through the admin listener");
   // A moment for the admin reply to be written before the loop ends.
   static constexpr timeval kReplyTime = {0, 100 * 1000};
+  if (registrar_ && registration_started_) {
+    // A Job's instance leaves the registry too; deregistration is bounded by its own timeout.
+    registrar_->deregister([this] { event_base_loopexit(base_, &kReplyTime); });
+    return;
+  }
   event_base_loopexit(base_, &kReplyTime);
 }
 

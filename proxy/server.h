@@ -6,9 +6,14 @@
 
 #include <atomic>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "discovery/health/health_checker.h"
+#include "discovery/http_client.h"
+#include "discovery/registrar.h"
+#include "discovery/registry_provider.h"
 #include "discovery/registry_view.h"
 #include "discovery/snapshot.h"
 #include "proxy/file_watcher.h"
@@ -19,7 +24,8 @@ namespace remora {
 
 class Admin;
 
-enum class LifecycleState { Starting, Ready, Draining, Stopped };
+// STARTING (waiting for the local app) -> REGISTERING -> READY -> DRAINING -> STOPPED.
+enum class LifecycleState { Starting, Registering, Ready, Draining, Stopped };
 const char* lifecycleStateName(LifecycleState state);
 
 class Server {
@@ -31,9 +37,16 @@ class Server {
   int run();
 
   // --- For the admin listener (main thread). ---
-  bool ready() const { return state_ == LifecycleState::Ready && !healthcheck_failed_; }
+  bool ready() const {
+    return state_ == LifecycleState::Ready && !healthcheck_failed_ && appHealthy();
+  }
+  // Why /ready answers 503: the state and what it waits for.
+  std::string notReadyReason() const;
+  // The registry's and the registration's status, for /clusters.
+  nlohmann::json registryJson() const;
   LifecycleState state() const { return state_; }
-  void setHealthcheckFailed(bool failed) { healthcheck_failed_ = failed; }
+  // POST /healthcheck/fail|ok: /ready and the registered health follow it.
+  void setHealthcheckFailed(bool failed);
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
   std::string renderMetrics();
   void startDrain(const char* why);
@@ -56,6 +69,17 @@ class Server {
   void activateListeners();
   void watchFiles();
   void onRegistryFile(const std::string& content);
+  // Starts the registry provider and makes the registrar.
+  void startProvider(const config::Config& config);
+  void onProviderView(discovery::RegistryView view);
+  void onProviderError(const std::string& error);
+  void updateHealthTargets();
+  void onHealthChange();
+  discovery::AppHealth appHealth() const;
+  bool appHealthy() const { return appHealth() != discovery::AppHealth::Critical; }
+  // Moves through STARTING and REGISTERING as the app and the registry allow.
+  void advanceLifecycle();
+  void beginDrainDelay();
   void publish();
   void setState(LifecycleState state);
   void checkDrained();
@@ -82,6 +106,12 @@ class Server {
   std::shared_ptr<const Snapshot> snapshot_;
   uint64_t version_ = 0;
   std::unique_ptr<FileWatcher> watcher_;
+  std::unique_ptr<discovery::HttpClient> http_;
+  std::unique_ptr<discovery::RegistryProvider> provider_;
+  std::unique_ptr<discovery::Registrar> registrar_;
+  std::unique_ptr<discovery::HealthChecker> health_;
+  bool registration_started_ = false;
+  bool draining_started_ = false;  // the drain delay runs (after deregistration)
   std::unique_ptr<Admin> admin_;
   std::vector<event*> signal_events_;
   event* drain_timer_ = nullptr;

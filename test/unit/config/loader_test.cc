@@ -289,18 +289,18 @@ TEST(LoaderTest, UnknownKeysAreErrorsAtTheKey) {
     adress: 127.0.0.1:1
     address: 127.0.0.1:2
     routes: [{direct_response: {status: 200}}]
-service: {name: orders}
+tracing: {sample: 1}
 )"),
               ElementsAre(StartsWith("t.yaml:3:5: unknown key 'adress' in listener (known: name, "
                                      "address, filters, routes, virtual_hosts, "),
-                          "t.yaml:6:1: unknown key 'service' in config (known: admin, workers, "
-                          "listeners, clusters, registry, lifecycle)"));
+                          "t.yaml:6:1: unknown key 'tracing' in config (known: admin, workers, "
+                          "service, registry, lifecycle, listeners, clusters)"));
 }
 
 TEST(LoaderTest, UnknownKeysInNestedMappings) {
   EXPECT_THAT(errorsOf(R"(admin: {adress: 127.0.0.1:1}
 lifecycle: {drain: 1s}
-registry: {consul: {}}
+registry: {zookeeper: {}}
 listeners:
   - name: edge
     address: 127.0.0.1:1
@@ -312,18 +312,18 @@ listeners:
 clusters:
   - name: c
     endpoints: [{address: 127.0.0.1:1, wieght: 2}]
-    health_check: {}
+    outlier_detection: {}
 )"),
               ElementsAre(StartsWith("t.yaml:1:9: unknown key 'adress' in admin"),
                           StartsWith("t.yaml:2:13: unknown key 'drain' in lifecycle"),
-                          "t.yaml:3:11: registry needs one of: file",
-                          StartsWith("t.yaml:3:12: unknown key 'consul' in registry"),
+                          "t.yaml:3:11: registry needs exactly one of: consul, etcd, dns, file",
+                          StartsWith("t.yaml:3:12: unknown key 'zookeeper' in registry"),
                           StartsWith("t.yaml:8:17: unknown key 'prefx' in match"),
                           StartsWith("t.yaml:9:40: unknown key 'bdy' in direct_response"),
                           StartsWith("t.yaml:10:9: unknown key 'mirror' in route"),
                           StartsWith("t.yaml:11:27: unknown key 'set' in request_headers"),
                           StartsWith("t.yaml:14:40: unknown key 'wieght' in endpoint"),
-                          StartsWith("t.yaml:15:5: unknown key 'health_check' in cluster")));
+                          StartsWith("t.yaml:15:5: unknown key 'outlier_detection' in cluster")));
 }
 
 TEST(LoaderTest, DuplicateKeysAreErrors) {

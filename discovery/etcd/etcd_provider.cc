@@ -1,0 +1,228 @@
+// The etcd watch loop: range, watch from revision+1, resume after a break, re-sync after
+// compaction, and the views built from the keys.
+#include "discovery/etcd/etcd_provider.h"
+
+#include <nlohmann/json.hpp>
+
+#include "discovery/etcd/etcd_json.h"
+#include "proxy/log.h"
+
+namespace remora::discovery::etcd {
+namespace {
+
+constexpr std::chrono::milliseconds kRangeTimeout{5000};
+
+bool sameView(const RegistryView& a, const RegistryView& b) {
+  if (a.services.size() != b.services.size()) return false;
+  for (const auto& [name, endpoints] : a.services) {
+    auto it = b.services.find(name);
+    if (it == b.services.end() || it->second.size() != endpoints.size()) return false;
+    for (size_t i = 0; i < endpoints.size(); ++i) {
+      const RegistryEndpoint& x = endpoints[i];
+      const RegistryEndpoint& y = it->second[i];
+      if (x.endpoint.address.text() != y.endpoint.address.text() ||
+          x.endpoint.weight != y.endpoint.weight || x.endpoint.meta != y.endpoint.meta ||
+          x.healthy != y.healthy || x.health_reason != y.health_reason) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+EtcdProvider::EtcdProvider(HttpClient& http, const config::EtcdRegistry& config,
+                           ProviderCallbacks callbacks)
+    : http_(http),
+      config_(config),
+      callbacks_(std::move(callbacks)),
+      client_(http, config),
+      retry_timer_(evtimer_new(http.base(), &EtcdProvider::onRetry, this)) {
+  last_view_.source = "etcd";
+}
+
+EtcdProvider::~EtcdProvider() {
+  call_.reset();
+  event_free(retry_timer_);
+}
+
+void EtcdProvider::watch(const std::set<std::string>& services) {
+  const bool first = services_.empty() && !have_range_ && !call_;
+  services_ = services;
+  if (first) {
+    range();
+  } else if (have_range_) {
+    publish();
+  }
+}
+
+void EtcdProvider::range() {
+  const nlohmann::json body = {{"key", base64Encode(config_.prefix)},
+                               {"range_end", base64Encode(prefixRangeEnd(config_.prefix))}};
+  call_ = client_.call("/v3/kv/range", body.dump(), kRangeTimeout, [this](HttpResponse response) {
+    call_.reset();
+    if (response.status != 200) {
+      return fail(response.status == 0 ? response.error
+                                       : "range: HTTP " + std::to_string(response.status) + " " +
+                                             response.body.substr(0, 200));
+    }
+    std::string error;
+    auto reply = parseRangeReply(response.body, error);
+    if (!reply) return fail("range: " + error);
+    kvs_.clear();
+    for (auto& kv : reply->kvs) kvs_[kv.key] = std::move(kv.value);
+    revision_ = reply->revision;
+    have_range_ = true;
+    succeeded();
+    publish();
+    startWatch();
+  });
+}
+
+void EtcdProvider::startWatch() {
+  const nlohmann::json body = {{"create_request",
+                                {{"key", base64Encode(config_.prefix)},
+                                 {"range_end", base64Encode(prefixRangeEnd(config_.prefix))},
+                                 {"start_revision", std::to_string(revision_ + 1)},
+                                 {"progress_notify", true}}}};
+  partial_line_.clear();
+  call_ = client_.stream(
+      "/v3/watch", body.dump(), [this](std::string_view data) { onWatchData(data); },
+      [this](HttpResponse response) {
+        call_.reset();
+        fail(response.status == 0 ? "watch: " + response.error
+                                  : "watch ended: HTTP " + std::to_string(response.status));
+      });
+}
+
+void EtcdProvider::onWatchData(std::string_view data) {
+  partial_line_.append(data);
+  size_t start = 0;
+  for (size_t end; (end = partial_line_.find('\n', start)) != std::string::npos; start = end + 1) {
+    std::string_view line(partial_line_.data() + start, end - start);
+    if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;
+    if (!onWatchLine(line)) return;  // the call and this buffer were reset
+  }
+  partial_line_.erase(0, start);
+  if (partial_line_.size() > (32u << 20)) {
+    call_.reset();
+    fail("watch: a line longer than 32 MiB");
+  }
+}
+
+bool EtcdProvider::onWatchLine(std::string_view line) {
+  std::string error;
+  auto message = parseWatchMessage(line, error);
+  if (!message || !message->error.empty()) {
+    call_.reset();
+    fail("watch: " + (message ? message->error : error));
+    return false;
+  }
+  if (message->canceled) {
+    call_.reset();
+    if (message->compact_revision > 0) {
+      // The revisions we would resume from are gone: read everything again.
+      LOG_WARN("etcd: watch compacted at revision %lld; reading %s again",
+               static_cast<long long>(message->compact_revision), config_.prefix.c_str());
+      have_range_ = false;
+      range();
+    } else {
+      fail("watch cancelled: " + message->cancel_reason);
+    }
+    return false;
+  }
+  if (message->created) {
+    succeeded();
+    if (message->revision < revision_) {
+      // The store is behind what we saw (restored from a backup, or a new cluster): the events
+      // we wait for would never come. Read everything again.
+      LOG_WARN("etcd: the store went back from revision %lld to %lld; reading %s again",
+               static_cast<long long>(revision_), static_cast<long long>(message->revision),
+               config_.prefix.c_str());
+      call_.reset();
+      have_range_ = false;
+      range();
+      return false;
+    }
+  }
+  bool changed = false;
+  for (auto& event : message->events) {
+    if (event.deleted) {
+      changed = kvs_.erase(event.kv.key) > 0 || changed;
+    } else {
+      kvs_[event.kv.key] = std::move(event.kv.value);
+      changed = true;
+    }
+    revision_ = std::max(revision_, event.kv.mod_revision);
+  }
+  // Progress notifications carry the revision the watch has caught up to. The `created` line's
+  // revision does not: events before it may still be on their way.
+  if (message->events.empty() && !message->created)
+    revision_ = std::max(revision_, message->revision);
+  if (changed) publish();
+  return true;
+}
+
+void EtcdProvider::publish() {
+  RegistryView view;
+  view.source = "etcd";
+  for (const std::string& service : services_) view.services[service];
+  for (const auto& [key, value] : kvs_) {
+    std::string_view rest(key);
+    rest.remove_prefix(config_.prefix.size());
+    const size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) continue;
+    const std::string service(rest.substr(0, slash));
+    if (!services_.contains(service)) continue;
+    std::string error;
+    auto endpoint = parseInstance(value, error);
+    if (!endpoint) {
+      // One bad instance must not hide the others; it is left out and said so.
+      LOG_WARN("etcd: %s: %s", key.c_str(), error.c_str());
+      continue;
+    }
+    endpoint->endpoint.meta.emplace("instance", std::string(rest.substr(slash + 1)));
+    view.services[service].push_back(std::move(*endpoint));
+  }
+  if (published_once_ && sameView(view, last_view_)) return;
+  published_once_ = true;
+  last_view_ = view;
+  callbacks_.on_view(std::move(view));
+}
+
+void EtcdProvider::succeeded() {
+  backoff_.reset();
+  status_.healthy = true;
+  status_.last_error.clear();
+  status_.last_success = std::chrono::system_clock::now();
+}
+
+void EtcdProvider::fail(const std::string& error) {
+  status_.healthy = false;
+  status_.last_error = error;
+  ++status_.errors;
+  callbacks_.on_error(error);
+  retryLater();
+}
+
+void EtcdProvider::retryLater() {
+  const auto wait = backoff_.next();
+  LOG_WARN("etcd (%s): %s; retrying in %lldms, keeping the last view", client_.endpoint().c_str(),
+           status_.last_error.c_str(), static_cast<long long>(wait.count()));
+  const timeval tv = {static_cast<time_t>(wait.count() / 1000),
+                      static_cast<suseconds_t>(wait.count() % 1000) * 1000};
+  evtimer_add(retry_timer_, &tv);
+}
+
+void EtcdProvider::onRetry(evutil_socket_t, short, void* self) {
+  auto* provider = static_cast<EtcdProvider*>(self);
+  // With a range in hand the watch resumes where it stopped; etcd replays what was missed.
+  if (provider->have_range_) {
+    provider->startWatch();
+  } else {
+    provider->range();
+  }
+}
+
+}  // namespace remora::discovery::etcd

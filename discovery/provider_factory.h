@@ -1,0 +1,21 @@
+// Makes the registry provider and the registrar that a config's `registry:` names.
+#pragma once
+
+#include <memory>
+
+#include "config/config.h"
+#include "discovery/http_client.h"
+#include "discovery/registrar.h"
+#include "discovery/registry_provider.h"
+
+namespace remora::discovery {
+
+// Null for `file` (the server watches the file itself) and when no registry is configured.
+std::unique_ptr<RegistryProvider> makeProvider(const config::Registry& registry, HttpClient& http,
+                                               ProviderCallbacks callbacks);
+
+// Null when the registry cannot hold registrations (file, dns) or none is configured.
+std::unique_ptr<Registrar> makeRegistrar(const config::Registry& registry,
+                                         const config::Service& service, HttpClient& http);
+
+}  // namespace remora::discovery

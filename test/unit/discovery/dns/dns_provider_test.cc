@@ -1,0 +1,362 @@
+// Tests for the dns registry and its c-ares channel against a real dnsmasq.
+#include "discovery/dns/dns_provider.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "discovery/dns/ares_channel.h"
+#include "test/unit/discovery/dns/dnsmasq.h"
+
+namespace remora::discovery::dns {
+namespace {
+
+using ::remora::dnstest::Dnsmasq;
+using ::remora::dnstest::runUntil;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr std::chrono::milliseconds kLimit{4000};
+
+const std::vector<std::string> kUsers = {
+    "--srv-host=_users._tcp.test.local,u1.test.local,8081,10,5",
+    "--srv-host=_users._tcp.test.local,u2.test.local,8082,10,15",
+    "--srv-host=_users._tcp.test.local,u3.test.local,8083,20,1",
+    "--host-record=u1.test.local,127.0.0.11",
+    "--host-record=u2.test.local,127.0.0.12,::12",
+    "--host-record=u3.test.local,127.0.0.13",
+};
+
+std::vector<std::string> with(std::vector<std::string> base, std::vector<std::string> more) {
+  base.insert(base.end(), more.begin(), more.end());
+  return base;
+}
+
+// "host:port weight healthy|reason" per endpoint, for compact expectations.
+std::vector<std::string> describe(const std::vector<RegistryEndpoint>& endpoints) {
+  std::vector<std::string> lines;
+  for (const RegistryEndpoint& e : endpoints) {
+    lines.push_back(e.endpoint.address.text() + " " + std::to_string(e.endpoint.weight) + " " +
+                    (e.healthy ? "healthy" : e.health_reason));
+  }
+  return lines;
+}
+
+class DnsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { base_ = event_base_new(); }
+  void TearDown() override {
+    provider_.reset();
+    channel_.reset();
+    event_base_free(base_);
+  }
+
+  void startServer(const std::vector<std::string>& records) {
+    const std::string error = dnsmasq_.start(records);
+    ASSERT_EQ(error, "") << error;
+  }
+
+  config::DnsRegistry registry(std::chrono::milliseconds min_ttl = std::chrono::milliseconds(1000),
+                               std::chrono::milliseconds timeout = std::chrono::milliseconds(500)) {
+    config::DnsRegistry config;
+    config.servers = {config::Address{"127.0.0.1", dnsmasq_.port()}};
+    config.domain = "test.local";
+    config.min_ttl = min_ttl;
+    config.timeout = timeout;
+    return config;
+  }
+
+  void makeProvider(const config::DnsRegistry& config) {
+    ProviderCallbacks callbacks;
+    callbacks.on_view = [this](RegistryView view) { views_.push_back(std::move(view)); };
+    callbacks.on_error = [this](const std::string& error) { errors_.push_back(error); };
+    provider_ = std::make_unique<DnsProvider>(base_, config, std::move(callbacks));
+  }
+
+  bool waitForViews(size_t count) {
+    return runUntil(
+        base_, [&] { return views_.size() >= count; }, kLimit);
+  }
+
+  event_base* base_ = nullptr;
+  Dnsmasq dnsmasq_;
+  std::unique_ptr<DnsProvider> provider_;
+  std::unique_ptr<AresChannel> channel_;
+  std::vector<RegistryView> views_;
+  std::vector<std::string> errors_;
+};
+
+TEST(DnsProviderNameTest, QueryNames) {
+  EXPECT_EQ(DnsProvider::queryName("users", "service.consul"), "_users._tcp.service.consul");
+  EXPECT_EQ(DnsProvider::queryName("users", ""), "_users._tcp");
+  EXPECT_EQ(DnsProvider::queryName("_grpc._tcp.users", "test.local"),
+            "_grpc._tcp.users.test.local");
+  EXPECT_EQ(DnsProvider::queryName("_users._udp.example.com.", "test.local"),
+            "_users._udp.example.com.");
+  EXPECT_EQ(DnsProvider::queryName("_users._tcp", ""), "_users._tcp");
+}
+
+TEST_F(DnsTest, TwoPrioritiesWeightsAndAddresses) {
+  startServer(kUsers);
+  makeProvider(registry());
+  provider_->watch({"users"});
+  ASSERT_TRUE(waitForViews(1));
+  const RegistryView& view = views_[0];
+  EXPECT_EQ(view.source, "dns");
+  ASSERT_EQ(view.services.size(), 1u);
+  const std::vector<RegistryEndpoint>& users = view.services.at("users");
+  EXPECT_THAT(describe(users), ElementsAre("127.0.0.11:8081 500 healthy",
+                                           "127.0.0.12:8082 750 healthy", "[::12]:8082 750 healthy",
+                                           "127.0.0.13:8083 100 dns: backup (priority 20)"));
+  EXPECT_EQ(users[0].endpoint.meta,
+            (config::Metadata{{"priority", "10"}, {"target", "u1.test.local"}}));
+  EXPECT_EQ(users[3].endpoint.meta.at("priority"), "20");
+  EXPECT_THAT(errors_, IsEmpty());
+  EXPECT_TRUE(provider_->status().healthy);
+  EXPECT_EQ(provider_->status().errors, 0u);
+}
+
+TEST_F(DnsTest, EveryServiceIsInTheFirstViewIncludingUnavailableAndMissing) {
+  startServer(with(kUsers, {"--srv-host=_down._tcp.test.local"}));
+  makeProvider(registry());
+  provider_->watch({"users", "down", "missing"});
+  ASSERT_TRUE(waitForViews(1));
+  const RegistryView& view = views_[0];
+  ASSERT_EQ(view.services.size(), 3u);
+  EXPECT_EQ(view.services.at("users").size(), 4u);
+  // Target "." says the service is decidedly unavailable; NXDOMAIN that it does not exist.
+  // Both are the registry's word, not failures.
+  EXPECT_THAT(view.services.at("down"), IsEmpty());
+  EXPECT_THAT(view.services.at("missing"), IsEmpty());
+  EXPECT_THAT(errors_, IsEmpty());
+  EXPECT_TRUE(provider_->status().healthy);
+}
+
+TEST_F(DnsTest, TargetWithoutGlueIsLookedUp) {
+  // dnsmasq sends no glue for a target that is a CNAME, so the address takes its own lookup.
+  startServer(with(kUsers, {"--srv-host=_alias._tcp.test.local,alias.test.local,9000,1,1",
+                            "--cname=alias.test.local,u1.test.local",
+                            "--srv-host=_dangling._tcp.test.local,nowhere.test.local,9000,1,1"}));
+  makeProvider(registry());
+  provider_->watch({"alias", "dangling"});
+  ASSERT_TRUE(waitForViews(1));
+  EXPECT_THAT(describe(views_[0].services.at("alias")), ElementsAre("127.0.0.11:9000 100 healthy"));
+  // A target that does not exist is no endpoint, and no failure either.
+  EXPECT_THAT(views_[0].services.at("dangling"), IsEmpty());
+  EXPECT_THAT(errors_, IsEmpty());
+}
+
+TEST_F(DnsTest, RequeriesWhenTheTtlPassesAndPicksUpAChange) {
+  // dnsmasq answers TTL 0 by default: min_ttl is the floor between lookups.
+  startServer(kUsers);
+  makeProvider(registry(std::chrono::milliseconds(200)));
+  provider_->watch({"users"});
+  ASSERT_TRUE(waitForViews(1));
+  ASSERT_EQ(views_[0].services.at("users").size(), 4u);
+
+  const std::string error =
+      dnsmasq_.restart({"--srv-host=_users._tcp.test.local,u9.test.local,9090,10,1",
+                        "--host-record=u9.test.local,127.0.0.99"});
+  ASSERT_EQ(error, "") << error;
+  // Lookups while dnsmasq restarts may fail (and are retried); the change arrives either way.
+  ASSERT_TRUE(waitForViews(2));
+  EXPECT_THAT(describe(views_.back().services.at("users")),
+              ElementsAre("127.0.0.99:9090 100 healthy"));
+}
+
+TEST_F(DnsTest, UnchangedAnswersSendNoNewView) {
+  startServer(kUsers);
+  makeProvider(registry(std::chrono::milliseconds(100)));
+  provider_->watch({"users"});
+  ASSERT_TRUE(waitForViews(1));
+  // Several re-queries happen meanwhile; none changes anything.
+  EXPECT_FALSE(runUntil(
+      base_, [&] { return views_.size() > 1; }, std::chrono::milliseconds(600)));
+  EXPECT_THAT(errors_, IsEmpty());
+}
+
+TEST_F(DnsTest, ServerGoneKeepsTheLastViewAndReportsErrors) {
+  startServer(kUsers);
+  makeProvider(registry(std::chrono::milliseconds(200)));
+  provider_->watch({"users"});
+  ASSERT_TRUE(waitForViews(1));
+  dnsmasq_.stop();
+  ASSERT_TRUE(runUntil(
+      base_, [&] { return !errors_.empty(); }, kLimit));
+  EXPECT_THAT(errors_[0], HasSubstr("_users._tcp.test.local"));
+  EXPECT_EQ(views_.size(), 1u);  // no view made smaller by the failure
+  EXPECT_FALSE(provider_->status().healthy);
+  EXPECT_GE(provider_->status().errors, 1u);
+  EXPECT_THAT(provider_->status().last_error, HasSubstr("_users._tcp.test.local"));
+
+  // Back on the same port with the same records: healthy again, and still the same view.
+  const std::string error = dnsmasq_.restart(kUsers);
+  ASSERT_EQ(error, "") << error;
+  ASSERT_TRUE(runUntil(
+      base_, [&] { return provider_->status().healthy; }, kLimit));
+  EXPECT_EQ(views_.size(), 1u);
+  EXPECT_EQ(provider_->status().last_error, "");
+}
+
+TEST_F(DnsTest, FailureOnTheFirstLookupStillCompletesTheFirstView) {
+  // dnsmasq refuses names outside test.local (it has no upstream): a failure, not an answer.
+  startServer(kUsers);
+  config::DnsRegistry config = registry();
+  config.domain = "elsewhere.example";
+  makeProvider(config);
+  provider_->watch({"users"});
+  ASSERT_TRUE(waitForViews(1));
+  EXPECT_THAT(views_[0].services.at("users"), IsEmpty());
+  ASSERT_EQ(errors_.size(), 1u);
+  EXPECT_THAT(errors_[0], HasSubstr("_users._tcp.elsewhere.example"));
+  EXPECT_FALSE(provider_->status().healthy);
+}
+
+TEST_F(DnsTest, NxDomainEmptiesAServiceThatHadEndpoints) {
+  startServer(kUsers);
+  makeProvider(registry(std::chrono::milliseconds(200)));
+  provider_->watch({"users"});
+  ASSERT_TRUE(waitForViews(1));
+  const std::string error = dnsmasq_.restart({"--host-record=u1.test.local,127.0.0.11"});
+  ASSERT_EQ(error, "") << error;
+  ASSERT_TRUE(waitForViews(2));
+  EXPECT_THAT(views_.back().services.at("users"), IsEmpty());
+}
+
+TEST_F(DnsTest, WatchingAnotherSetPublishesTheNewSet) {
+  startServer(with(kUsers, {"--srv-host=_orders._tcp.test.local,u1.test.local,7000,1,1"}));
+  makeProvider(registry());
+  provider_->watch({"users"});
+  ASSERT_TRUE(waitForViews(1));
+  provider_->watch({"orders"});
+  ASSERT_TRUE(waitForViews(2));
+  ASSERT_EQ(views_[1].services.size(), 1u);
+  EXPECT_THAT(describe(views_[1].services.at("orders")),
+              ElementsAre("127.0.0.11:7000 100 healthy"));
+}
+
+TEST_F(DnsTest, ChannelReportsTheSmallestTtl) {
+  startServer(with(kUsers, {"--local-ttl=7"}));
+  channel_ = std::make_unique<AresChannel>(base_, registry());
+  ASSERT_EQ(channel_->error(), "");
+  std::optional<DnsResult> result;
+  std::vector<SrvRecord> records;
+  channel_->querySrv("_users._tcp.test.local", [&](const DnsResult& r, std::vector<SrvRecord> s) {
+    result = r;
+    records = std::move(s);
+  });
+  ASSERT_TRUE(runUntil(
+      base_, [&] { return result.has_value(); }, kLimit));
+  EXPECT_EQ(result->status, DnsStatus::Ok);
+  EXPECT_EQ(result->ttl, 7u);
+  ASSERT_EQ(records.size(), 3u);
+}
+
+TEST_F(DnsTest, ChannelResolvesHosts) {
+  startServer(kUsers);
+  channel_ = std::make_unique<AresChannel>(base_, registry());
+  // Absolute names, so that this machine's search domains and ndots cannot get in the way.
+  std::optional<DnsResult> found;
+  std::vector<config::Address> addresses;
+  channel_->resolveHost("u2.test.local.", 80,
+                        [&](const DnsResult& r, std::vector<config::Address> a) {
+                          found = r;
+                          addresses = std::move(a);
+                        });
+  std::optional<DnsResult> missing;
+  channel_->resolveHost("nowhere.test.local.", 80,
+                        [&](const DnsResult& r, std::vector<config::Address>) { missing = r; });
+  ASSERT_TRUE(runUntil(
+      base_, [&] { return found && missing; }, kLimit));
+  EXPECT_EQ(found->status, DnsStatus::Ok);
+  std::vector<std::string> texts;
+  for (const config::Address& a : addresses) texts.push_back(a.text());
+  std::sort(texts.begin(), texts.end());
+  EXPECT_THAT(texts, ElementsAre("127.0.0.12:80", "[::12]:80"));
+  EXPECT_EQ(missing->status, DnsStatus::NxDomain);
+}
+
+// A UDP socket that takes queries and never answers them.
+class BlackHole {
+ public:
+  BlackHole() : fd_(socket(AF_INET, SOCK_DGRAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+  }
+  ~BlackHole() { close(fd_); }
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(DnsTest, ChannelTimesOutWithinTheConfiguredTimeout) {
+  BlackHole hole;
+  config::DnsRegistry config;
+  config.servers = {config::Address{"127.0.0.1", hole.port()}};
+  config.timeout = std::chrono::milliseconds(300);
+  channel_ = std::make_unique<AresChannel>(base_, config);
+  std::optional<DnsResult> result;
+  channel_->querySrv("_users._tcp.test.local",
+                     [&](const DnsResult& r, std::vector<SrvRecord>) { result = r; });
+  // 300ms over two tries (100ms + 200ms); the limit leaves room for a slow machine.
+  ASSERT_TRUE(runUntil(
+      base_, [&] { return result.has_value(); }, std::chrono::milliseconds(2000)));
+  EXPECT_EQ(result->status, DnsStatus::Failed);
+  EXPECT_THAT(result->error, HasSubstr("imeout"));
+}
+
+TEST_F(DnsTest, DestroyingTheChannelCancelsWithoutCallbacks) {
+  BlackHole hole;
+  config::DnsRegistry config;
+  config.servers = {config::Address{"127.0.0.1", hole.port()}};
+  config.timeout = std::chrono::milliseconds(300);
+  channel_ = std::make_unique<AresChannel>(base_, config);
+  int calls = 0;
+  channel_->querySrv("_a._tcp.test.local", [&](const DnsResult&, std::vector<SrvRecord>) {
+    ++calls;
+    channel_.reset();  // from inside a callback: the other lookup must not call back
+  });
+  channel_->querySrv("_b._tcp.test.local",
+                     [&](const DnsResult&, std::vector<SrvRecord>) { ++calls; });
+  ASSERT_TRUE(runUntil(
+      base_, [&] { return calls > 0; }, std::chrono::milliseconds(2000)));
+  EXPECT_FALSE(runUntil(
+      base_, [&] { return calls > 1; }, std::chrono::milliseconds(500)));
+  EXPECT_EQ(calls, 1);
+
+  channel_ = std::make_unique<AresChannel>(base_, config);
+  channel_->resolveHost("u1.test.local", 80,
+                        [&](const DnsResult&, std::vector<config::Address>) { ++calls; });
+  channel_.reset();
+  EXPECT_FALSE(runUntil(
+      base_, [&] { return calls > 1; }, std::chrono::milliseconds(500)));
+}
+
+TEST_F(DnsTest, ServerThatIsNotAnIpFailsEveryLookup) {
+  config::DnsRegistry config;
+  config.servers = {config::Address{"dns.example", 53}};
+  channel_ = std::make_unique<AresChannel>(base_, config);
+  EXPECT_THAT(channel_->error(), HasSubstr("dns.example:53"));
+  std::optional<DnsResult> result;
+  channel_->querySrv("_users._tcp",
+                     [&](const DnsResult& r, std::vector<SrvRecord>) { result = r; });
+  EXPECT_FALSE(result.has_value());  // never from inside the call
+  ASSERT_TRUE(runUntil(
+      base_, [&] { return result.has_value(); }, kLimit));
+  EXPECT_EQ(result->status, DnsStatus::Failed);
+  EXPECT_EQ(result->error, channel_->error());
+}
+
+}  // namespace
+}  // namespace remora::discovery::dns
