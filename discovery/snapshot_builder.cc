@@ -159,15 +159,6 @@ Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
       }
     }
     loaded->cluster_tls.push_back(std::move(tls));
-    for (const auto& endpoint : cluster.endpoints) {
-      sockaddr_storage address;
-      socklen_t length;
-      std::string error;
-      if (!resolveAddress(endpoint.address, address, length, error)) {
-        errors.push_back({cluster.location, "cluster '" + cluster.name + "': cannot resolve '" +
-                                                endpoint.address.text() + "': " + error});
-      }
-    }
   }
   if (!errors.empty()) return errors;
   loaded->config = std::move(config);
@@ -177,10 +168,11 @@ Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
 namespace {
 
 // An endpoint is in rotation only when the registry and the active checks both have it in.
+// `checked` is the address the checks go to: the endpoint's own, or the host name it came from.
 void applyActiveHealth(const config::Cluster& cluster, const HealthChecker* health,
-                       EndpointInfo& endpoint) {
+                       const std::string& checked, EndpointInfo& endpoint) {
   if (!cluster.health_check || health == nullptr) return;
-  const TargetHealth* result = health->find(cluster.name, endpoint.key);
+  const TargetHealth* result = health->find(cluster.name, checked);
   if (result == nullptr || result->state == TargetHealth::State::Unknown) {
     endpoint.health_check = "pending";
     return;
@@ -215,9 +207,20 @@ std::vector<HealthTarget> healthTargets(const config::Config& config,
   return targets;
 }
 
+std::set<std::string> staticHostNames(const config::Config& config) {
+  std::set<std::string> names;
+  for (const config::Cluster& cluster : config.clusters) {
+    for (const auto& endpoint : cluster.endpoints) {
+      if (!dns::StaticHosts::isLiteral(endpoint.address.host)) names.insert(endpoint.address.host);
+    }
+  }
+  return names;
+}
+
 std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig> loaded,
                                               const RegistryView& registry,
-                                              const HealthChecker* health, uint64_t version) {
+                                              const HealthChecker* health,
+                                              const dns::StaticHosts* hosts, uint64_t version) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->version = version;
   snapshot->config = loaded->config.get();
@@ -230,8 +233,36 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
     if (cluster.service.empty()) {
       info.source = "static";
       for (const auto& endpoint : cluster.endpoints) {
-        info.endpoints.push_back(makeEndpoint(endpoint));
-        applyActiveHealth(cluster, health, info.endpoints.back());
+        const dns::HostAddresses* resolved =
+            hosts == nullptr || dns::StaticHosts::isLiteral(endpoint.address.host)
+                ? nullptr
+                : hosts->find(endpoint.address.host);
+        if (resolved == nullptr) {
+          // An IP literal (or, without a resolver, a lookup by the system's).
+          info.endpoints.push_back(makeEndpoint(endpoint));
+          applyActiveHealth(cluster, health, endpoint.address.text(), info.endpoints.back());
+          continue;
+        }
+        if (!resolved->resolved) {
+          // Never a blocking lookup here: the main thread must keep serving the registry.
+          EndpointInfo pending;
+          pending.key = endpoint.address.text();
+          pending.weight = endpoint.weight;
+          pending.meta = endpoint.meta;
+          pending.healthy = false;
+          pending.health_reason =
+              "unresolved: " + (resolved->error.empty() ? "resolving" : resolved->error);
+          info.endpoints.push_back(std::move(pending));
+          continue;
+        }
+        // A name stands for every address it has, as its last good answer gave them.
+        for (const std::string& ip : resolved->addresses) {
+          config::Endpoint one = endpoint;
+          one.address.host = ip;
+          one.meta.emplace("hostname", endpoint.address.host);
+          info.endpoints.push_back(makeEndpoint(one));
+          applyActiveHealth(cluster, health, endpoint.address.text(), info.endpoints.back());
+        }
       }
     } else {
       info.source = registry.source;
@@ -243,7 +274,7 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
             endpoint.healthy = false;
             endpoint.health_reason = "registry: " + entry.health_reason;
           }
-          applyActiveHealth(cluster, health, endpoint);
+          applyActiveHealth(cluster, health, endpoint.key, endpoint);
           info.endpoints.push_back(std::move(endpoint));
         }
       }

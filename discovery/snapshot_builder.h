@@ -2,26 +2,34 @@
 #pragma once
 
 #include <memory>
+#include <set>
+#include <string>
 
 #include "config/result.h"
+#include "discovery/dns/static_hosts.h"
 #include "discovery/health/health_checker.h"
 #include "discovery/registry_view.h"
 #include "discovery/snapshot.h"
 
 namespace remora::discovery {
 
-// Builds the listeners' filter factories and the TLS contexts (reading the certificate files)
-// and resolves static endpoint names; every error with its file:line:col. Runs on the main thread
-// (name resolution may block).
+// Builds the listeners' filter factories and the TLS contexts (reading the certificate files);
+// every error with its file:line:col. Static endpoint names are resolved later, without
+// blocking (dns::StaticHosts), so a name that does not resolve yet is not a config error.
 Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
     std::shared_ptr<const config::Config> config);
 
-// Combines a prepared config with what the registry says and what active health checks found
-// (`health` may be null); never fails: a service the registry does not know yields an empty
-// cluster, an endpoint whose address cannot be resolved is kept out of rotation with the reason.
+// Combines a prepared config with what the registry says, what active health checks found and
+// what static host names resolve to (`health` and `hosts` may be null); never fails: a service the
+// registry does not know yields an empty cluster, an endpoint whose address cannot be resolved is
+// kept out of rotation with the reason.
 std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig> loaded,
                                               const RegistryView& registry,
-                                              const HealthChecker* health, uint64_t version);
+                                              const HealthChecker* health,
+                                              const dns::StaticHosts* hosts, uint64_t version);
+
+// The host names (not IP literals) that static endpoints are written with.
+std::set<std::string> staticHostNames(const config::Config& config);
 
 // What a cluster's active health checks must check: its endpoints, static or from the registry.
 std::vector<HealthTarget> healthTargets(const config::Config& config, const RegistryView& registry);

@@ -24,6 +24,23 @@ constexpr timeval kDrainTick = {0, 50 * 1000};
 void logErrors(const std::vector<Error>& errors) {
   for (const auto& error : errors) LOG_ERROR("%s", error.text().c_str());
 }
+
+// With `registry: dns`, static host names are asked of its servers too; otherwise of the
+// system's, refreshed at most every 5s (names behind load balancers move, but not that fast).
+config::DnsRegistry staticHostResolver(const config::Registry& registry) {
+  if (registry.dns) return *registry.dns;
+  config::DnsRegistry system;
+  system.min_ttl = std::chrono::milliseconds(5000);
+  return system;
+}
+
+std::set<std::string> watchedServices(const config::Config& config) {
+  std::set<std::string> services;
+  for (const auto& cluster : config.clusters) {
+    if (!cluster.service.empty()) services.insert(cluster.service);
+  }
+  return services;
+}
 }  // namespace
 
 const char* lifecycleStateName(LifecycleState state) {
@@ -53,6 +70,7 @@ Server::~Server() {
   registrar_.reset();
   provider_.reset();
   health_.reset();
+  static_hosts_.reset();
   http_.reset();
   for (event* e : signal_events_) event_free(e);
   if (drain_timer_ != nullptr) event_free(drain_timer_);
@@ -98,6 +116,9 @@ bool Server::start() {
   }
   http_ = std::make_unique<discovery::HttpClient>(base_);
   health_ = std::make_unique<discovery::HealthChecker>(*http_, [this] { onHealthChange(); });
+  static_hosts_ = std::make_unique<discovery::dns::StaticHosts>(
+      base_, staticHostResolver(cfg.registry), [this] { publish(); });
+  static_hosts_->setNames(discovery::staticHostNames(cfg));
   startProvider(cfg);
   if (cfg.registry.file) {
     std::string content;
@@ -139,16 +160,6 @@ bool Server::start() {
   advanceLifecycle();
   return true;
 }
-
-namespace {
-std::set<std::string> watchedServices(const config::Config& config) {
-  std::set<std::string> services;
-  for (const auto& cluster : config.clusters) {
-    if (!cluster.service.empty()) services.insert(cluster.service);
-  }
-  return services;
-}
-}  // namespace
 
 void Server::startProvider(const config::Config& config) {
   discovery::ProviderCallbacks callbacks;
@@ -454,6 +465,7 @@ void Server::reload(const std::string& why) {
     }
   }
   watchFiles();
+  static_hosts_->setNames(discovery::staticHostNames(next));
   updateHealthTargets();
   publish();
   activateListeners();
@@ -464,7 +476,8 @@ void Server::reload(const std::string& why) {
 }
 
 void Server::publish() {
-  snapshot_ = discovery::buildSnapshot(loaded_, registry_, health_.get(), ++version_);
+  snapshot_ =
+      discovery::buildSnapshot(loaded_, registry_, health_.get(), static_hosts_.get(), ++version_);
   for (auto& worker : workers_) {
     worker->post([w = worker.get(), s = snapshot_] { w->setSnapshot(s); });
   }

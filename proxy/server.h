@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "discovery/dns/static_hosts.h"
 #include "discovery/health/health_checker.h"
 #include "discovery/http_client.h"
 #include "discovery/registrar.h"
@@ -110,6 +111,7 @@ class Server {
   std::unique_ptr<discovery::RegistryProvider> provider_;
   std::unique_ptr<discovery::Registrar> registrar_;
   std::unique_ptr<discovery::HealthChecker> health_;
+  std::unique_ptr<discovery::dns::StaticHosts> static_hosts_;
   bool registration_started_ = false;
   bool draining_started_ = false;  // the drain delay runs (after deregistration)
   std::unique_ptr<Admin> admin_;
