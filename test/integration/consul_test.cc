@@ -1,0 +1,284 @@
+// remora with a real Consul agent (-dev): self-registration with a TTL check, discovery by
+// blocking queries, subsets by Meta, static stability while the agent is down, registration
+// restored when it is back, deregistration on SIGTERM.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+
+#include "integration/harness/harness.h"
+
+namespace remora::harness {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+// A dev-mode agent on free loopback ports; its state lives in memory and dies with it.
+class ConsulAgent {
+ public:
+  ConsulAgent() {
+    for (uint16_t& port : ports_) port = freePort();
+    start();
+  }
+
+  // Starts (again, on the same ports) and waits for a leader; throws when there is none.
+  void start() {
+    const char* home = std::getenv("HOME");
+    const std::string binary = std::string(home != nullptr ? home : "/root") + "/go/bin/consul";
+    process_ = std::make_unique<Process>(std::vector<std::string>{binary,
+                                                                  "agent",
+                                                                  "-dev",
+                                                                  "-bind",
+                                                                  "127.0.0.1",
+                                                                  "-client",
+                                                                  "127.0.0.1",
+                                                                  "-node",
+                                                                  "test",
+                                                                  "-http-port",
+                                                                  std::to_string(ports_[0]),
+                                                                  "-dns-port",
+                                                                  std::to_string(ports_[1]),
+                                                                  "-server-port",
+                                                                  std::to_string(ports_[2]),
+                                                                  "-serf-lan-port",
+                                                                  std::to_string(ports_[3]),
+                                                                  "-serf-wan-port",
+                                                                  std::to_string(ports_[4]),
+                                                                  "-grpc-port",
+                                                                  "-1",
+                                                                  "-grpc-tls-port",
+                                                                  "-1"},
+                                         dir_.path(), "consul-" + std::to_string(generation_++));
+    const bool leader = waitUntil(
+        [&] {
+          HttpResponse response = httpGet(ports_[0], "/v1/status/leader", {}, deadlineIn(1s));
+          return response.status == 200 && response.body.find(':') != std::string::npos;
+        },
+        deadlineIn(15s), 20ms);
+    if (!leader) throw std::runtime_error("consul had no leader:\n" + process_->out());
+  }
+  void kill() { process_.reset(); }  // SIGKILL
+
+  std::string address() const { return "http://127.0.0.1:" + std::to_string(ports_[0]); }
+
+  int request(const std::string& method, const std::string& path, const std::string& body = "") {
+    return httpRequest(ports_[0], method, path, {}, body).status;
+  }
+  json get(const std::string& path) {
+    HttpResponse response = httpGet(ports_[0], path);
+    return response.status == 200 ? json::parse(response.body, nullptr, false) : json();
+  }
+
+  // An instance of `users` as its own sidecar would register it, without a check.
+  bool addUser(const std::string& id, const ScriptedUpstream& upstream,
+               const std::string& version) {
+    const json body = {{"ID", id},
+                       {"Name", "users"},
+                       {"Address", "127.0.0.1"},
+                       {"Port", upstream.port()},
+                       {"Meta", {{"version", version}}}};
+    return request("PUT", "/v1/agent/service/register", body.dump()) == 200;
+  }
+  bool removeUser(const std::string& id) {
+    return request("PUT", "/v1/agent/service/deregister/" + id) == 200;
+  }
+  bool hasService(const std::string& id) { return get("/v1/agent/services").contains(id); }
+
+ private:
+  TempDir dir_;
+  uint16_t ports_[5] = {};  // http, dns, server, serf lan, serf wan
+  int generation_ = 0;
+  std::unique_ptr<Process> process_;
+};
+
+// A sidecar: `inbound` fronts the local service, `outbound` calls `users` from Consul.
+constexpr char kSidecar[] = R"(admin: {address: "127.0.0.1:0"}
+workers: 1
+service:
+  name: orders
+  id: orders-1
+  address: 127.0.0.1
+  port: {{inbound_port}}
+  tags: [http]
+  meta: {version: v1}
+  app: {{app}}
+  health: {path: /health, interval: 200ms, timeout: 200ms, healthy_threshold: 1}
+registry:
+  consul: {address: "{{address}}", wait: 10s, check: ttl}
+lifecycle: {drain_delay: 0s, drain_timeout: 5s}
+listeners:
+  - name: inbound
+    address: "127.0.0.1:{{inbound_port}}"
+    routes:
+      - match: {prefix: /}
+        direct_response: {status: 200, body: orders}
+  - name: outbound
+    address: "127.0.0.1:0"
+    routes:
+      - match: {prefix: /, headers: {x-version: v2}}
+        cluster: users
+        subset: {version: v2}
+      - match: {prefix: /}
+        cluster: users
+        retry: {attempts: 2, on: [connect-failure, reset]}
+clusters:
+  - name: users
+    service: users
+)";
+
+std::string sidecarConfig(const ConsulAgent& consul, const ScriptedUpstream& app) {
+  return render(kSidecar, {{"address", consul.address()},
+                           {"inbound_port", std::to_string(freePort())},
+                           {"app", app.address()}});
+}
+
+// The bodies seen over `count` requests through `port`.
+std::set<std::string> bodiesSeen(uint16_t port, int count, const HeaderList& headers = {}) {
+  std::set<std::string> bodies;
+  for (int i = 0; i < count; ++i) {
+    HttpResponse response = httpGet(port, "/", headers);
+    bodies.insert(std::to_string(response.status) + " " + response.body);
+  }
+  return bodies;
+}
+
+TEST(Consul, RegistersItselfWithATtlCheckAndDeregistersOnSigterm) {
+  ConsulAgent consul;
+  ScriptedUpstream app(ScriptedUpstream::respondWith(200, "ok"));
+  Remora remora;
+  ASSERT_TRUE(remora.start(sidecarConfig(consul, app)));
+  ASSERT_TRUE(waitUntil([&] { return remora.adminGet("/ready").status == 200; }, deadlineIn(5s)))
+      << remora.adminGet("/ready").body;
+  const json services = consul.get("/v1/agent/services");
+  ASSERT_TRUE(services.contains("orders-1")) << services.dump() << remora.logs();
+  EXPECT_EQ(services["orders-1"]["Service"], "orders");
+  EXPECT_EQ(services["orders-1"]["Port"], remora.port("inbound"));
+  EXPECT_EQ(services["orders-1"]["Meta"]["version"], "v1");
+  EXPECT_EQ(services["orders-1"]["Tags"], json({"http"}));
+  // The check started out as healthy as the app, not critical: discoverable at once.
+  const json health = consul.get("/v1/health/service/orders?passing=true");
+  ASSERT_EQ(health.size(), 1u) << health.dump();
+  auto clusters = json::parse(remora.adminGet("/clusters").body);
+  EXPECT_EQ(clusters["registry"]["kind"], "consul");
+  EXPECT_EQ(clusters["registry"]["registration"]["healthy"], true);
+  EXPECT_EQ(clusters["registry"]["watch"]["healthy"], true);
+
+  ASSERT_TRUE(remora.signal(SIGTERM));
+  EXPECT_EQ(remora.waitExit(deadlineIn(10s)), 0);
+  EXPECT_FALSE(consul.hasService("orders-1"));
+}
+
+// The TTL check carries the app's health as remora's checks see it.
+TEST(Consul, TheCheckFollowsTheLocalAppsHealth) {
+  ConsulAgent consul;
+  std::atomic<int> app_status{200};
+  ScriptedUpstream app([&](UpstreamConnection& connection) {
+    while (connection.readRequest()) connection.respond(app_status.load(), "app");
+  });
+  Remora remora;
+  ASSERT_TRUE(remora.start(sidecarConfig(consul, app)));
+  ASSERT_TRUE(waitUntil([&] { return remora.adminGet("/ready").status == 200; }, deadlineIn(5s)));
+  auto passing = [&] { return consul.get("/v1/health/service/orders?passing=true").size(); };
+  EXPECT_EQ(passing(), 1u);
+
+  app_status = 500;
+  ASSERT_TRUE(waitUntil([&] { return passing() == 0; }, deadlineIn(5s))) << remora.logs();
+  const json checks = consul.get("/v1/agent/checks");
+  EXPECT_EQ(checks["service:orders-1"]["Status"], "critical") << checks.dump();
+  app_status = 200;
+  EXPECT_TRUE(waitUntil([&] { return passing() == 1; }, deadlineIn(5s))) << remora.logs();
+}
+
+TEST(Consul, AnInstanceAddedIsRoutedWithinASecondAndOneRemovedIsNot) {
+  ConsulAgent consul;
+  ScriptedUpstream a(ScriptedUpstream::respondWith(200, "a"));
+  ScriptedUpstream b(ScriptedUpstream::respondWith(200, "b"));
+  ScriptedUpstream app(ScriptedUpstream::respondWith(200, "ok"));
+  Remora remora;
+  ASSERT_TRUE(remora.start(sidecarConfig(consul, app)));
+  const uint16_t port = remora.port("outbound");
+  ASSERT_TRUE(waitUntil([&] { return remora.adminGet("/ready").status == 200; }, deadlineIn(5s)));
+  EXPECT_EQ(httpGet(port, "/").status, 503);  // no instance of users yet
+
+  ASSERT_TRUE(consul.addUser("users-a", a, "v1"));
+  const auto added_at = Clock::now();
+  ASSERT_TRUE(waitUntil([&] { return httpGet(port, "/").body == "a"; }, deadlineIn(5s)))
+      << remora.logs();
+  EXPECT_LT(Clock::now() - added_at, 1s);
+
+  ASSERT_TRUE(consul.addUser("users-b", b, "v1"));
+  ASSERT_TRUE(waitUntil([&] { return bodiesSeen(port, 4).size() == 2; }, deadlineIn(5s)));
+  ASSERT_TRUE(consul.removeUser("users-a"));
+  const auto removed_at = Clock::now();
+  ASSERT_TRUE(waitUntil([&] { return bodiesSeen(port, 4) == std::set<std::string>{"200 b"}; },
+                        deadlineIn(5s)));
+  EXPECT_LT(Clock::now() - removed_at, 1s);
+
+  // An instance whose check turns critical leaves the rotation, and /clusters says why.
+  ASSERT_EQ(consul.request("PUT", "/v1/agent/service/maintenance/users-b?enable=true&reason=t"),
+            200);
+  ASSERT_TRUE(waitUntil([&] { return httpGet(port, "/").status == 503; }, deadlineIn(5s)));
+  const std::string clusters = remora.adminGet("/clusters").body;
+  EXPECT_NE(clusters.find("consul: maintenance"), std::string::npos) << clusters;
+}
+
+TEST(Consul, ASubsetSelectsInstancesByTheirMeta) {
+  ConsulAgent consul;
+  ScriptedUpstream v1(ScriptedUpstream::respondWith(200, "v1"));
+  ScriptedUpstream v2(ScriptedUpstream::respondWith(200, "v2"));
+  ASSERT_TRUE(consul.addUser("users-1", v1, "v1"));
+  ASSERT_TRUE(consul.addUser("users-2", v2, "v2"));
+  ScriptedUpstream app(ScriptedUpstream::respondWith(200, "ok"));
+  Remora remora;
+  ASSERT_TRUE(remora.start(sidecarConfig(consul, app)));
+  const uint16_t port = remora.port("outbound");
+  ASSERT_TRUE(waitUntil([&] { return bodiesSeen(port, 4).size() == 2; }, deadlineIn(5s)))
+      << remora.logs();
+  EXPECT_EQ(bodiesSeen(port, 6, {{"x-version", "v2"}}), std::set<std::string>{"200 v2"});
+}
+
+TEST(Consul, TrafficFlowsWhileTheAgentIsDownAndRegistrationComesBackWithIt) {
+  ConsulAgent consul;
+  ScriptedUpstream a(ScriptedUpstream::respondWith(200, "a"));
+  ASSERT_TRUE(consul.addUser("users-a", a, "v1"));
+  ScriptedUpstream app(ScriptedUpstream::respondWith(200, "ok"));
+  Remora remora;
+  ASSERT_TRUE(remora.start(sidecarConfig(consul, app)));
+  const uint16_t port = remora.port("outbound");
+  ASSERT_TRUE(waitUntil([&] { return httpGet(port, "/").body == "a"; }, deadlineIn(5s)));
+  ASSERT_TRUE(waitUntil([&] { return consul.hasService("orders-1"); }, deadlineIn(5s)));
+
+  consul.kill();
+  // Static stability: the last good view stays, and the failure is reported.
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto clusters = json::parse(remora.adminGet("/clusters").body);
+        return clusters["registry"]["watch"]["healthy"] == false;
+      },
+      deadlineIn(5s)))
+      << remora.logs();
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(httpGet(port, "/").body, "a");
+  EXPECT_GT(metricValue(remora.adminGet("/metrics").body, "remora_registry_errors_total",
+                        {{"registry", "consul"}}),
+            0);
+
+  // The agent comes back empty (dev mode keeps nothing): remora registers again, and the view
+  // follows what the new agent knows.
+  consul.start();
+  ASSERT_TRUE(waitUntil([&] { return consul.hasService("orders-1"); }, deadlineIn(8s)))
+      << remora.logs();
+  EXPECT_NE(remora.logs().find("registration of orders-1 restored"), std::string::npos);
+  ScriptedUpstream b(ScriptedUpstream::respondWith(200, "b"));
+  ASSERT_TRUE(consul.addUser("users-b", b, "v1"));
+  EXPECT_TRUE(waitUntil([&] { return bodiesSeen(port, 4) == std::set<std::string>{"200 b"}; },
+                        deadlineIn(8s)))
+      << remora.logs();
+}
+
+}  // namespace
+}  // namespace remora::harness
