@@ -555,8 +555,10 @@ void Server::checkDrained() {
   const auto elapsed = std::chrono::steady_clock::now() - drain_started_;
   if (!listeners_closed_ && elapsed >= lifecycle.drain_delay) {
     listeners_closed_ = true;
-    for (auto& worker : workers_) worker->post([w = worker.get()] { w->beginDrain(); });
-    LOG_INFO("draining: listeners closed, %zu connection(s) open", openConnections());
+    const std::set<std::string> keep = appFacingListeners();
+    for (auto& worker : workers_) worker->post([w = worker.get(), keep] { w->beginDrain(keep); });
+    LOG_INFO("draining: %s closed, %zu connection(s) open",
+             keep.empty() ? "listeners" : "the inbound listener", openConnections());
   }
   if (listeners_closed_) {
     const size_t open = openConnections();
@@ -584,6 +586,16 @@ void Server::quit() {
     return;
   }
   event_base_loopexit(base_, &kReplyTime);
+}
+
+std::set<std::string> Server::appFacingListeners() const {
+  const config::Config& cfg = *loaded_->config;
+  std::set<std::string> names;
+  if (!cfg.service) return names;
+  for (const auto& listener : cfg.listeners) {
+    if (listener.address.port != cfg.service->port) names.insert(listener.name);
+  }
+  return names;
 }
 
 size_t Server::openConnections() const {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,10 @@ class Server {
   void checkDrained();
   void stopWorkers();
   size_t openConnections() const;
+  // With `service:`, the listeners other than the inbound one (the service's port): the app's
+  // way out. They keep accepting through the drain, so that the app's last calls while it shuts
+  // down still go through; remora exits once every connection is closed or drain_timeout ends.
+  std::set<std::string> appFacingListeners() const;
   static void onSignal(evutil_socket_t signal, short, void* self);
   static void onDrainTick(evutil_socket_t, short, void* self);
 

@@ -134,10 +134,16 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
   worker->connections_.emplace(raw, std::move(connection));
 }
 
-void Worker::beginDrain() {
+void Worker::beginDrain(const std::set<std::string>& keep_accepting) {
   draining_ = true;
-  for (auto& listener : listeners_) evconnlistener_free(listener->listener);
-  listeners_.clear();
+  for (auto it = listeners_.begin(); it != listeners_.end();) {
+    if (keep_accepting.contains((*it)->shared->name)) {
+      ++it;
+      continue;
+    }
+    evconnlistener_free((*it)->listener);
+    it = listeners_.erase(it);
+  }
   pool_->closeIdle();
   std::vector<DownstreamConnection*> open;
   for (auto& [raw, connection] : connections_) open.push_back(raw);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -57,9 +58,10 @@ class Worker {
   void setSnapshot(std::shared_ptr<const Snapshot> snapshot) { snapshot_ = std::move(snapshot); }
   void addListener(std::shared_ptr<ListenerShared> shared, int fd);
   void removeListener(const std::string& name);
-  // Stops accepting, asks keep-alive connections to close after their current response, and
-  // closes idle ones. In-flight requests continue.
-  void beginDrain();
+  // Stops accepting (except on the listeners named in `keep_accepting`), asks keep-alive
+  // connections to close after their current response, and closes idle ones. In-flight requests
+  // continue.
+  void beginDrain(const std::set<std::string>& keep_accepting);
   // Closes every connection at once (the drain timeout passed, or a second SIGTERM).
   void closeAll();
   bool draining() const { return draining_; }

@@ -149,6 +149,61 @@ clusters:
   EXPECT_EQ(remora.waitExit(deadlineIn(5s)), 0);
 }
 
+// A sidecar's inbound listener closes after drain_delay, but the app's way out stays open while
+// the app finishes its own in-flight work, which may still call its upstreams.
+TEST(Lifecycle, TheAppsOutboundListenerStaysOpenThroughTheDrain) {
+  Event request_arrived;
+  Event release;
+  ScriptedUpstream app([&](UpstreamConnection& c) {
+    if (!c.readRequest()) return;
+    request_arrived.set();
+    release.wait(deadlineIn(5s));
+    c.respond(200, "done");
+  });
+  const uint16_t inbound_port = freePort();
+  Remora remora;
+  ASSERT_TRUE(remora.start(
+      render(R"(admin: {address: "127.0.0.1:0"}
+workers: 1
+service: {name: orders, port: {{inbound_port}}}
+lifecycle: {drain_delay: 0s, drain_timeout: 5s}
+listeners:
+  - name: inbound
+    address: "127.0.0.1:{{inbound_port}}"
+    routes:
+      - match: {prefix: /}
+        cluster: app
+  - name: outbound
+    address: "127.0.0.1:0"
+    routes:
+      - match: {prefix: /}
+        direct_response: {status: 200, body: upstream}
+clusters:
+  - name: app
+    endpoints: ["{{app}}"]
+)",
+             {{"app", app.address()}, {"inbound_port", std::to_string(inbound_port)}})));
+  const uint16_t outbound = remora.port("outbound");
+  HttpClient client(inbound_port);
+  ASSERT_TRUE(client.send(formatRequest("GET", "/work")));
+  ASSERT_TRUE(request_arrived.wait(deadlineIn(2s)));
+
+  ASSERT_TRUE(remora.signal(SIGTERM));
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        HttpClient probe;
+        return !probe.connect(inbound_port, deadlineIn(50ms));
+      },
+      deadlineIn(2s)))
+      << "the inbound listener still accepts";
+  // The app, still busy with that request, calls out: new connections are taken.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(httpGet(outbound, "/").body, "upstream");
+
+  release.set();
+  EXPECT_EQ(client.readResponse(deadlineIn(3s)).body, "done");
+  EXPECT_EQ(remora.waitExit(deadlineIn(5s)), 0);
+}
+
 TEST(Lifecycle, SigtermWhenIdleClosesKeepAlivesAndExitsZero) {
   Remora remora;
   ASSERT_TRUE(remora.start(directConfig("v1")));
