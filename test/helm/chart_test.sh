@@ -45,4 +45,11 @@ render no-metrics --set metrics.scrape=false --set remora.accessLog=false
 if grep -q 'prometheus.io/scrape' "$tmp/no-metrics.yaml"; then fail "scrape annotation not removed"; fi
 if grep -q 'access_log' "$tmp/no-metrics-remora.yaml"; then fail "access log not removed"; fi
 
+render registry -f "$root/test/helm/values-registry.yaml"
+grep -q 'address: http://${HOST_IP:-127.0.0.1}:8500' "$tmp/registry-remora.yaml" || fail "no consul registry"
+grep -q 'name: orders' "$tmp/registry-remora.yaml" || fail "no service registration"
+grep -q 'port: 15006' "$tmp/registry-remora.yaml" || fail "the registered port is not the inbound one"
+grep -q 'app: 127.0.0.1:8080' "$tmp/registry-remora.yaml" || fail "the app is not health-checked"
+grep -q 'fieldPath: status.hostIP' "$tmp/registry.yaml" || fail "no HOST_IP for the node's agent"
+
 echo "1 passed, 0 failed"
