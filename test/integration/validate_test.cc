@@ -1,5 +1,6 @@
 // The remora command line: `--version`, and `remora validate` exit codes and file:line:col errors.
 #include <chrono>
+#include <filesystem>
 #include <regex>
 
 #include "integration/harness/harness.h"
@@ -32,6 +33,18 @@ bool hasError(const std::string& text, const std::string& path, int line, int co
                         (col > 0 ? std::to_string(col) : std::string("[0-9]+")) + ": [^\n]*" +
                         escapeRegex(word);
   return std::regex_search(text, std::regex(pattern));
+}
+
+// The README points at these files; they must stay valid as the config grows.
+TEST(Cli, EveryExampleConfigValidates) {
+  size_t checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(REMORA_SOURCE_DIR "/examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    CommandResult r = remoraCommand({"validate", entry.path().string()});
+    EXPECT_EQ(r.exit_code, 0) << entry.path() << ": " << r.err;
+    ++checked;
+  }
+  EXPECT_GE(checked, 2u);
 }
 
 TEST(Cli, VersionPrintsTheVersion) {
