@@ -558,6 +558,13 @@ class ConfigReader {
       }
       if (const Field* f = fields->find("health_check")) {
         cluster.health_check = readHealthCheck(reader_, f->value);
+        // Checks speak plain HTTP/1.1: against TLS or h2c-only upstreams every check would
+        // fail and empty the cluster.
+        if (cluster.tls || cluster.protocol == HttpProtocol::Http2) {
+          reader_.error(f->key_where,
+                        "health_check is plain HTTP/1.1; it cannot check a cluster with tls or "
+                        "protocol http2");
+        }
       }
       config_.clusters.push_back(std::move(cluster));
     }

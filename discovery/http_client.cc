@@ -1,6 +1,7 @@
 // The main thread's HTTP/1.1 client on libevent's evhttp, one connection per request.
 #include "discovery/http_client.h"
 
+#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
@@ -111,11 +112,14 @@ class EvhttpCall : public HttpCall {
 
   ~EvhttpCall() override {
     if (state_ != nullptr) detach();
+    if (deadline_ != nullptr) event_free(deadline_);
     if (setup_failure_ != nullptr) event_free(setup_failure_);
   }
 
-  // Sends the request; on a setup failure the error is reported on the next turn of the loop.
-  void start(SSL_CTX* tls, const std::string& tls_server_name);
+  // Sends the request. Whatever happens, `done` runs on a later turn of the loop, never inside
+  // this call: libevent may fail a request (a name that does not resolve) before
+  // evhttp_make_request returns, and callers store the call only once fetch() returns it.
+  void start(evdns_base* dns, SSL_CTX* tls, const std::string& tls_server_name);
 
  private:
   static void onDone(evhttp_request* request, void* arg);
@@ -127,6 +131,8 @@ class EvhttpCall : public HttpCall {
   void finish(HttpResponse response);
   void detach();
   void failSoon(std::string error);
+  // Reports `response` on the next turn of the loop.
+  void finishSoon(HttpResponse response);
 
   event_base* base_;
   CallGraveyard& graveyard_;
@@ -135,11 +141,11 @@ class EvhttpCall : public HttpCall {
   CallState* state_ = nullptr;
   event* deadline_ = nullptr;
   event* setup_failure_ = nullptr;
-  std::string setup_error_;
-  std::string collected_;
+  HttpResponse deferred_;
+  bool starting_ = false;
 };
 
-void EvhttpCall::start(SSL_CTX* tls, const std::string& tls_server_name) {
+void EvhttpCall::start(evdns_base* dns, SSL_CTX* tls, const std::string& tls_server_name) {
   evhttp_uri* uri = evhttp_uri_parse(request_.url.c_str());
   if (uri == nullptr) return failSoon("bad URL '" + request_.url + "'");
   const char* scheme = evhttp_uri_get_scheme(uri);
@@ -164,21 +170,32 @@ void EvhttpCall::start(SSL_CTX* tls, const std::string& tls_server_name) {
     if (tls == nullptr) return failSoon("https needs TLS settings");
     SSL* ssl = SSL_new(tls);
     const std::string& name = tls_server_name.empty() ? host_name : tls_server_name;
-    SSL_set_tlsext_host_name(ssl, name.c_str());
-    SSL_set1_host(ssl, name.c_str());
+    in6_addr literal;
+    const bool ip = inet_pton(AF_INET, name.c_str(), &literal) == 1 ||
+                    inet_pton(AF_INET6, name.c_str(), &literal) == 1;
+    if (ip) {
+      // An address is checked against the certificate's IP SANs, and is no SNI name.
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
+    } else {
+      SSL_set_tlsext_host_name(ssl, name.c_str());
+      SSL_set1_host(ssl, name.c_str());
+    }
     bufferevent* bev =
         bufferevent_openssl_socket_new(base_, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
                                        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     state_->connection =
-        evhttp_connection_base_bufferevent_new(base_, nullptr, bev, host_name.c_str(), port);
+        evhttp_connection_base_bufferevent_new(base_, dns, bev, host_name.c_str(), port);
   } else {
-    state_->connection = evhttp_connection_base_new(base_, nullptr, host_name.c_str(), port);
+    state_->connection = evhttp_connection_base_new(base_, dns, host_name.c_str(), port);
   }
   if (state_->connection == nullptr) return failSoon("cannot create a connection");
-  // Registry streams stay open for minutes; a zero timeout means "none", i.e. a day.
-  const auto io_timeout =
-      request_.timeout.count() > 0 ? request_.timeout : std::chrono::milliseconds(86'400'000);
+  // Registry streams stay open for minutes: they are bounded by their idle timeout, a day
+  // when none is given.
+  const auto io_timeout = request_.timeout.count() > 0 ? request_.timeout
+                          : request_.idle_timeout.count() > 0
+                              ? request_.idle_timeout
+                              : std::chrono::milliseconds(86'400'000);
   const timeval io = toTimeval(io_timeout);
   evhttp_connection_set_timeout_tv(state_->connection, &io);
   if (!request_.on_body_data) {
@@ -214,9 +231,11 @@ void EvhttpCall::start(SSL_CTX* tls, const std::string& tls_server_name) {
     evhttp_request_free(request);
     return failSoon("unsupported method " + request_.method);
   }
-  if (evhttp_make_request(state_->connection, request, method->second, target.c_str()) != 0) {
-    return failSoon("cannot send the request");
-  }
+  starting_ = true;
+  const int sent = evhttp_make_request(state_->connection, request, method->second, target.c_str());
+  starting_ = false;
+  if (state_ == nullptr) return;  // already failed inside; finishSoon reports it
+  if (sent != 0) return failSoon("cannot send the request");
   if (request_.timeout.count() > 0) {
     deadline_ = evtimer_new(base_, &EvhttpCall::onDeadline, this);
     const timeval total = toTimeval(request_.timeout);
@@ -225,17 +244,23 @@ void EvhttpCall::start(SSL_CTX* tls, const std::string& tls_server_name) {
 }
 
 void EvhttpCall::failSoon(std::string error) {
-  setup_error_ = std::move(error);
-  setup_failure_ = evtimer_new(base_, &EvhttpCall::onSetupFailed, this);
+  HttpResponse response;
+  response.error = std::move(error);
+  finishSoon(std::move(response));
+}
+
+void EvhttpCall::finishSoon(HttpResponse response) {
+  deferred_ = std::move(response);
+  if (setup_failure_ == nullptr) {
+    setup_failure_ = evtimer_new(base_, &EvhttpCall::onSetupFailed, this);
+  }
   const timeval now = {0, 0};
   evtimer_add(setup_failure_, &now);
 }
 
 void EvhttpCall::onSetupFailed(evutil_socket_t, short, void* arg) {
   auto* call = static_cast<EvhttpCall*>(arg);
-  HttpResponse response;
-  response.error = call->setup_error_;
-  call->finish(std::move(response));
+  call->finish(std::move(call->deferred_));
 }
 
 void EvhttpCall::onError(evhttp_request_error error, void* arg) {
@@ -303,6 +328,7 @@ void EvhttpCall::onDeadline(evutil_socket_t, short, void* arg) {
 
 void EvhttpCall::finish(HttpResponse response) {
   if (state_ != nullptr) detach();
+  if (starting_) return finishSoon(std::move(response));
   if (setup_failure_ != nullptr) {
     event_free(setup_failure_);
     setup_failure_ = nullptr;
@@ -322,10 +348,21 @@ void EvhttpCall::detach() {
   state_ = nullptr;
 }
 
+namespace {
+evdns_base* makeResolver(event_base* base) {
+  // Without /etc/resolv.conf, numeric addresses still work; names then fail per request.
+  evdns_base* dns =
+      evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+  return dns != nullptr ? dns : evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+}
+}  // namespace
+
 HttpClient::HttpClient(event_base* base)
-    : base_(base), graveyard_(std::make_unique<CallGraveyard>(base)) {}
+    : base_(base), dns_(makeResolver(base)), graveyard_(std::make_unique<CallGraveyard>(base)) {}
 
 HttpClient::~HttpClient() {
+  graveyard_.reset();  // the connections first: they may hold lookups of the resolver
+  evdns_base_free(dns_, 0);
   if (tls_ != nullptr) SSL_CTX_free(tls_);
 }
 
@@ -359,7 +396,7 @@ bool HttpClient::setTls(const HttpTls& tls, std::string& error) {
 std::unique_ptr<HttpCall> HttpClient::fetch(HttpRequest request,
                                             std::function<void(HttpResponse)> done) {
   auto call = std::make_unique<EvhttpCall>(base_, *graveyard_, std::move(request), std::move(done));
-  call->start(tls_, tls_server_name_);
+  call->start(dns_, tls_, tls_server_name_);
   return call;
 }
 

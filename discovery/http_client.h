@@ -1,6 +1,7 @@
 // HttpClient: HTTP/1.1 requests from the main thread's loop, for registries and health checks.
 #pragma once
 
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
@@ -31,6 +32,8 @@ struct HttpRequest {
   std::string body;
   // The whole exchange must be over within this (0: no limit, for streams that stay open).
   std::chrono::milliseconds timeout{10000};
+  // For a request without `timeout`: the longest the peer may stay silent (0: a day).
+  std::chrono::milliseconds idle_timeout{0};
   size_t max_body_bytes = 16 << 20;  // a larger response fails (not applied to streamed bodies)
   // When set, the body is handed over as it arrives instead of collected.
   std::function<void(std::string_view chunk)> on_body_data;
@@ -71,6 +74,8 @@ class HttpClient {
 
  private:
   event_base* base_;
+  // Host names are resolved without blocking the loop (and /etc/hosts applies).
+  evdns_base* dns_;
   std::unique_ptr<CallGraveyard> graveyard_;
   SSL_CTX* tls_ = nullptr;
   std::string tls_server_name_;

@@ -207,12 +207,54 @@ std::vector<HealthTarget> healthTargets(const config::Config& config,
   return targets;
 }
 
-std::set<std::string> staticHostNames(const config::Config& config) {
+namespace {
+
+// One endpoint as written (static or from the registry) as what workers dial: an IP literal as
+// it is; a name as every address its last good answer gave (with `meta.hostname`), or out of
+// rotation until it has one. Never a blocking lookup: the main thread must keep serving the
+// registry. Without a resolver (`hosts` null, as in tests) the system's resolves it.
+void appendEndpoints(const config::Endpoint& endpoint, const dns::StaticHosts* hosts,
+                     std::vector<EndpointInfo>& out) {
+  const dns::HostAddresses* resolved =
+      hosts == nullptr || dns::StaticHosts::isLiteral(endpoint.address.host)
+          ? nullptr
+          : hosts->find(endpoint.address.host);
+  if (resolved == nullptr) {
+    out.push_back(makeEndpoint(endpoint));
+    return;
+  }
+  if (!resolved->resolved) {
+    EndpointInfo pending;
+    pending.key = endpoint.address.text();
+    pending.weight = endpoint.weight;
+    pending.meta = endpoint.meta;
+    pending.healthy = false;
+    pending.health_reason =
+        "unresolved: " + (resolved->error.empty() ? "resolving" : resolved->error);
+    out.push_back(std::move(pending));
+    return;
+  }
+  for (const std::string& ip : resolved->addresses) {
+    config::Endpoint one = endpoint;
+    one.address.host = ip;
+    one.meta.emplace("hostname", endpoint.address.host);
+    out.push_back(makeEndpoint(one));
+  }
+}
+
+}  // namespace
+
+std::set<std::string> hostNames(const config::Config& config, const RegistryView& registry) {
   std::set<std::string> names;
+  auto add = [&](const config::Endpoint& endpoint) {
+    if (!dns::StaticHosts::isLiteral(endpoint.address.host)) names.insert(endpoint.address.host);
+  };
   for (const config::Cluster& cluster : config.clusters) {
-    for (const auto& endpoint : cluster.endpoints) {
-      if (!dns::StaticHosts::isLiteral(endpoint.address.host)) names.insert(endpoint.address.host);
-    }
+    for (const auto& endpoint : cluster.endpoints) add(endpoint);
+    auto it =
+        cluster.service.empty() ? registry.services.end() : registry.services.find(cluster.service);
+    if (it == registry.services.end()) continue;
+    for (const auto& entry : it->second) add(entry.endpoint);
   }
   return names;
 }
@@ -233,35 +275,10 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
     if (cluster.service.empty()) {
       info.source = "static";
       for (const auto& endpoint : cluster.endpoints) {
-        const dns::HostAddresses* resolved =
-            hosts == nullptr || dns::StaticHosts::isLiteral(endpoint.address.host)
-                ? nullptr
-                : hosts->find(endpoint.address.host);
-        if (resolved == nullptr) {
-          // An IP literal (or, without a resolver, a lookup by the system's).
-          info.endpoints.push_back(makeEndpoint(endpoint));
-          applyActiveHealth(cluster, health, endpoint.address.text(), info.endpoints.back());
-          continue;
-        }
-        if (!resolved->resolved) {
-          // Never a blocking lookup here: the main thread must keep serving the registry.
-          EndpointInfo pending;
-          pending.key = endpoint.address.text();
-          pending.weight = endpoint.weight;
-          pending.meta = endpoint.meta;
-          pending.healthy = false;
-          pending.health_reason =
-              "unresolved: " + (resolved->error.empty() ? "resolving" : resolved->error);
-          info.endpoints.push_back(std::move(pending));
-          continue;
-        }
-        // A name stands for every address it has, as its last good answer gave them.
-        for (const std::string& ip : resolved->addresses) {
-          config::Endpoint one = endpoint;
-          one.address.host = ip;
-          one.meta.emplace("hostname", endpoint.address.host);
-          info.endpoints.push_back(makeEndpoint(one));
-          applyActiveHealth(cluster, health, endpoint.address.text(), info.endpoints.back());
+        const size_t first = info.endpoints.size();
+        appendEndpoints(endpoint, hosts, info.endpoints);
+        for (size_t e = first; e < info.endpoints.size(); ++e) {
+          applyActiveHealth(cluster, health, endpoint.address.text(), info.endpoints[e]);
         }
       }
     } else {
@@ -269,13 +286,16 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
       auto it = registry.services.find(cluster.service);
       if (it != registry.services.end()) {
         for (const auto& entry : it->second) {
-          EndpointInfo endpoint = makeEndpoint(entry.endpoint);
-          if (!entry.healthy) {
-            endpoint.healthy = false;
-            endpoint.health_reason = "registry: " + entry.health_reason;
+          const size_t first = info.endpoints.size();
+          appendEndpoints(entry.endpoint, hosts, info.endpoints);
+          for (size_t e = first; e < info.endpoints.size(); ++e) {
+            EndpointInfo& endpoint = info.endpoints[e];
+            if (!entry.healthy && endpoint.healthy) {
+              endpoint.healthy = false;
+              endpoint.health_reason = "registry: " + entry.health_reason;
+            }
+            applyActiveHealth(cluster, health, entry.endpoint.address.text(), endpoint);
           }
-          applyActiveHealth(cluster, health, endpoint.key, endpoint);
-          info.endpoints.push_back(std::move(endpoint));
         }
       }
     }

@@ -28,8 +28,8 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
                                               const HealthChecker* health,
                                               const dns::StaticHosts* hosts, uint64_t version);
 
-// The host names (not IP literals) that static endpoints are written with.
-std::set<std::string> staticHostNames(const config::Config& config);
+// The host names (not IP literals) that endpoints are written with, static or from the registry.
+std::set<std::string> hostNames(const config::Config& config, const RegistryView& registry);
 
 // What a cluster's active health checks must check: its endpoints, static or from the registry.
 std::vector<HealthTarget> healthTargets(const config::Config& config, const RegistryView& registry);

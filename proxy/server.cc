@@ -118,7 +118,7 @@ bool Server::start() {
   health_ = std::make_unique<discovery::HealthChecker>(*http_, [this] { onHealthChange(); });
   static_hosts_ = std::make_unique<discovery::dns::StaticHosts>(
       base_, staticHostResolver(cfg.registry), [this] { publish(); });
-  static_hosts_->setNames(discovery::staticHostNames(cfg));
+  static_hosts_->setNames(discovery::hostNames(cfg, registry_));
   startProvider(cfg);
   if (cfg.registry.file) {
     std::string content;
@@ -172,13 +172,17 @@ void Server::startProvider(const config::Config& config) {
              watchedServices(config).size());
     provider_->watch(watchedServices(config));
   }
+  // Kept as started: `service:` and `registry:` changes take effect at the next restart, and
+  // the lifecycle must not follow half of one.
+  service_ = config.service;
+  registry_kind_ = config.registry.kind();
   if (config.service) {
     registrar_ = discovery::makeRegistrar(config.registry, *config.service, *http_);
   }
 }
 
 void Server::onProviderView(discovery::RegistryView view) {
-  const char* kind = loaded_->config->registry.kind();
+  const char* kind = registry_kind_.c_str();
   size_t endpoints = 0;
   for (const auto& [service, entries] : view.services) endpoints += entries.size();
   LOG_INFO("registry %s: %zu service(s), %zu endpoint(s)", kind, view.services.size(), endpoints);
@@ -192,7 +196,7 @@ void Server::onProviderView(discovery::RegistryView view) {
 }
 
 void Server::onProviderError(const std::string&) {
-  const char* kind = loaded_->config->registry.kind();
+  const char* kind = registry_kind_.c_str();
   // The provider logs the error with its retry; here it is counted. The last view stays.
   stats_->incrementCounter("remora_registry_errors_total",
                            "Failed exchanges with the registry (the last good view stays)",
@@ -203,9 +207,11 @@ void Server::onProviderError(const std::string&) {
 
 void Server::updateHealthTargets() {
   const config::Config& cfg = *loaded_->config;
+  // Registry endpoints may be names too; they are resolved as static ones are.
+  static_hosts_->setNames(discovery::hostNames(cfg, registry_));
   std::vector<discovery::HealthTarget> targets = discovery::healthTargets(cfg, registry_);
-  if (cfg.service && cfg.service->app) {
-    targets.push_back({"", *cfg.service->app, cfg.service->health});
+  if (service_ && service_->app) {
+    targets.push_back({"", *service_->app, service_->health});
   }
   health_->setTargets(targets);
 }
@@ -229,9 +235,8 @@ void Server::setHealthcheckFailed(bool failed) {
 
 discovery::AppHealth Server::appHealth() const {
   if (healthcheck_failed_) return discovery::AppHealth::Critical;
-  const config::Config& cfg = *loaded_->config;
-  if (!cfg.service || !cfg.service->app) return discovery::AppHealth::Passing;
-  const discovery::TargetHealth* health = health_->find("", cfg.service->app->text());
+  if (!service_ || !service_->app) return discovery::AppHealth::Passing;
+  const discovery::TargetHealth* health = health_->find("", service_->app->text());
   if (health == nullptr || health->state != discovery::TargetHealth::State::Healthy) {
     return discovery::AppHealth::Critical;
   }
@@ -241,9 +246,9 @@ discovery::AppHealth Server::appHealth() const {
 void Server::advanceLifecycle() {
   const config::Config& cfg = *loaded_->config;
   if (state_ == LifecycleState::Starting) {
-    if (cfg.service && cfg.service->app && !appHealthy()) return;  // onHealthChange comes back
-    if (cfg.service && cfg.service->app) {
-      LOG_INFO("local app %s is healthy", cfg.service->app->text().c_str());
+    if (service_ && service_->app && !appHealthy()) return;  // onHealthChange comes back
+    if (service_ && service_->app) {
+      LOG_INFO("local app %s is healthy", service_->app->text().c_str());
     }
     setState(LifecycleState::Registering);
   }
@@ -255,7 +260,7 @@ void Server::advanceLifecycle() {
   }
   if (registration_started_) return;
   registration_started_ = true;
-  LOG_INFO("registering %s (%s) with %s", cfg.service->id.c_str(), cfg.service->name.c_str(),
+  LOG_INFO("registering %s (%s) with %s", service_->id.c_str(), service_->name.c_str(),
            cfg.registry.kind());
   registrar_->start(appHealth(), [this] {
     if (state_ != LifecycleState::Registering) return;
@@ -265,24 +270,25 @@ void Server::advanceLifecycle() {
 }
 
 std::string Server::notReadyReason() const {
-  const config::Config& cfg = *loaded_->config;
+  if (state_ == LifecycleState::Ready && healthcheck_failed_) return "HEALTHCHECK FAILED";
+  const bool has_app = service_ && service_->app;
   auto appResult = [&]() -> std::string {
-    const discovery::TargetHealth* health = health_->find("", cfg.service->app->text());
+    const discovery::TargetHealth* health = health_->find("", service_->app->text());
     if (health == nullptr || health->last_result.empty()) return "not checked yet";
     return health->last_result;
   };
   switch (state_) {
     case LifecycleState::Starting:
-      return "STARTING: waiting for the local app at " + cfg.service->app->text() + " (" +
+      if (!has_app) break;
+      return "STARTING: waiting for the local app at " + service_->app->text() + " (" +
              appResult() + ")";
     case LifecycleState::Registering: {
       const std::string& error = registrar_ ? registrar_->status().last_error : std::string();
-      return std::string("REGISTERING with ") + cfg.registry.kind() +
-             (error.empty() ? "" : " (" + error + ")");
+      return "REGISTERING with " + registry_kind_ + (error.empty() ? "" : " (" + error + ")");
     }
     case LifecycleState::Ready:
-      if (healthcheck_failed_) return "HEALTHCHECK FAILED";
-      return "APP UNHEALTHY: " + cfg.service->app->text() + " (" + appResult() + ")";
+      if (!has_app) break;
+      return "APP UNHEALTHY: " + service_->app->text() + " (" + appResult() + ")";
     case LifecycleState::Draining:
     case LifecycleState::Stopped:
       break;
@@ -301,8 +307,7 @@ nlohmann::json Server::registryJson() const {
     }
     return out;
   };
-  const config::Config& cfg = *loaded_->config;
-  nlohmann::json out = {{"kind", cfg.registry.kind()}, {"lifecycle", lifecycleStateName(state_)}};
+  nlohmann::json out = {{"kind", registry_kind_}, {"lifecycle", lifecycleStateName(state_)}};
   if (provider_) out["watch"] = status(provider_->status());
   if (registrar_) out["registration"] = status(registrar_->status());
   return out;
@@ -380,6 +385,7 @@ void Server::watchFiles() {
   if (cfg.registry.file) {
     watcher_->watch(cfg.registry.file->path, [this](const std::string& content) {
       onRegistryFile(content);
+      updateHealthTargets();
       publish();
     });
   }
@@ -465,7 +471,7 @@ void Server::reload(const std::string& why) {
     }
   }
   watchFiles();
-  static_hosts_->setNames(discovery::staticHostNames(next));
+  static_hosts_->setNames(discovery::hostNames(next, registry_));
   updateHealthTargets();
   publish();
   activateListeners();
@@ -578,6 +584,8 @@ void Server::checkDrained() {
 
 void Server::quit() {
   LOG_INFO("quit requested through the admin listener");
+  // Not ready from now on, and the lifecycle moves no further (no registration starts now).
+  setState(LifecycleState::Draining);
   // A moment for the admin reply to be written before the loop ends.
   static constexpr timeval kReplyTime = {0, 100 * 1000};
   if (registrar_ && registration_started_) {
@@ -591,9 +599,9 @@ void Server::quit() {
 std::set<std::string> Server::appFacingListeners() const {
   const config::Config& cfg = *loaded_->config;
   std::set<std::string> names;
-  if (!cfg.service) return names;
+  if (!service_) return names;
   for (const auto& listener : cfg.listeners) {
-    if (listener.address.port != cfg.service->port) names.insert(listener.name);
+    if (listener.address.port != service_->port) names.insert(listener.name);
   }
   return names;
 }

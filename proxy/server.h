@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -117,6 +118,8 @@ class Server {
   std::unique_ptr<discovery::Registrar> registrar_;
   std::unique_ptr<discovery::HealthChecker> health_;
   std::unique_ptr<discovery::dns::StaticHosts> static_hosts_;
+  std::optional<config::Service> service_;  // as started
+  std::string registry_kind_;               // as started
   bool registration_started_ = false;
   bool draining_started_ = false;  // the drain delay runs (after deregistration)
   std::unique_ptr<Admin> admin_;

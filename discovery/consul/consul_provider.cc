@@ -121,7 +121,9 @@ void ConsulProvider::ServiceWatch::query() {
   if (!config.datacenter.empty()) request.url += "&dc=" + urlEscape(config.datacenter);
   if (config.stale) request.url += "&stale";
   if (!owner_.token_.empty()) request.headers.emplace_back("X-Consul-Token", owner_.token_);
-  request.timeout = config.wait + config.wait / 16 + kTimeoutSlack;
+  // A non-blocking read (index 0) answers at once: an agent that does not is gone, and the
+  // first view (which waits for every service) must not wait a whole `wait` for it.
+  request.timeout = index == 0 ? kTimeoutSlack : config.wait + config.wait / 16 + kTimeoutSlack;
   call_ = owner_.http_.fetch(std::move(request),
                              [this](HttpResponse response) { onResponse(response); });
 }

@@ -38,6 +38,9 @@ std::unique_ptr<HttpCall> EtcdClient::stream(const std::string& path, std::strin
                                              std::function<void(HttpResponse)> done) {
   HttpRequest r = request(path, std::move(body));
   r.timeout = std::chrono::milliseconds(0);
+  // The watch asks for progress notifications (every 10 minutes by default): a member silent
+  // longer than that is gone without a word (a partition), and the watch moves on.
+  r.idle_timeout = std::chrono::minutes(11);
   r.on_body_data = std::move(on_data);
   return send(std::move(r), std::move(done));
 }

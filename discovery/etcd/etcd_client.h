@@ -28,6 +28,9 @@ class EtcdClient {
 
   // After a failure seen by the caller (a broken stream), the next call tries another member.
   void rotate();
+  // Drops the auth token, so the next call authenticates again (etcd refuses an expired one
+  // inside an HTTP 200 watch stream, where send() cannot see it).
+  void resetToken() { token_.clear(); }
   const std::string& endpoint() const { return config_.endpoints[current_]; }
 
  private:

@@ -116,6 +116,9 @@ bool EtcdProvider::onWatchLine(std::string_view line) {
   auto message = parseWatchMessage(line, error);
   if (!message || !message->error.empty()) {
     call_.reset();
+    // Possibly an expired token: authenticate again and read everything again.
+    client_.resetToken();
+    have_range_ = false;
     fail("watch: " + (message ? message->error : error));
     return false;
   }
@@ -128,6 +131,8 @@ bool EtcdProvider::onWatchLine(std::string_view line) {
       have_range_ = false;
       range();
     } else {
+      client_.resetToken();
+      have_range_ = false;
       fail("watch cancelled: " + message->cancel_reason);
     }
     return false;

@@ -95,6 +95,21 @@ TEST_F(HttpClientTest, ReportsARefusedConnection) {
   EXPECT_FALSE(response->error.empty());
 }
 
+// A name that does not resolve fails on a later turn, never inside fetch(): callers keep the
+// call only once fetch() has returned it.
+TEST_F(HttpClientTest, AnUnresolvableNameFailsLaterNotInsideFetch) {
+  discovery::HttpRequest request;
+  request.url = "http://no-such-host.invalid:8500/v1/health/service/users";
+  request.timeout = 3000ms;
+  std::optional<discovery::HttpResponse> result;
+  call_ = client_->fetch(std::move(request),
+                         [&](discovery::HttpResponse response) { result = std::move(response); });
+  EXPECT_FALSE(result.has_value());
+  ASSERT_TRUE(runUntil([&] { return result.has_value(); }));
+  EXPECT_EQ(result->status, 0);
+  EXPECT_FALSE(result->error.empty());
+}
+
 TEST_F(HttpClientTest, GivesUpAtItsTimeout) {
   ScriptedUpstream silent([](UpstreamConnection& c) {
     c.readRequest();

@@ -185,6 +185,8 @@ TEST(HealthCheckReaderTest, ClusterHealthCheck) {
               ElementsAre(HasSubstr("timeout must not exceed its interval")));
   EXPECT_THAT(errorsOf("registry: {etcd: {}}", "health_check: {healthy_threshold: 0}"),
               ElementsAre(HasSubstr("healthy_threshold")));
+  EXPECT_THAT(errorsOf("registry: {etcd: {}}", "protocol: http2\n    health_check: {}"),
+              ElementsAre(HasSubstr("health_check is plain HTTP/1.1")));
   EXPECT_THAT(errorsOf("registry: {etcd: {}}"), IsEmpty());
 }
 
