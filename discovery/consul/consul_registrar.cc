@@ -81,6 +81,8 @@ void ConsulRegistrar::registerService() {
                       return fail("register: " + describeFailure(response));
                     registered_ = true;
                     published_ = published;
+                    // Registering replaces the checks, maintenance's among them.
+                    maintenance_ = false;
                     if (restoring_) {
                       LOG_INFO("consul: registry back and registration of %s restored",
                                serviceId(service_).c_str());
@@ -129,11 +131,29 @@ void ConsulRegistrar::confirm() {
 }
 
 void ConsulRegistrar::next() {
-  // An http check is the agent's own business; only a TTL check carries remora's view.
   if (config_.check == config::ConsulRegistry::Check::Ttl && published_ != health_) {
     return updateCheck();
   }
+  const bool critical = health_ == AppHealth::Critical;
+  if (config_.check == config::ConsulRegistry::Check::Http && critical != maintenance_) {
+    return setMaintenance(critical);
+  }
   schedule(period_);
+}
+
+void ConsulRegistrar::setMaintenance(bool enable) {
+  const std::string path = "/v1/agent/service/maintenance/" + urlEscape(serviceId(service_)) +
+                           "?enable=" + (enable ? "true" : "false") +
+                           "&reason=" + urlEscape("remora: the app is critical");
+  call_ = http_.fetch(request("PUT", path, ""), [this, enable](HttpResponse response) {
+    call_.reset();
+    if (unknownToAgent(response)) return lost("maintenance: " + describeFailure(response));
+    if (response.status != 200) return fail("maintenance: " + describeFailure(response));
+    maintenance_ = enable;
+    LOG_INFO("consul: %s maintenance %s", serviceId(service_).c_str(), enable ? "on" : "off");
+    succeeded();
+    next();
+  });
 }
 
 void ConsulRegistrar::onTimer(evutil_socket_t, short, void* self) {

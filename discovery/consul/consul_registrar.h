@@ -35,6 +35,7 @@ class ConsulRegistrar : public Registrar {
  private:
   void registerService();
   void updateCheck();
+  void setMaintenance(bool enable);
   void confirm();
   // After any successful exchange: publish a health that changed meanwhile, or wait a period.
   void next();
@@ -56,6 +57,9 @@ class ConsulRegistrar : public Registrar {
   bool started_ = false;
   bool registered_ = false;  // the last exchange left the service registered
   bool restoring_ = false;   // a registration was lost or failed: the next one restores it
+  // With an http check, remora's own view (its checks of the app, POST /healthcheck/fail)
+  // reaches Consul as maintenance mode: the instance leaves discovery while it is critical.
+  bool maintenance_ = false;
   bool stopping_ = false;
   std::function<void()> on_registered_;
   std::unique_ptr<HttpCall> call_;

@@ -327,6 +327,18 @@ TEST_F(ConsulAgentTest, RegistrarWithAnHttpCheck) {
       eventually([&] { return discoveredStatus("orders", "service:orders-1") == "critical"; },
                  milliseconds(4000)));
 
+  // remora's own view reaches Consul as maintenance mode: on while critical, off when not.
+  auto inMaintenance = [&] {
+    return getJson("/v1/agent/checks").contains("_service_maintenance:orders-1");
+  };
+  EXPECT_TRUE(eventually(inMaintenance, milliseconds(3000)));
+  registrar_->setHealth(AppHealth::Passing);
+  EXPECT_TRUE(eventually([&] { return !inMaintenance(); }, milliseconds(3000)));
+  registrar_->setHealth(AppHealth::Critical);
+  EXPECT_TRUE(eventually(inMaintenance, milliseconds(3000)));
+  registrar_->setHealth(AppHealth::Passing);
+  EXPECT_TRUE(eventually([&] { return !inMaintenance(); }, milliseconds(3000)));
+
   // Without a TTL to refresh, a periodic lookup notices the agent lost the service.
   ASSERT_EQ(fetchNow(http_, "PUT", url("/v1/agent/service/deregister/orders-1")).status, 200);
   ASSERT_TRUE(waitFor([&] { return registered == 2; }, milliseconds(3000)));
