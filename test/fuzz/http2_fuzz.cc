@@ -66,7 +66,8 @@ class Harness {
     check(config.ok(), "config");
     auto loaded = discovery::prepareConfig(*config);
     check(loaded.ok(), "prepare");
-    worker_.setSnapshot(discovery::buildSnapshot(*loaded, discovery::RegistryView{}, nullptr, nullptr, 1));
+    worker_.setSnapshot(
+        discovery::buildSnapshot(*loaded, discovery::RegistryView{}, nullptr, nullptr, 1));
     path_ = "/tmp/remora-http2-fuzz-" + std::to_string(getpid()) + ".sock";
     unlink(path_.c_str());
     const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -258,7 +258,7 @@ TEST(Etcd, AnUnhealthyAppIsWithdrawnFromTheRegistryAndComesBackWhenHealthy) {
       sidecarConfig(etcd, {.app = "app: " + app.address() +
                                   "\n  health: {path: /health, interval: 100ms, timeout: 100ms, "
                                   "healthy_threshold: 1, unhealthy_threshold: 2}",
-                 .drain_delay = "0s"})));
+                           .drain_delay = "0s"})));
   // STARTING until the app answers its health check; nothing registered meanwhile.
   HttpResponse starting = remora.adminGet("/ready");
   EXPECT_EQ(starting.status, 503);

@@ -7,8 +7,8 @@ namespace remora::discovery::etcd {
 namespace {
 
 TEST(EtcdJsonTest, Base64RoundTrips) {
-  const std::vector<std::string> texts = {"", "a", "ab", "abc", "/services/users/",
-                                          std::string("\0\xff", 2)};
+  const std::vector<std::string> texts = {
+      "", "a", "ab", "abc", "/services/users/", std::string("\0\xff", 2)};
   for (const std::string& text : texts) {
     EXPECT_EQ(base64Decode(base64Encode(text)), text);
   }
