@@ -216,6 +216,14 @@ struct FileRegistry {
   std::string path;  // YAML: {service: [{address, weight, meta, health}]}, re-read on change
 };
 
+// TLS to a registry reached over https://: the CA is required, a client certificate optional.
+struct RegistryTls {
+  std::string ca;
+  std::string cert;  // with key: the client certificate the registry may ask for
+  std::string key;
+  std::string server_name;  // the name checked in the registry's certificate; "": the URL's host
+};
+
 // Consul's HTTP API on the local agent: blocking queries on /v1/health/service/<name>, and the
 // agent API for self-registration.
 struct ConsulRegistry {
@@ -224,11 +232,7 @@ struct ConsulRegistry {
   std::string datacenter;                         // "" : the agent's own
   bool stale = false;     // any server may answer, so discovery works without a leader
   Duration wait{300000};  // how long one blocking query may wait for a change
-  // TLS to the agent (https:// addresses); the CA is required for https.
-  std::string ca;
-  std::string cert;
-  std::string key;
-  std::string tls_server_name;
+  RegistryTls tls;        // for an https:// address
   // How the registered instance's health is kept: `ttl` (remora reports the local app's health
   // as it sees it) or `http` (the agent checks remora's inbound listener itself).
   enum class Check { Ttl, Http };
@@ -244,6 +248,7 @@ struct EtcdRegistry {
   Duration lease_ttl{10000};
   std::string username;  // with password: authenticate and send the token
   std::string password;
+  RegistryTls tls;  // for https:// endpoints
 };
 
 // DNS SRV records `_<service>._tcp.<domain>` (a service starting with '_' is used as the whole

@@ -167,6 +167,14 @@ json healthCheckToJson(const HealthCheck& check) {
 // Secrets show only whether they are set.
 std::string redacted(const std::string& secret) { return secret.empty() ? "" : "<redacted>"; }
 
+// A registry's TLS keys, as written in the config (file paths: nothing secret).
+void addTls(json& provider, const RegistryTls& tls) {
+  provider["ca"] = tls.ca;
+  provider["cert"] = tls.cert;
+  provider["key"] = tls.key;
+  provider["tls_server_name"] = tls.server_name;
+}
+
 json registryToJson(const Registry& registry) {
   json out = json::object();
   if (registry.file) out["file"] = {{"path", registry.file->path}};
@@ -178,12 +186,9 @@ json registryToJson(const Registry& registry) {
         {"datacenter", consul.datacenter},
         {"stale", consul.stale},
         {"wait", formatDuration(consul.wait)},
-        {"ca", consul.ca},
-        {"cert", consul.cert},
-        {"key", consul.key},
-        {"tls_server_name", consul.tls_server_name},
         {"check", consul.check == ConsulRegistry::Check::Ttl ? "ttl" : "http"},
         {"deregister_critical_after", formatDuration(consul.deregister_critical_after)}};
+    addTls(out["consul"], consul.tls);
   }
   if (registry.etcd) {
     const EtcdRegistry& etcd = *registry.etcd;
@@ -192,6 +197,7 @@ json registryToJson(const Registry& registry) {
                    {"lease_ttl", formatDuration(etcd.lease_ttl)},
                    {"username", etcd.username},
                    {"password", redacted(etcd.password)}};
+    addTls(out["etcd"], etcd.tls);
   }
   if (registry.dns) {
     const DnsRegistry& dns = *registry.dns;

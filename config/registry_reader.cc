@@ -1,6 +1,8 @@
 // Registry settings reading: the provider's keys, their bounds, and URLs the client can dial.
 #include "config/registry_reader.h"
 
+#include <algorithm>
+
 namespace remora::config {
 namespace {
 
@@ -39,6 +41,21 @@ void readUrl(YamlReader& reader, const Located& at, std::string_view what, std::
   out = *url;
 }
 
+// The keys `ca`, `cert`, `key` and `tls_server_name` of a provider reached over `https`.
+void readTls(YamlReader& reader, const Fields& fields, const std::string& what, bool https,
+             RegistryTls& out) {
+  readString(reader, fields, "ca", out.ca);
+  readString(reader, fields, "cert", out.cert);
+  readString(reader, fields, "key", out.key);
+  readString(reader, fields, "tls_server_name", out.server_name);
+  if (out.cert.empty() != out.key.empty()) {
+    reader.error(fields.where(), what + ": cert and key come together");
+  }
+  if (https && out.ca.empty()) {
+    reader.error(fields.where(), what + ": an https:// address needs 'ca'");
+  }
+}
+
 void readConsul(YamlReader& reader, const Located& at, ConsulRegistry& out) {
   if (at.node.IsNull()) return;  // `consul:` alone: every default
   std::optional<Fields> fields =
@@ -67,16 +84,7 @@ void readConsul(YamlReader& reader, const Located& at, ConsulRegistry& out) {
       }
     }
   }
-  readString(reader, *fields, "ca", out.ca);
-  readString(reader, *fields, "cert", out.cert);
-  readString(reader, *fields, "key", out.key);
-  readString(reader, *fields, "tls_server_name", out.tls_server_name);
-  if (out.cert.empty() != out.key.empty()) {
-    reader.error(fields->where(), "registry consul: cert and key come together");
-  }
-  if (out.address.starts_with("https://") && out.ca.empty()) {
-    reader.error(fields->where(), "registry consul: an https:// address needs 'ca'");
-  }
+  readTls(reader, *fields, "registry consul", out.address.starts_with("https://"), out.tls);
   if (const Field* f = fields->find("check")) {
     if (auto value = reader.string(f->value, "check")) {
       if (*value == "ttl") {
@@ -103,8 +111,10 @@ void readConsul(YamlReader& reader, const Located& at, ConsulRegistry& out) {
 
 void readEtcd(YamlReader& reader, const Located& at, EtcdRegistry& out) {
   if (at.node.IsNull()) return;  // `consul:` alone: every default
-  std::optional<Fields> fields = reader.mapping(
-      at, "registry etcd", {"endpoints", "prefix", "lease_ttl", "username", "password"});
+  std::optional<Fields> fields =
+      reader.mapping(at, "registry etcd",
+                     {"endpoints", "prefix", "lease_ttl", "username", "password", "ca", "cert",
+                      "key", "tls_server_name"});
   if (!fields) return;
   if (const Field* f = fields->find("endpoints")) {
     if (auto items = reader.sequence(f->value, "endpoints")) {
@@ -138,6 +148,10 @@ void readEtcd(YamlReader& reader, const Located& at, EtcdRegistry& out) {
   if (out.username.empty() != out.password.empty()) {
     reader.error(fields->where(), "registry etcd: username and password come together");
   }
+  const bool https =
+      std::any_of(out.endpoints.begin(), out.endpoints.end(),
+                  [](const std::string& url) { return url.starts_with("https://"); });
+  readTls(reader, *fields, "registry etcd", https, out.tls);
 }
 
 void readDns(YamlReader& reader, const Located& at, DnsRegistry& out) {

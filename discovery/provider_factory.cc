@@ -1,6 +1,8 @@
 // The explicit table from a `registry:` provider to its implementation.
 #include "discovery/provider_factory.h"
 
+#include <algorithm>
+
 #include "discovery/consul/consul_provider.h"
 #include "discovery/consul/consul_registrar.h"
 #include "discovery/dns/dns_provider.h"
@@ -11,24 +13,32 @@
 namespace remora::discovery {
 namespace {
 
-// An https:// agent needs the TLS settings on the shared client before the first call. A bad
+// An https:// registry needs the TLS settings on the shared client before the first call. A bad
 // file is a startup error in the log, yet the provider and registrar are still made: every call
 // then fails ("https needs TLS settings") and is retried, so status(), on_error and /ready keep
 // showing the registry as down, instead of remora quietly running as if none were configured.
-void prepareConsulTls(const config::ConsulRegistry& consul, HttpClient& http) {
-  if (!consul.address.starts_with("https://")) return;
+void prepareTls(const char* kind, const std::vector<std::string>& urls,
+                const config::RegistryTls& tls, HttpClient& http) {
+  const auto https = std::find_if(
+      urls.begin(), urls.end(), [](const std::string& url) { return url.starts_with("https://"); });
+  if (https == urls.end()) return;
   std::string error;
-  if (!http.setTls({consul.ca, consul.cert, consul.key, consul.tls_server_name}, error)) {
-    LOG_ERROR("registry consul: TLS to %s: %s", consul.address.c_str(), error.c_str());
+  if (!http.setTls({tls.ca, tls.cert, tls.key, tls.server_name}, error)) {
+    LOG_ERROR("registry %s: TLS to %s: %s", kind, https->c_str(), error.c_str());
   }
+}
+
+void prepareTls(const config::Registry& registry, HttpClient& http) {
+  if (registry.consul) prepareTls("consul", {registry.consul->address}, registry.consul->tls, http);
+  if (registry.etcd) prepareTls("etcd", registry.etcd->endpoints, registry.etcd->tls, http);
 }
 
 }  // namespace
 
 std::unique_ptr<RegistryProvider> makeProvider(const config::Registry& registry, HttpClient& http,
                                                ProviderCallbacks callbacks) {
+  prepareTls(registry, http);
   if (registry.consul) {
-    prepareConsulTls(*registry.consul, http);
     return std::make_unique<consul::ConsulProvider>(http, *registry.consul, std::move(callbacks));
   }
   if (registry.etcd) {
@@ -42,8 +52,8 @@ std::unique_ptr<RegistryProvider> makeProvider(const config::Registry& registry,
 
 std::unique_ptr<Registrar> makeRegistrar(const config::Registry& registry,
                                          const config::Service& service, HttpClient& http) {
+  prepareTls(registry, http);
   if (registry.consul) {
-    prepareConsulTls(*registry.consul, http);
     return std::make_unique<consul::ConsulRegistrar>(http, *registry.consul, service);
   }
   if (registry.etcd) return std::make_unique<etcd::EtcdRegistrar>(http, *registry.etcd, service);

@@ -44,14 +44,13 @@ timeval toTimeval(std::chrono::milliseconds ms) {
 
 }  // namespace
 
-std::chrono::milliseconds QueryPacer::delay(Clock::time_point now) {
+std::chrono::milliseconds QueryPacer::delay(Clock::time_point sent, Clock::time_point now) {
+  if (now - sent >= kBaseInterval) interval_ = kBaseInterval;
   if (now > last_) {
     const double refilled = std::chrono::duration<double>(now - last_) / interval_;
     tokens_ = std::min(kBurst, tokens_ + refilled);
     last_ = now;
   }
-  // A full bucket means the service went quiet for a while: the churn is over.
-  if (tokens_ >= kBurst) interval_ = kBaseInterval;
   if (tokens_ >= 1) {
     tokens_ -= 1;
     return std::chrono::milliseconds(0);
@@ -105,6 +104,7 @@ class ConsulProvider::ServiceWatch {
   std::unique_ptr<HttpCall> call_;
   event* timer_;
   QueryPacer pacer_;
+  QueryPacer::Clock::time_point sent_{};  // when the query in flight went out
   Backoff backoff_{std::chrono::milliseconds(500), std::chrono::milliseconds(30000)};
 };
 
@@ -124,6 +124,7 @@ void ConsulProvider::ServiceWatch::query() {
   // A non-blocking read (index 0) answers at once: an agent that does not is gone, and the
   // first view (which waits for every service) must not wait a whole `wait` for it.
   request.timeout = index == 0 ? kTimeoutSlack : config.wait + config.wait / 16 + kTimeoutSlack;
+  sent_ = QueryPacer::Clock::now();
   call_ = owner_.http_.fetch(std::move(request),
                              [this](HttpResponse response) { onResponse(response); });
 }
@@ -147,7 +148,7 @@ void ConsulProvider::ServiceWatch::onResponse(const HttpResponse& response) {
   const bool changed = !read_once_ || !sameEndpoints(*endpoints, endpoints_);
   read_once_ = true;
   if (changed) endpoints_ = std::move(*endpoints);
-  const auto wait = pacer_.delay(QueryPacer::Clock::now());
+  const auto wait = pacer_.delay(sent_, QueryPacer::Clock::now());
   if (wait.count() > 0) {
     arm(wait);
   } else {

@@ -14,18 +14,24 @@
 
 namespace remora::discovery::consul {
 
-// Paces one blocking-query loop: a token bucket of two, so a change right after a quiet spell is
-// read at once, whose refill slows (doubling up to ~15s a query) while the service keeps changing
-// faster than that, and recovers once the bucket has filled up again.
+// Paces one blocking-query loop: a token bucket of two refilled every 250ms, so a change after a
+// quiet spell is read at once. While the service changes faster than the bucket refills, every
+// wait doubles the refill time, up to a second; a query that blocked for 250ms before its answer
+// (the service went quiet that long) brings it back to 250ms. Whether tokens are left cannot
+// tell: at the slower refill, a service changing every 700ms never leaves one, and would stay
+// paced at 1s for good. The 1s ceiling bounds both the agent's load from a flapping service (a
+// query a second per remora, not one per change) and how stale a route can get while a
+// service churns: a change is still routed within 1s.
 class QueryPacer {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr double kBurst = 2;
   static constexpr std::chrono::milliseconds kBaseInterval{250};
-  static constexpr std::chrono::milliseconds kMaxInterval{15000};
+  static constexpr std::chrono::milliseconds kMaxInterval{1000};
 
-  // Takes a token for a query that would start at `now`: how long it must wait first.
-  std::chrono::milliseconds delay(Clock::time_point now);
+  // Takes a token for a query that would start at `now`, the previous one having been sent at
+  // `sent`: how long it must wait first.
+  std::chrono::milliseconds delay(Clock::time_point sent, Clock::time_point now);
 
  private:
   double tokens_ = kBurst;

@@ -81,14 +81,67 @@ void collect(const ares_addrinfo* result, std::vector<std::string>& ips,
   }
 }
 
-ares_addrinfo_hints addressHints() {
+ares_addrinfo_hints addressHints(int family) {
   ares_addrinfo_hints hints{};
-  hints.ai_family = AF_UNSPEC;
+  hints.ai_family = family;
   // Sorting (RFC 6724) connects a UDP socket per address to rank them; remora balances over all
   // of them anyway.
   hints.ai_flags = ARES_AI_NOSORT;
   return hints;
 }
+
+constexpr int kFamilies[] = {AF_INET, AF_INET6};
+
+}  // namespace
+
+// The A and AAAA halves of one address lookup. They are asked apart because one
+// ares_getaddrinfo(AF_UNSPEC) ends with the status of whichever query finished last: an A query
+// the server refused, followed by an empty AAAA answer, reads as "no addresses", and a name
+// that has some would drop out over a server's failure.
+struct AresChannel::FamilyAnswers {
+  int pending = 2;
+  bool not_found = false;           // a half said the name does not exist
+  std::string error;                // the first half that got no answer
+  std::vector<std::string> ips[2];  // IPv4, then IPv6
+  std::optional<uint32_t> ttl;
+
+  // Takes one half's outcome; true once both are in.
+  bool add(int family, int status, const ares_addrinfo* result) {
+    const size_t half = family == AF_INET ? 0 : 1;
+    if (status == ARES_SUCCESS) {
+      collect(result, ips[half], ttl);
+    } else if (status == ARES_ENOTFOUND) {
+      not_found = true;
+    } else if (status != ARES_ENODATA && error.empty()) {
+      error = std::string(half == 0 ? "A: " : "AAAA: ") + ares_strerror(status);
+    }
+    return --pending == 0;
+  }
+
+  // Addresses from either half make an answer, even when the other half failed: a resolver that
+  // never answers AAAA must not keep a name from resolving. Without any, a failed half means no
+  // answer to rely on; only two real answers mean there is nothing.
+  DnsStatus status() const {
+    if (!ips[0].empty() || !ips[1].empty()) return DnsStatus::Ok;
+    if (!error.empty()) return DnsStatus::Failed;
+    return not_found ? DnsStatus::NxDomain : DnsStatus::NoData;
+  }
+
+  std::vector<std::string> addresses() const {
+    std::vector<std::string> all = ips[0];
+    for (const std::string& ip : ips[1]) addUnique(all, ip);
+    return all;
+  }
+};
+
+namespace {
+
+// What one half's callback gets: the lookup it belongs to and which family it asked.
+template <typename Lookup>
+struct FamilyHalf {
+  Lookup* lookup = nullptr;
+  int family = AF_INET;
+};
 
 }  // namespace
 
@@ -105,12 +158,16 @@ struct AresChannel::SrvLookup {
 struct AresChannel::TargetLookup {
   SrvLookup* srv = nullptr;
   size_t record = 0;  // index into srv->records
+  FamilyAnswers answers;
+  FamilyHalf<TargetLookup> halves[2];
 };
 
 struct AresChannel::HostLookup {
   AresChannel* channel = nullptr;
   uint16_t port = 0;
   HostCallback callback;
+  FamilyAnswers answers;
+  FamilyHalf<HostLookup> halves[2];
 };
 
 AresChannel::AresChannel(event_base* base, const config::DnsRegistry& config)
@@ -193,8 +250,14 @@ void AresChannel::resolveHost(const std::string& name, uint16_t port, HostCallba
   lookup->port = port;
   lookup->callback = std::move(callback);
   host_lookups_.emplace(lookup, std::move(owned));
-  const ares_addrinfo_hints hints = addressHints();
-  ares_getaddrinfo(channel_, name.c_str(), nullptr, &hints, &AresChannel::onHostAddresses, lookup);
+  lookup->halves[0] = {lookup, kFamilies[0]};
+  lookup->halves[1] = {lookup, kFamilies[1]};
+  FamilyHalf<HostLookup>* halves = lookup->halves;
+  const ares_addrinfo_hints v4 = addressHints(kFamilies[0]);
+  const ares_addrinfo_hints v6 = addressHints(kFamilies[1]);
+  ares_getaddrinfo(channel_, name.c_str(), nullptr, &v4, &AresChannel::onHostAddresses, &halves[0]);
+  // This one may end the lookup and free it before returning (a name in /etc/hosts).
+  ares_getaddrinfo(channel_, name.c_str(), nullptr, &v6, &AresChannel::onHostAddresses, &halves[1]);
   armTimer();
 }
 
@@ -235,35 +298,46 @@ void AresChannel::startTargets(SrvLookup& lookup) {
   // Held while the lookups start: one may finish inside ares_getaddrinfo (a target in
   // /etc/hosts), and the last one to finish ends the SRV lookup.
   lookup.pending = 1;
-  const ares_addrinfo_hints hints = addressHints();
   for (size_t i = 0; i < lookup.records.size(); ++i) {
     const SrvRecord& record = lookup.records[i];
     if (record.target == "." || !record.addresses.empty()) continue;
-    lookup.targets.push_back(std::make_unique<TargetLookup>(TargetLookup{&lookup, i}));
+    lookup.targets.push_back(std::make_unique<TargetLookup>());
+    TargetLookup& target = *lookup.targets.back();
+    target.srv = &lookup;
+    target.record = i;
+    target.halves[0] = {&target, kFamilies[0]};
+    target.halves[1] = {&target, kFamilies[1]};
     ++lookup.pending;
     // The trailing dot makes the name absolute: search domains must not turn it into another.
     const std::string absolute = record.target + ".";
-    ares_getaddrinfo(channel_, absolute.c_str(), nullptr, &hints, &AresChannel::onTargetAddresses,
-                     lookup.targets.back().get());
+    for (FamilyHalf<TargetLookup>& half : target.halves) {
+      const ares_addrinfo_hints hints = addressHints(half.family);
+      ares_getaddrinfo(channel_, absolute.c_str(), nullptr, &hints, &AresChannel::onTargetAddresses,
+                       &half);
+    }
   }
   if (--lookup.pending == 0) finishSrv(lookup);
 }
 
-void AresChannel::onTargetAddresses(void* target, int status, int, ares_addrinfo* result) {
+void AresChannel::onTargetAddresses(void* half, int status, int, ares_addrinfo* result) {
   std::unique_ptr<ares_addrinfo, AddrinfoFree> owner(result);
   if (status == ARES_EDESTRUCTION) return;
-  auto* lookup = static_cast<TargetLookup*>(target);
-  lookup->srv->channel->targetResolved(*lookup, status, result);
+  auto* answered = static_cast<FamilyHalf<TargetLookup>*>(half);
+  TargetLookup& target = *answered->lookup;
+  if (!target.answers.add(answered->family, status, result)) return;
+  target.srv->channel->targetResolved(target);
 }
 
-void AresChannel::targetResolved(TargetLookup& target, int status, ares_addrinfo* result) {
+void AresChannel::targetResolved(TargetLookup& target) {
   SrvLookup& lookup = *target.srv;
   SrvRecord& record = lookup.records[target.record];
-  if (status == ARES_SUCCESS) {
-    collect(result, record.addresses, lookup.ttl);
-  } else if (status != ARES_ENOTFOUND && status != ARES_ENODATA && lookup.error.empty()) {
+  const DnsStatus status = target.answers.status();
+  if (status == DnsStatus::Ok) {
+    record.addresses = target.answers.addresses();
+    if (target.answers.ttl) keepSmaller(lookup.ttl, *target.answers.ttl);
+  } else if (status == DnsStatus::Failed && lookup.error.empty()) {
     // Only "no such name" or "no address" leave a target out; anything else is no answer.
-    lookup.error = "target " + record.target + ": " + ares_strerror(status);
+    lookup.error = "target " + record.target + ": " + target.answers.error;
   }
   if (--lookup.pending == 0) finishSrv(lookup);
 }
@@ -282,25 +356,22 @@ void AresChannel::endSrv(SrvLookup& lookup, DnsResult result) {
   srv_lookups_.erase(&lookup);
 }
 
-void AresChannel::onHostAddresses(void* lookup, int status, int, ares_addrinfo* result) {
+void AresChannel::onHostAddresses(void* half, int status, int, ares_addrinfo* result) {
   std::unique_ptr<ares_addrinfo, AddrinfoFree> owner(result);
   if (status == ARES_EDESTRUCTION) return;
-  auto* host = static_cast<HostLookup*>(lookup);
+  auto* answered = static_cast<FamilyHalf<HostLookup>*>(half);
+  HostLookup* host = answered->lookup;
+  if (!host->answers.add(answered->family, status, result)) return;
   DnsResult out;
+  out.status = host->answers.status();
   std::vector<config::Address> addresses;
-  if (status == ARES_SUCCESS) {
-    std::vector<std::string> ips;
-    std::optional<uint32_t> ttl;
-    collect(result, ips, ttl);
-    for (std::string& ip : ips) addresses.push_back(config::Address{std::move(ip), host->port});
-    out.ttl = ttl.value_or(0);
-  } else if (status == ARES_ENOTFOUND) {
-    out.status = DnsStatus::NxDomain;
-  } else if (status == ARES_ENODATA) {
-    out.status = DnsStatus::NoData;
-  } else {
-    out.status = DnsStatus::Failed;
-    out.error = ares_strerror(status);
+  if (out.status == DnsStatus::Ok) {
+    for (std::string& ip : host->answers.addresses()) {
+      addresses.push_back(config::Address{std::move(ip), host->port});
+    }
+    out.ttl = host->answers.ttl.value_or(0);
+  } else if (out.status == DnsStatus::Failed) {
+    out.error = host->answers.error;
   }
   AresChannel* channel = host->channel;
   channel->post(

@@ -63,6 +63,7 @@ class AresChannel {
   // c-ares, so a callback may destroy this channel.
 
  private:
+  struct FamilyAnswers;
   struct SrvLookup;
   struct TargetLookup;
   struct HostLookup;
@@ -75,7 +76,7 @@ class AresChannel {
   void armTimer();
   void post(std::function<void()> callback);
   void srvAnswered(SrvLookup& lookup, int status, const unsigned char* answer, int length);
-  void targetResolved(TargetLookup& target, int status, ares_addrinfo* result);
+  void targetResolved(TargetLookup& target);
   void startTargets(SrvLookup& lookup);
   void finishSrv(SrvLookup& lookup);
   void endSrv(SrvLookup& lookup, DnsResult result);
@@ -86,8 +87,8 @@ class AresChannel {
   static void onDeliver(evutil_socket_t, short, void* self);
   static void onSrvAnswer(void* lookup, int status, int timeouts, unsigned char* answer,
                           int length);
-  static void onTargetAddresses(void* target, int status, int timeouts, ares_addrinfo* result);
-  static void onHostAddresses(void* lookup, int status, int timeouts, ares_addrinfo* result);
+  static void onTargetAddresses(void* half, int status, int timeouts, ares_addrinfo* result);
+  static void onHostAddresses(void* half, int status, int timeouts, ares_addrinfo* result);
 
   event_base* base_;
   ares_channel channel_ = nullptr;  // null when setting up failed

@@ -24,7 +24,7 @@ service:
   meta: {version: v1}
   {{app}}
 registry:
-  etcd: {endpoints: {{endpoints}}, prefix: /services/, lease_ttl: 3s}
+  etcd: {endpoints: {{endpoints}}, prefix: /services/, lease_ttl: 3s{{etcd_tls}}}
 lifecycle: {drain_delay: {{drain_delay}}, drain_timeout: 5s}
 listeners:
   - name: inbound
@@ -50,13 +50,15 @@ clusters:
 struct SidecarOptions {
   std::string app;  // a `app: ... health: ...` line, or ""
   std::string drain_delay = "0s";
+  std::string etcd_tls{};  // ", ca: ..., cert: ..., key: ..." for an etcd over TLS
 };
 
 std::string sidecarConfig(const Etcd& etcd, const SidecarOptions& options = {}) {
   return render(kSidecar, {{"endpoints", etcd.yamlEndpoints()},
                            {"inbound_port", std::to_string(freePort())},
                            {"app", options.app},
-                           {"drain_delay", options.drain_delay}});
+                           {"drain_delay", options.drain_delay},
+                           {"etcd_tls", options.etcd_tls}});
 }
 
 std::string instance(const std::string& address, const std::string& version = "v1") {
@@ -141,6 +143,45 @@ TEST(Etcd, ASubsetSelectsInstancesByTheirMetadata) {
   const uint16_t port = remora.port("outbound");
   ASSERT_TRUE(waitUntil([&] { return bodiesSeen(port, 4).size() == 2; }, deadlineIn(5s)));
   EXPECT_EQ(bodiesSeen(port, 6, {{"x-version", "v2"}}), std::set<std::string>{"200 v2"});
+}
+
+TEST(Etcd, OverTlsWithAClientCertificateItWatchesAndRegisters) {
+  TestPki pki;
+  Etcd etcd(1, EtcdTls{pki.ca(), pki.server().cert, pki.server().key, pki.client().cert,
+                       pki.client().key});
+  ScriptedUpstream a(ScriptedUpstream::respondWith(200, "a"));
+  Remora remora;
+  SidecarOptions options;
+  options.etcd_tls =
+      ", ca: " + pki.ca() + ", cert: " + pki.client().cert + ", key: " + pki.client().key;
+  ASSERT_TRUE(remora.start(sidecarConfig(etcd, options)));
+  ASSERT_TRUE(waitUntil([&] { return remora.adminGet("/ready").status == 200; }, deadlineIn(10s)))
+      << remora.adminGet("/ready").body << remora.logs();
+  EXPECT_TRUE(etcd.get("/services/orders/orders-1").has_value());
+  ASSERT_TRUE(etcd.put("/services/users/a", instance(a.address())));
+  const uint16_t port = remora.port("outbound");
+  EXPECT_TRUE(waitUntil([&] { return httpGet(port, "/").body == "a"; }, deadlineIn(5s)))
+      << remora.logs();
+
+  // Without its client certificate, or trusting another CA, remora is refused and says why.
+  for (const std::string& settings :
+       {", ca: " + pki.ca(),
+        ", ca: " + pki.otherCa() + ", cert: " + pki.client().cert + ", key: " + pki.client().key}) {
+    Remora refused;
+    SidecarOptions refused_options;
+    refused_options.etcd_tls = settings;
+    ASSERT_TRUE(refused.start(sidecarConfig(etcd, refused_options)));
+    ASSERT_TRUE(waitUntil(
+        [&] {
+          auto clusters = nlohmann::json::parse(refused.adminGet("/clusters").body);
+          return clusters["registry"]["watch"].value("last_error", "").find("TLS") !=
+                 std::string::npos;
+        },
+        deadlineIn(10s)))
+        << settings << "\n"
+        << refused.adminGet("/clusters").body;
+    EXPECT_EQ(refused.adminGet("/ready").status, 503);
+  }
 }
 
 TEST(Etcd, TrafficFlowsWhileEtcdIsDownAndRegistrationComesBackWithIt) {

@@ -10,7 +10,7 @@
 
 namespace remora::harness {
 
-Etcd::Etcd(size_t members) {
+Etcd::Etcd(size_t members, std::optional<EtcdTls> tls) : tls_(std::move(tls)) {
   members_.resize(members);
   for (size_t i = 0; i < members; ++i) {
     members_[i].name = "m" + std::to_string(i);
@@ -29,42 +29,50 @@ Etcd::~Etcd() = default;  // each Process kills its member
 
 void Etcd::startMember(size_t i, const std::string& state) {
   Member& m = members_[i];
-  const std::string client = "http://127.0.0.1:" + std::to_string(m.client_port);
+  const std::string client = clientUrl(i);
   const std::string peer = "http://127.0.0.1:" + std::to_string(m.peer_port);
   const std::string data = dir_.file(m.name + "-" + std::to_string(generation_) + ".data").string();
-  m.process = std::make_unique<Process>(
-      std::vector<std::string>{"etcd",
-                               "--name",
-                               m.name,
-                               "--data-dir",
-                               data,
-                               "--listen-client-urls",
-                               client,
-                               "--advertise-client-urls",
-                               client,
-                               "--listen-peer-urls",
-                               peer,
-                               "--initial-advertise-peer-urls",
-                               peer,
-                               "--initial-cluster",
-                               members_.size() == 1 ? m.name + "=" + peer : initial_cluster_,
-                               "--initial-cluster-state",
-                               state,
-                               "--initial-cluster-token",
-                               "remora-test",
-                               "--heartbeat-interval",
-                               "50",
-                               "--election-timeout",
-                               "500",
-                               "--logger",
-                               "zap",
-                               "--log-level",
-                               "warn"},
-      dir_.path(), m.name);
+  std::vector<std::string> argv{"etcd",
+                                "--name",
+                                m.name,
+                                "--data-dir",
+                                data,
+                                "--listen-client-urls",
+                                client,
+                                "--advertise-client-urls",
+                                client,
+                                "--listen-peer-urls",
+                                peer,
+                                "--initial-advertise-peer-urls",
+                                peer,
+                                "--initial-cluster",
+                                members_.size() == 1 ? m.name + "=" + peer : initial_cluster_,
+                                "--initial-cluster-state",
+                                state,
+                                "--initial-cluster-token",
+                                "remora-test",
+                                "--heartbeat-interval",
+                                "50",
+                                "--election-timeout",
+                                "500",
+                                "--logger",
+                                "zap",
+                                "--log-level",
+                                "warn"};
+  if (tls_) {
+    for (const std::string& arg :
+         {std::string("--cert-file"), tls_->server_cert, std::string("--key-file"),
+          tls_->server_key, std::string("--trusted-ca-file"), tls_->ca,
+          std::string("--client-cert-auth")}) {
+      argv.push_back(arg);
+    }
+  }
+  m.process = std::make_unique<Process>(argv, dir_.path(), m.name);
 }
 
 std::string Etcd::clientUrl(size_t member) const {
-  return "http://127.0.0.1:" + std::to_string(members_[member].client_port);
+  return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") +
+         std::to_string(members_[member].client_port);
 }
 
 std::string Etcd::yamlEndpoints() const {
@@ -85,6 +93,7 @@ std::string Etcd::liveEndpoints() const {
 CommandResult Etcd::etcdctl(std::vector<std::string> args) {
   std::vector<std::string> argv = {"etcdctl", "--endpoints=" + liveEndpoints(),
                                    "--command-timeout=3s", "--dial-timeout=2s"};
+  for (std::string& flag : etcdctlTls()) argv.push_back(std::move(flag));
   argv.insert(argv.end(), args.begin(), args.end());
   return runCommand(argv, deadlineIn(std::chrono::seconds(10)));
 }
@@ -128,10 +137,11 @@ bool Etcd::compact(int64_t revision) {
 std::optional<size_t> Etcd::leader() {
   for (size_t i = 0; i < members_.size(); ++i) {
     if (members_[i].process == nullptr) continue;
-    CommandResult result =
-        runCommand({"etcdctl", "--endpoints=" + clientUrl(i), "--command-timeout=2s", "endpoint",
-                    "status", "--write-out=json"},
-                   deadlineIn(std::chrono::seconds(5)));
+    std::vector<std::string> argv = {"etcdctl", "--endpoints=" + clientUrl(i),
+                                     "--command-timeout=2s"};
+    for (std::string& flag : etcdctlTls()) argv.push_back(std::move(flag));
+    for (const char* arg : {"endpoint", "status", "--write-out=json"}) argv.push_back(arg);
+    CommandResult result = runCommand(argv, deadlineIn(std::chrono::seconds(5)));
     auto status = nlohmann::json::parse(result.out, nullptr, false);
     if (!status.is_array() || status.empty()) continue;
     const auto& s = status[0]["Status"];
@@ -154,15 +164,28 @@ void Etcd::restart(size_t member, bool wipe) {
   startMember(member, wipe ? "new" : "existing");
 }
 
+std::vector<std::string> Etcd::etcdctlTls() const {
+  if (!tls_) return {};
+  return {"--cacert=" + tls_->ca, "--cert=" + tls_->client_cert, "--key=" + tls_->client_key};
+}
+
+bool Etcd::memberHealthy(size_t member) {
+  if (!tls_) {
+    HttpResponse health = httpGet(members_[member].client_port, "/health");
+    return health.status == 200 && health.body.find("\"true\"") != std::string::npos;
+  }
+  std::vector<std::string> argv = {"etcdctl", "--endpoints=" + clientUrl(member),
+                                   "--command-timeout=2s", "--dial-timeout=1s"};
+  for (std::string& flag : etcdctlTls()) argv.push_back(std::move(flag));
+  for (const char* arg : {"endpoint", "health"}) argv.push_back(arg);
+  return runCommand(argv, deadlineIn(std::chrono::seconds(5))).exit_code == 0;
+}
+
 bool Etcd::waitHealthy(Deadline deadline) {
   return waitUntil(
       [&] {
         for (size_t i = 0; i < members_.size(); ++i) {
-          if (members_[i].process == nullptr) continue;
-          HttpResponse health = httpGet(members_[i].client_port, "/health");
-          if (health.status != 200 || health.body.find("\"true\"") == std::string::npos) {
-            return false;
-          }
+          if (members_[i].process != nullptr && !memberHealthy(i)) return false;
         }
         return true;
       },

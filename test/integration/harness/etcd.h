@@ -13,15 +13,24 @@
 
 namespace remora::harness {
 
+// Client TLS for every member: clients must present a certificate that chains to `ca`.
+struct EtcdTls {
+  std::string ca;
+  std::string server_cert;  // the members' own, which also serves them as a client
+  std::string server_key;
+  std::string client_cert;  // what etcdctl presents
+  std::string client_key;
+};
+
 class Etcd {
  public:
   // Starts `members` etcd processes forming one cluster and waits until it has a leader.
   // Throws std::runtime_error (with the members' logs) when it cannot.
-  explicit Etcd(size_t members = 1);
+  explicit Etcd(size_t members = 1, std::optional<EtcdTls> tls = std::nullopt);
   ~Etcd();
 
   size_t size() const { return members_.size(); }
-  std::string clientUrl(size_t member) const;  // http://127.0.0.1:port
+  std::string clientUrl(size_t member) const;  // http(s)://127.0.0.1:port
   // "[http://..., http://...]": the YAML list of every member's client URL.
   std::string yamlEndpoints() const;
 
@@ -55,9 +64,12 @@ class Etcd {
   void startMember(size_t member, const std::string& state);
   std::string liveEndpoints() const;
   CommandResult etcdctl(std::vector<std::string> args);
+  std::vector<std::string> etcdctlTls() const;  // etcdctl's certificate flags, none without TLS
+  bool memberHealthy(size_t member);
 
   TempDir dir_;
   std::vector<Member> members_;
+  std::optional<EtcdTls> tls_;
   std::string initial_cluster_;
   int generation_ = 0;  // data directories of wiped members get a new name
 };

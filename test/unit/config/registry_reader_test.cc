@@ -93,6 +93,17 @@ TEST(RegistryReaderTest, EtcdDefaultsAndKeys) {
   EXPECT_THAT((*result)->registry.etcd->endpoints, ElementsAre("http://a:2379", "http://b:2379"));
   // `users` must not match `users-admin`: the prefix always ends in '/'.
   EXPECT_EQ((*result)->registry.etcd->prefix, "/reg/");
+
+  auto tls = load(
+      "registry: {etcd: {endpoints: ['https://a:2379'], ca: /ca.pem, cert: /c.pem, key: /k.pem, "
+      "tls_server_name: etcd.internal}}");
+  ASSERT_TRUE(tls) << tls.errors()[0].text();
+  const RegistryTls& settings = (*tls)->registry.etcd->tls;
+  EXPECT_EQ(settings.ca, "/ca.pem");
+  EXPECT_EQ(settings.cert, "/c.pem");
+  EXPECT_EQ(settings.key, "/k.pem");
+  EXPECT_EQ(settings.server_name, "etcd.internal");
+  EXPECT_EQ(toJson(**tls)["registry"]["etcd"]["tls_server_name"], "etcd.internal");
 }
 
 TEST(RegistryReaderTest, EtcdErrors) {
@@ -104,6 +115,10 @@ TEST(RegistryReaderTest, EtcdErrors) {
               ElementsAre(HasSubstr("username and password come together")));
   EXPECT_THAT(errorsOf("registry: {etcd: {endpoints: [a:2379]}}"),
               ElementsAre(HasSubstr("etcd endpoint must be an http:// or https:// URL")));
+  EXPECT_THAT(errorsOf("registry: {etcd: {endpoints: ['http://a:2379', 'https://b:2379']}}"),
+              ElementsAre(HasSubstr("registry etcd: an https:// address needs 'ca'")));
+  EXPECT_THAT(errorsOf("registry: {etcd: {ca: /ca.pem, cert: /c.pem}}"),
+              ElementsAre(HasSubstr("registry etcd: cert and key come together")));
 }
 
 TEST(RegistryReaderTest, DnsKeys) {

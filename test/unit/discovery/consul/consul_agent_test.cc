@@ -362,7 +362,7 @@ TEST_F(ConsulAgentTest, FactoryWithABadCaFileReportsErrors) {
   config::Registry registry;
   registry.consul = config_;
   registry.consul->address = "https://127.0.0.1:1";
-  registry.consul->ca = "/nonexistent/ca.pem";
+  registry.consul->tls.ca = "/nonexistent/ca.pem";
   provider_ = makeProvider(registry, http_, callbacks());
   ASSERT_NE(provider_, nullptr);
   provider_->watch({"users"});
@@ -380,9 +380,9 @@ TEST_F(ConsulTlsAgentTest, ProviderAndRegistrarOverTls) {
   config::Registry registry;
   registry.consul = config_;
   registry.consul->address = agent_.httpsAddress();
-  registry.consul->ca = agent_.caFile();
-  registry.consul->cert = agent_.clientCert();
-  registry.consul->key = agent_.clientKey();
+  registry.consul->tls.ca = agent_.caFile();
+  registry.consul->tls.cert = agent_.clientCert();
+  registry.consul->tls.key = agent_.clientKey();
   provider_ = makeProvider(registry, http_, callbacks());
   ASSERT_NE(provider_, nullptr);
   provider_->watch({"orders"});
@@ -398,7 +398,7 @@ TEST_F(ConsulTlsAgentTest, ProviderAndRegistrarOverTls) {
   EXPECT_EQ(errors_, 0) << last_error_;
 
   // The name checked can be another of the certificate's.
-  registry.consul->tls_server_name = "server.dc1.consul";
+  registry.consul->tls.server_name = "server.dc1.consul";
   registrar_.reset();
   last_view_.reset();
   provider_ = makeProvider(registry, http_, callbacks());
@@ -412,8 +412,8 @@ TEST_F(ConsulTlsAgentTest, ProviderAndRegistrarOverTls) {
   std::filesystem::create_directories(other);
   consultest::ConsulAgent unused(http_);
   ASSERT_EQ(unused.enableTls(other), "");
-  registry.consul->ca = unused.caFile();
-  registry.consul->tls_server_name.clear();
+  registry.consul->tls.ca = unused.caFile();
+  registry.consul->tls.server_name.clear();
   provider_ = makeProvider(registry, http_, callbacks());
   errors_ = 0;
   provider_->watch({"orders"});
@@ -421,16 +421,16 @@ TEST_F(ConsulTlsAgentTest, ProviderAndRegistrarOverTls) {
   EXPECT_EQ(last_error_, "consul: orders: TLS: unable to get local issuer certificate");
 
   // So are a name the certificate does not carry, and a missing client certificate.
-  registry.consul->ca = agent_.caFile();
-  registry.consul->tls_server_name = "elsewhere.example";
+  registry.consul->tls.ca = agent_.caFile();
+  registry.consul->tls.server_name = "elsewhere.example";
   provider_ = makeProvider(registry, http_, callbacks());
   errors_ = 0;
   provider_->watch({"orders"});
   ASSERT_TRUE(waitFor([&] { return errors_ > 0; })) << "a wrong name was accepted";
   EXPECT_EQ(last_error_, "consul: orders: TLS: hostname mismatch");
-  registry.consul->tls_server_name.clear();
-  registry.consul->cert.clear();
-  registry.consul->key.clear();
+  registry.consul->tls.server_name.clear();
+  registry.consul->tls.cert.clear();
+  registry.consul->tls.key.clear();
   provider_ = makeProvider(registry, http_, callbacks());
   errors_ = 0;
   provider_->watch({"orders"});

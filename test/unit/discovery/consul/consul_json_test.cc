@@ -314,34 +314,51 @@ TEST(ConsulJson, FailuresAreDescribedInPrintableText) {
   EXPECT_EQ(describeFailure(empty), "HTTP 500");
 }
 
-TEST(ConsulPacer, BurstOfTwoThenSlowerUnderChurnAndBackAfterQuiet) {
-  QueryPacer pacer;
-  QueryPacer::Clock::time_point now{};
-  now += std::chrono::hours(1);
-  EXPECT_EQ(pacer.delay(now).count(), 0);
-  EXPECT_EQ(pacer.delay(now).count(), 0);
-  // Every reply comes back at once (the service keeps changing): each wait doubles up to 15s.
-  const std::vector<int64_t> expected = {250, 500, 1000, 2000, 4000, 8000, 15000, 15000};
-  for (int64_t want : expected) {
-    const milliseconds wait = pacer.delay(now);
-    EXPECT_EQ(wait.count(), want);
-    now += wait;
+// Drives a pacer the way a watch does: each reply comes `blocked` after its query was sent.
+class PacedWatch {
+ public:
+  PacedWatch() { now_ += std::chrono::hours(1); }
+  // A reply `blocked` after the query went out; the wait before the next query.
+  int64_t reply(milliseconds blocked) {
+    now_ += blocked;
+    const milliseconds wait = pacer_.delay(sent_, now_);
+    now_ += wait;
+    sent_ = now_;
+    return wait.count();
   }
-  // A query that blocked long enough to fill the bucket again: the churn is over.
-  now += milliseconds(30000);
-  EXPECT_EQ(pacer.delay(now).count(), 0);
-  EXPECT_EQ(pacer.delay(now).count(), 0);
-  EXPECT_EQ(pacer.delay(now).count(), 250);
+
+ private:
+  QueryPacer pacer_;
+  QueryPacer::Clock::time_point now_{};
+  QueryPacer::Clock::time_point sent_ = now_;
+};
+
+TEST(ConsulPacer, BurstOfTwoThenSlowerUnderChurnUpToASecond) {
+  PacedWatch watch;
+  // Every reply comes back at once (the service keeps changing): each wait doubles up to 1s.
+  std::vector<int64_t> waits;
+  for (int i = 0; i < 7; ++i) waits.push_back(watch.reply(milliseconds(0)));
+  EXPECT_EQ(waits, (std::vector<int64_t>{0, 0, 250, 500, 1000, 1000, 1000}));
+  // A change every 200ms is still churn: the queries stay a second apart.
+  EXPECT_EQ(watch.reply(milliseconds(200)), 800);
+  EXPECT_EQ(watch.reply(milliseconds(200)), 800);
+}
+
+TEST(ConsulPacer, AQueryThatBlockedAQuarterSecondEndsTheChurn) {
+  PacedWatch watch;
+  for (int i = 0; i < 6; ++i) watch.reply(milliseconds(0));
+  // A change every 700ms is slower than the 250ms refill, though never slow enough to leave a
+  // token at the 1s one: the blocked query is what says the service calmed down.
+  EXPECT_EQ(watch.reply(milliseconds(700)), 0);
+  EXPECT_EQ(watch.reply(milliseconds(0)), 0);
+  EXPECT_EQ(watch.reply(milliseconds(0)), 250);
+  EXPECT_EQ(watch.reply(milliseconds(700)), 0);
 }
 
 TEST(ConsulPacer, OccasionalChangesNeverWait) {
-  QueryPacer pacer;
-  QueryPacer::Clock::time_point now{};
-  now += std::chrono::hours(1);
-  for (int i = 0; i < 20; ++i) {
-    EXPECT_EQ(pacer.delay(now).count(), 0);
-    now += milliseconds(300);  // one change every 300ms refills more than a token
-  }
+  PacedWatch watch;
+  // One change every 300ms refills more than a token.
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(watch.reply(milliseconds(300)), 0);
 }
 
 }  // namespace

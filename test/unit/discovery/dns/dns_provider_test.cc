@@ -2,6 +2,8 @@
 #include "discovery/dns/dns_provider.h"
 
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <event2/event.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -341,6 +343,141 @@ TEST_F(DnsTest, DestroyingTheChannelCancelsWithoutCallbacks) {
   channel_.reset();
   EXPECT_FALSE(runUntil(
       base_, [&] { return calls > 1; }, std::chrono::milliseconds(500)));
+}
+
+// A DNS server that answers A and AAAA questions as told, each after its own delay, and no
+// other question. dnsmasq cannot fail one address family and not the other, which is what this
+// stands in for; everything else here runs against the real dnsmasq.
+class PerFamilyServer {
+ public:
+  struct Reply {
+    int rcode = 0;  // the answer has no records: rcode 0 is NODATA
+    std::chrono::milliseconds delay{0};
+  };
+
+  PerFamilyServer(event_base* base, Reply a, Reply aaaa)
+      : base_(base), a_(a), aaaa_(aaaa), fd_(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    readable_ = event_new(base, fd_, EV_READ | EV_PERSIST, &PerFamilyServer::onQuery, this);
+    event_add(readable_, nullptr);
+  }
+  ~PerFamilyServer() {
+    pending_.clear();
+    event_free(readable_);
+    close(fd_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  struct Pending {
+    PerFamilyServer* server = nullptr;
+    std::vector<uint8_t> reply;
+    sockaddr_storage peer{};
+    socklen_t peer_length = 0;
+    event* timer = nullptr;
+    ~Pending() {
+      if (timer) event_free(timer);
+    }
+  };
+
+  static void onQuery(evutil_socket_t fd, short, void* self) {
+    auto* server = static_cast<PerFamilyServer*>(self);
+    uint8_t query[512];
+    sockaddr_storage peer{};
+    socklen_t peer_length = sizeof(peer);
+    const ssize_t got =
+        recvfrom(fd, query, sizeof(query), 0, reinterpret_cast<sockaddr*>(&peer), &peer_length);
+    if (got < 12) return;
+    size_t at = 12;  // the question's name: labels up to the root
+    while (at < static_cast<size_t>(got) && query[at] != 0) at += 1 + query[at];
+    if (at + 5 > static_cast<size_t>(got)) return;
+    const int type = (query[at + 1] << 8) | query[at + 2];
+    const size_t question_end = at + 5;
+    if (type != ns_t_a && type != ns_t_aaaa) return;
+    const Reply& how = type == ns_t_a ? server->a_ : server->aaaa_;
+    auto owned = std::make_unique<Pending>();
+    Pending* pending = owned.get();
+    pending->server = server;
+    pending->reply.assign(query, query + question_end);
+    pending->peer = peer;
+    pending->peer_length = peer_length;
+    std::vector<uint8_t>& reply = pending->reply;
+    reply[2] = 0x81;                                    // QR, RD
+    reply[3] = static_cast<uint8_t>(0x80 | how.rcode);  // RA, the rcode
+    std::fill(reply.begin() + 4, reply.begin() + 12, 0);
+    reply[5] = 1;  // one question, no records
+    pending->timer = evtimer_new(server->base_, &PerFamilyServer::onDue, pending);
+    const timeval delay = {0, static_cast<suseconds_t>(how.delay.count() * 1000)};
+    evtimer_add(pending->timer, &delay);
+    server->pending_.push_back(std::move(owned));
+  }
+
+  static void onDue(evutil_socket_t, short, void* arg) {
+    auto* pending = static_cast<Pending*>(arg);
+    PerFamilyServer* server = pending->server;
+    sendto(server->fd_, pending->reply.data(), pending->reply.size(), 0,
+           reinterpret_cast<sockaddr*>(&pending->peer), pending->peer_length);
+    // Last: this frees the timer whose callback is running, which libevent allows.
+    std::erase_if(server->pending_,
+                  [pending](const std::unique_ptr<Pending>& p) { return p.get() == pending; });
+  }
+
+  event_base* base_;
+  Reply a_;
+  Reply aaaa_;
+  int fd_;
+  uint16_t port_ = 0;
+  event* readable_ = nullptr;
+  std::vector<std::unique_ptr<Pending>> pending_;
+};
+
+// One getaddrinfo for both families reports the status of the query that ended last: an A query
+// refused by the server, followed by an empty AAAA answer, read as "no addresses", and a host
+// with addresses dropped out over a server's failure.
+TEST_F(DnsTest, OneFamilyFailingIsAFailureNotAnEmptyAnswer) {
+  PerFamilyServer server(base_, {ns_r_servfail, std::chrono::milliseconds(0)},
+                         {ns_r_noerror, std::chrono::milliseconds(100)});
+  config::DnsRegistry config;
+  config.servers = {config::Address{"127.0.0.1", server.port()}};
+  config.timeout = std::chrono::milliseconds(1500);
+  channel_ = std::make_unique<AresChannel>(base_, config);
+  std::optional<DnsResult> result;
+  channel_->resolveHost("app.test.local.", 80,
+                        [&](const DnsResult& r, std::vector<config::Address>) { result = r; });
+  ASSERT_TRUE(runUntil(
+      base_, [&] { return result.has_value(); }, kLimit));
+  EXPECT_EQ(result->status, DnsStatus::Failed);
+  EXPECT_THAT(result->error, HasSubstr("A: "));
+}
+
+TEST_F(DnsTest, BothFamiliesEmptyIsNoDataAndEitherNxDomainIsNxDomain) {
+  PerFamilyServer empty(base_, {ns_r_noerror, std::chrono::milliseconds(0)},
+                        {ns_r_noerror, std::chrono::milliseconds(50)});
+  PerFamilyServer missing(base_, {ns_r_nxdomain, std::chrono::milliseconds(50)},
+                          {ns_r_nxdomain, std::chrono::milliseconds(0)});
+  config::DnsRegistry config;
+  config.timeout = std::chrono::milliseconds(1500);
+  config.servers = {config::Address{"127.0.0.1", empty.port()}};
+  AresChannel empty_channel(base_, config);
+  config.servers = {config::Address{"127.0.0.1", missing.port()}};
+  AresChannel missing_channel(base_, config);
+  std::optional<DnsResult> nodata;
+  std::optional<DnsResult> nxdomain;
+  empty_channel.resolveHost("app.test.local.", 80,
+                            [&](const DnsResult& r, std::vector<config::Address>) { nodata = r; });
+  missing_channel.resolveHost(
+      "app.test.local.", 80,
+      [&](const DnsResult& r, std::vector<config::Address>) { nxdomain = r; });
+  ASSERT_TRUE(runUntil(
+      base_, [&] { return nodata && nxdomain; }, kLimit));
+  EXPECT_EQ(nodata->status, DnsStatus::NoData);
+  EXPECT_EQ(nxdomain->status, DnsStatus::NxDomain);
 }
 
 TEST_F(DnsTest, ServerThatIsNotAnIpFailsEveryLookup) {
