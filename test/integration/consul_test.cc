@@ -173,8 +173,25 @@ TEST(Consul, RegistersItselfWithATtlCheckAndDeregistersOnSigterm) {
   EXPECT_FALSE(consul.hasService("orders-1"));
 }
 
-// The TTL check carries the app's health as remora's checks see it.
-TEST(Consul, TheCheckFollowsTheLocalAppsHealth) {
+// A peer's remora: it calls `orders` as Consul lists it.
+constexpr char kPeer[] = R"(admin: {address: "127.0.0.1:0"}
+workers: 1
+registry:
+  consul: {address: "{{address}}", wait: 10s}
+listeners:
+  - name: outbound
+    address: "127.0.0.1:0"
+    routes:
+      - match: {prefix: /}
+        cluster: orders
+clusters:
+  - name: orders
+    service: orders
+)";
+
+// The TTL check carries the app's health as remora's checks see it, and a peer's remora follows
+// it: it stops routing to the instance while the app is unhealthy.
+TEST(Consul, TheCheckFollowsTheLocalAppsHealthAndPeersFollowTheCheck) {
   ConsulAgent consul;
   std::atomic<int> app_status{200};
   ScriptedUpstream app([&](UpstreamConnection& connection) {
@@ -185,13 +202,26 @@ TEST(Consul, TheCheckFollowsTheLocalAppsHealth) {
   ASSERT_TRUE(waitUntil([&] { return remora.adminGet("/ready").status == 200; }, deadlineIn(5s)));
   auto passing = [&] { return consul.get("/v1/health/service/orders?passing=true").size(); };
   EXPECT_EQ(passing(), 1u);
+  Remora peer;
+  ASSERT_TRUE(peer.start(render(kPeer, {{"address", consul.address()}})));
+  const uint16_t peer_port = peer.port("outbound");
+  ASSERT_TRUE(waitUntil([&] { return httpGet(peer_port, "/").body == "orders"; }, deadlineIn(5s)))
+      << peer.logs();
 
   app_status = 500;
   ASSERT_TRUE(waitUntil([&] { return passing() == 0; }, deadlineIn(5s))) << remora.logs();
   const json checks = consul.get("/v1/agent/checks");
   EXPECT_EQ(checks["service:orders-1"]["Status"], "critical") << checks.dump();
+  ASSERT_TRUE(waitUntil([&] { return httpGet(peer_port, "/").status == 503; }, deadlineIn(5s)))
+      << peer.logs();
+  auto endpoints = json::parse(peer.adminGet("/clusters").body)["clusters"][0]["endpoints"];
+  ASSERT_EQ(endpoints.size(), 1u) << endpoints.dump();
+  EXPECT_EQ(endpoints[0]["healthy"], false);
+
   app_status = 200;
   EXPECT_TRUE(waitUntil([&] { return passing() == 1; }, deadlineIn(5s))) << remora.logs();
+  EXPECT_TRUE(waitUntil([&] { return httpGet(peer_port, "/").body == "orders"; }, deadlineIn(5s)))
+      << peer.logs();
 }
 
 TEST(Consul, AnInstanceAddedIsRoutedWithinASecondAndOneRemovedIsNot) {
