@@ -282,18 +282,21 @@ TEST_F(DnsTest, ChannelResolvesHosts) {
   EXPECT_EQ(missing->status, DnsStatus::NxDomain);
 }
 
+// Binds a UDP socket to a free port on 127.0.0.1: which one.
+uint16_t bindToLoopback(int fd) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  return ntohs(address.sin_port);
+}
+
 // A UDP socket that takes queries and never answers them.
 class BlackHole {
  public:
-  BlackHole() : fd_(socket(AF_INET, SOCK_DGRAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
-  }
+  BlackHole() : fd_(socket(AF_INET, SOCK_DGRAM, 0)), port_(bindToLoopback(fd_)) {}
   ~BlackHole() { close(fd_); }
   uint16_t port() const { return port_; }
 
@@ -356,14 +359,11 @@ class PerFamilyServer {
   };
 
   PerFamilyServer(event_base* base, Reply a, Reply aaaa)
-      : base_(base), a_(a), aaaa_(aaaa), fd_(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+      : base_(base),
+        a_(a),
+        aaaa_(aaaa),
+        fd_(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)),
+        port_(bindToLoopback(fd_)) {
     readable_ = event_new(base, fd_, EV_READ | EV_PERSIST, &PerFamilyServer::onQuery, this);
     event_add(readable_, nullptr);
   }
