@@ -139,6 +139,11 @@ std::optional<std::string> base64Decode(std::string_view text) {
     }
     const uint32_t n = (uint32_t(values[0]) << 18) | (uint32_t(values[1]) << 12) |
                        (uint32_t(values[2]) << 6) | uint32_t(values[3]);
+    // The bits past the last byte must be zero (RFC 4648 3.5): "sB==" and "sA==" would
+    // otherwise name the same key, and a key read back would not match the one written.
+    if ((padding == 2 && (n & 0xffff) != 0) || (padding == 1 && (n & 0xff) != 0)) {
+      return std::nullopt;
+    }
     out += static_cast<char>(n >> 16);
     if (padding < 2) out += static_cast<char>((n >> 8) & 0xff);
     if (padding < 1) out += static_cast<char>(n & 0xff);

@@ -16,6 +16,11 @@ TEST(EtcdJsonTest, Base64RoundTrips) {
   EXPECT_FALSE(base64Decode("abc").has_value());
   EXPECT_FALSE(base64Decode("ab=c").has_value());
   EXPECT_FALSE(base64Decode("a*==").has_value());
+  // Only the canonical form: the bits after the last byte are zero.
+  EXPECT_EQ(base64Decode("sA=="), "\xb0");
+  EXPECT_FALSE(base64Decode("sB==").has_value());
+  EXPECT_EQ(base64Decode("sAA="), std::string("\xb0\x00", 2));
+  EXPECT_FALSE(base64Decode("sAB=").has_value());
 }
 
 TEST(EtcdJsonTest, PrefixRangeEnd) {
