@@ -129,7 +129,7 @@ struct AresChannel::FamilyAnswers {
 
   std::vector<std::string> addresses() const {
     std::vector<std::string> all = ips[0];
-    for (const std::string& ip : ips[1]) addUnique(all, ip);
+    all.insert(all.end(), ips[1].begin(), ips[1].end());
     return all;
   }
 };
@@ -142,6 +142,21 @@ struct FamilyHalf {
   Lookup* lookup = nullptr;
   int family = AF_INET;
 };
+
+// Starts the A and the AAAA lookup of `name` for `lookup` (which has `halves`). The second
+// call may end the lookup and free it before returning (a name in /etc/hosts): nothing of it
+// is touched after.
+template <typename Lookup>
+void askBothFamilies(ares_channel channel, const char* name, Lookup& lookup,
+                     ares_addrinfo_callback callback) {
+  lookup.halves[0] = {&lookup, kFamilies[0]};
+  lookup.halves[1] = {&lookup, kFamilies[1]};
+  FamilyHalf<Lookup>* halves = lookup.halves;
+  const ares_addrinfo_hints v4 = addressHints(kFamilies[0]);
+  const ares_addrinfo_hints v6 = addressHints(kFamilies[1]);
+  ares_getaddrinfo(channel, name, nullptr, &v4, callback, &halves[0]);
+  ares_getaddrinfo(channel, name, nullptr, &v6, callback, &halves[1]);
+}
 
 }  // namespace
 
@@ -250,14 +265,7 @@ void AresChannel::resolveHost(const std::string& name, uint16_t port, HostCallba
   lookup->port = port;
   lookup->callback = std::move(callback);
   host_lookups_.emplace(lookup, std::move(owned));
-  lookup->halves[0] = {lookup, kFamilies[0]};
-  lookup->halves[1] = {lookup, kFamilies[1]};
-  FamilyHalf<HostLookup>* halves = lookup->halves;
-  const ares_addrinfo_hints v4 = addressHints(kFamilies[0]);
-  const ares_addrinfo_hints v6 = addressHints(kFamilies[1]);
-  ares_getaddrinfo(channel_, name.c_str(), nullptr, &v4, &AresChannel::onHostAddresses, &halves[0]);
-  // This one may end the lookup and free it before returning (a name in /etc/hosts).
-  ares_getaddrinfo(channel_, name.c_str(), nullptr, &v6, &AresChannel::onHostAddresses, &halves[1]);
+  askBothFamilies(channel_, name.c_str(), *lookup, &AresChannel::onHostAddresses);
   armTimer();
 }
 
@@ -305,16 +313,10 @@ void AresChannel::startTargets(SrvLookup& lookup) {
     TargetLookup& target = *lookup.targets.back();
     target.srv = &lookup;
     target.record = i;
-    target.halves[0] = {&target, kFamilies[0]};
-    target.halves[1] = {&target, kFamilies[1]};
     ++lookup.pending;
     // The trailing dot makes the name absolute: search domains must not turn it into another.
     const std::string absolute = record.target + ".";
-    for (FamilyHalf<TargetLookup>& half : target.halves) {
-      const ares_addrinfo_hints hints = addressHints(half.family);
-      ares_getaddrinfo(channel_, absolute.c_str(), nullptr, &hints, &AresChannel::onTargetAddresses,
-                       &half);
-    }
+    askBothFamilies(channel_, absolute.c_str(), target, &AresChannel::onTargetAddresses);
   }
   if (--lookup.pending == 0) finishSrv(lookup);
 }
