@@ -10,13 +10,8 @@ bool isNameStart(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z
 
 bool isNameChar(char c) { return isNameStart(c) || (c >= '0' && c <= '9'); }
 
-// The caller adds the scalar's place. Built field by field: GCC 12 at -O3 warns (falsely) that
-// the empty place of a braced `Error{{}, ...}` may be used uninitialized.
-Error unplaced(std::string message) {
-  Error error;
-  error.message = std::move(message);
-  return error;
-}
+// The caller adds the scalar's place.
+Error unplaced(std::string message) { return Error{{}, std::move(message)}; }
 
 }  // namespace
 

@@ -15,6 +15,14 @@ struct SourceLocation {
 };
 
 struct Error {
+  // A constructor, not aggregate initialization: `Error{{path, 0, 0}, "a" + b}` as an aggregate
+  // builds `where` before the message, and GCC 12 at -O3 then warns (falsely) that `where` may be
+  // destroyed uninitialized on the path where building the message throws. Arguments are complete
+  // before a constructor runs, so there is no such path.
+  Error() = default;
+  Error(SourceLocation place, std::string text)
+      : where(std::move(place)), message(std::move(text)) {}
+
   SourceLocation where;
   std::string message;
 

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# A newcomer's first steps, in a scratch copy of this tree: the demo's build without Go on the
+# PATH, then the tests' configure on the same build tree (tests must come back on), the demo
+# answering, and a plain Release build of remora (the user's production build) without warnings.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+scratch=$(mktemp -d)
+demo_pid=
+cleanup() {
+  [ -n "$demo_pid" ] && kill "$demo_pid" 2>/dev/null && wait "$demo_pid" 2>/dev/null
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+fail() { echo "FAILED: $*" >&2; exit 1; }
+
+# What a clone of this tree holds: tracked files as they are now, and new files not ignored.
+(cd "$root" && git ls-files -z --cached --others --exclude-standard |
+  xargs -0 -I{} sh -c '[ -e "{}" ] && cp --parents -P "{}" "'"$scratch"'"' || true)
+cd "$scratch"
+
+echo "--- the demo's build step, with no Go (nor anything of ~/go) on the PATH"
+PATH=/usr/sbin:/usr/bin:/sbin:/bin examples/demo --build-only >build-demo.log 2>&1 ||
+  { tail -n 30 build-demo.log; fail "examples/demo --build-only"; }
+[ -x build/remora ] || fail "the demo's build made no build/remora"
+
+echo "--- the demo runs and answers"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+admin=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+DEMO_PORT=$port DEMO_ADMIN_PORT=$admin PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+  examples/demo >demo.log 2>&1 &
+demo_pid=$!
+deadline=$((SECONDS + 60))
+until curl -fsS "http://127.0.0.1:$port/status" 2>/dev/null | grep -q "remora demo is up"; do
+  [ $SECONDS -lt $deadline ] || { tail -n 20 demo.log; fail "the demo did not answer on $port"; }
+  kill -0 "$demo_pid" 2>/dev/null || { tail -n 20 demo.log; fail "the demo exited"; }
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$port/" | grep -q "hello from app" || fail "the demo's split"
+kill -TERM "$demo_pid"
+wait "$demo_pid" || fail "the demo did not exit 0 on SIGTERM"
+demo_pid=
+
+echo "--- the tests' configure step on the same tree"
+test/run --configure-only >configure.log 2>&1 || { tail -n 30 configure.log; fail "test/run --configure-only"; }
+grep -q '^REMORA_TESTS:BOOL=ON$' build/CMakeCache.txt || fail "tests are off after the demo's build"
+ninja -C build -t targets all | grep -q '^remora_unit_tests:' || fail "no unit test target"
+ninja -C build -t targets all | grep -q '^remora_integration_tests:' ||
+  fail "no integration test target"
+
+echo "--- a user's plain Release build (-O3), which must build without a warning"
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >release.log 2>&1 &&
+  cmake --build build-release -j "$(nproc)" --target remora >>release.log 2>&1 ||
+  { tail -n 30 release.log; fail "the Release build"; }
+if grep -n 'warning:' release.log; then fail "the Release build warns"; fi
+echo "newcomer path: ok"
