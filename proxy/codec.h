@@ -4,8 +4,8 @@
 #include <string_view>
 
 #include "proxy/buffer.h"
+#include "proxy/deferrable.h"
 #include "proxy/message.h"
-#include "proxy/worker.h"
 
 namespace remora {
 

@@ -229,7 +229,7 @@ void Http1ServerConnection::processBody() {
         // The exchange cannot continue: a 400 if nothing was answered yet, then close.
         close_after_response_ = true;
         state_ = State::AwaitResponse;
-        stream_->sendLocalReply(400, "malformed chunked request body\n");
+        stream_->sendLocalReply(400, "malformed chunked request body\n", "bad_request_body");
         if (stream_ != nullptr && !closing_) closeNow();
         return;
       }
@@ -420,9 +420,10 @@ void Http1ServerConnection::onIdleTimeout(evutil_socket_t, short, void* self) {
     // stopped reading the body (504).
     conn->close_after_response_ = true;
     if (conn->read_disabled_) {
-      conn->stream_->sendLocalReply(504, "upstream stopped reading the request body\n");
+      conn->stream_->sendLocalReply(504, "upstream stopped reading the request body\n",
+                                    "upstream_body_stalled");
     } else {
-      conn->stream_->sendLocalReply(408, "request body timeout\n");
+      conn->stream_->sendLocalReply(408, "request body timeout\n", "request_body_timeout");
     }
     if (!conn->closing_) conn->closeNow();
     return;

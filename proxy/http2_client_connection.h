@@ -16,6 +16,7 @@
 #include "proxy/codec.h"
 #include "proxy/tls_context.h"
 #include "proxy/transport.h"
+#include "proxy/worker.h"
 
 namespace remora {
 

@@ -52,9 +52,10 @@ void Http2ServerStream::onBodyTimeout(evutil_socket_t, short, void* self) {
   if (h2->stream_ != nullptr && !h2->response_complete_) {
     // A stalled client (408), or an upstream that stopped taking the body (504).
     if (h2->read_disabled_) {
-      h2->stream_->sendLocalReply(504, "upstream stopped reading the request body\n");
+      h2->stream_->sendLocalReply(504, "upstream stopped reading the request body\n",
+                                  "upstream_body_stalled");
     } else {
-      h2->stream_->sendLocalReply(408, "request body timeout\n");
+      h2->stream_->sendLocalReply(408, "request body timeout\n", "request_body_timeout");
     }
   }
   nghttp2_session* session = h2->connection_.session();

@@ -1,27 +1,27 @@
-// Stream: one request/response exchange. Runs the filter chain, routes, balances, and relays
-// between the downstream codec and an upstream connection, on the snapshot it started with.
+// Stream: the filter manager of one request/response exchange. It decorates the request, matches
+// the route once, runs the filter chain both ways (the listener's filters, the route's, then the
+// router, which talks to upstreams), holds what a stopped filter holds up, and completes the
+// exchange. It knows nothing of clusters, balancers or retries.
 #pragma once
-
-#include <event2/event.h>
-#include <event2/event_struct.h>
 
 #include <memory>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include "discovery/snapshot.h"
 #include "filters/filter.h"
-#include "filters/retry/retry_budget.h"
 #include "proxy/codec.h"
-#include "proxy/worker.h"
+#include "proxy/stream_host.h"
 
 namespace remora {
 
-class Stream : public filters::StreamContext, public UpstreamCallbacks, public Deferrable {
+class Stream : public Deferrable {
  public:
-  Stream(Worker& worker, DownstreamCodec& codec, std::shared_ptr<const Snapshot> snapshot,
+  Stream(StreamHost& host, DownstreamCodec& codec, std::shared_ptr<const Snapshot> snapshot,
          const ListenerInfo& listener, filters::StreamInfo info);
   ~Stream() override;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
 
   // --- From the downstream codec. ---
   // `expect_continue`: the client waits for 100 Continue before its body.
@@ -34,102 +34,124 @@ class Stream : public filters::StreamContext, public UpstreamCallbacks, public D
   void onDownstreamWatermark(bool above);
   // The client went away (or the connection is being closed): abandon everything.
   void onDownstreamGone();
+  // The codec answers for the stream (a malformed or stalled request body).
+  void sendLocalReply(int status, std::string_view body, std::string_view reason);
   bool responseComplete() const { return response_complete_; }
   bool requestComplete() const { return request_complete_; }
 
-  // --- filters::StreamContext ---
-  void resume() override;
-  void sendLocalReply(int status, std::string_view body) override;
-  const filters::StreamInfo& info() const override { return info_; }
-  event_base* loop() override { return worker_.base(); }
-
-  // --- UpstreamCallbacks ---
-  void onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) override;
-  void onUpstreamData(Buffer& data, bool end_stream) override;
-  void onUpstreamTrailers(HeaderMap& trailers) override;
-  void onUpstreamFailure(UpstreamFailure failure, bool response_started) override;
-  void onUpstreamWriteWatermark(bool above) override;
-
  private:
-  void continueRequestHeaders();
-  void route();
-  // Chooses the endpoint of the next try, another than `avoid` when the subset has others;
-  // answers 503 and returns false when none is healthy.
-  bool pickEndpoint(const EndpointInfo* avoid);
-  // Sends the request (again, on a retry) to `endpoint_`: head, the body kept for replay, then
-  // what arrived while no upstream was there.
-  void startTry();
-  void replayRequest();
-  void flushPending();
-  void forwardBody(Buffer& data, bool end_stream);
-  void forwardTrailers(HeaderMap& trailers);
-  // --- Retries (the route's `retry` policy). ---
-  bool canRetry() const;
-  // The cluster's retry budget lets this request retry (counted from its first retry on).
-  bool budgetAllowsRetry();
-  void releaseBudget();
-  // Ends the current try (its response, if any, is dropped) and schedules the next one.
-  void retryAfter(int try_code, bool reusable);
-  void recordTry(int code);
-  void armTryTimer(config::Duration delay);
-  void stopTryTimer();
-  static void onTryTimer(evutil_socket_t, short, void* self);
-  void encodeHeaders(ResponseHeaders& headers, bool end_stream);
-  void encodeData(Buffer& data, bool end_stream);
-  void localReply(int status, std::string_view body, const char* reason);
-  void complete();
-  void releaseUpstream(bool reusable);
-  void armTimeout();
-  static void onTimeout(evutil_socket_t, short, void* self);
+  // Each filter's view of the stream: the stream, and which filter it is (resume() continues
+  // what that filter stopped).
+  class Slot final : public filters::StreamContext {
+   public:
+    void resume() override;
+    void sendLocalReply(const filters::LocalReply& reply) override;
+    filters::StreamInfo& info() override { return stream->info_; }
+    event_base* loop() override { return stream->host_.base(); }
+    const Snapshot& snapshot() const override { return *stream->snapshot_; }
+    const CompiledRoute* route() const override { return stream->route_; }
+    void encodeHeaders(ResponseHeaders& headers, bool end_stream) override;
+    void encodeData(Buffer& data, bool end_stream) override;
+    void encodeTrailers(HeaderMap& trailers) override;
+    void continueRequestBody() override;
+    void setRequestReadDisabled(bool disabled) override;
+    bool responseStarted() const override { return stream->response_headers_sent_; }
+    bool upgradeRequested() const override { return stream->upgrade_; }
+    bool expectContinue() const override { return stream->expect_continue_; }
+    bool requestComplete() const override { return stream->request_complete_; }
 
-  Worker& worker_;
+    Stream* stream = nullptr;
+    int index = 0;
+    std::unique_ptr<filters::Filter> filter;
+  };
+
+  enum class Event { Headers, Body, Trailers };
+  // One direction's events held up by a filter that returned Stop.
+  struct Held {
+    int stopped_at = -1;  // the filter that stopped it; -1: flowing
+    Event stopped_event = Event::Headers;
+    // The event stopped at `stopped_at`, which continues with the filter after it.
+    std::unique_ptr<Buffer> paused_body;
+    bool paused_end = false;
+    std::unique_ptr<HeaderMap> paused_trailers;
+    // What arrived while stopped, which starts again from the first filter.
+    std::unique_ptr<Buffer> queued_body;
+    bool queued_end = false;
+    std::unique_ptr<HeaderMap> queued_trailers;
+    bool headers_done = false;  // the headers passed every filter
+
+    bool stopped() const { return stopped_at >= 0; }
+    bool anyQueued() const {
+      return (queued_body != nullptr && !queued_body->empty()) || queued_end ||
+             queued_trailers != nullptr;
+    }
+    size_t heldBytes() const {
+      return (paused_body != nullptr ? paused_body->length() : 0) +
+             (queued_body != nullptr ? queued_body->length() : 0);
+    }
+  };
+
+  void decorateRequest();
+  void buildChain();
+  int routerIndex() const { return slot_count_ - 1; }
+  // A local reply was started or the exchange is over: no more request processing.
+  bool requestAbandoned() const { return completed_ || local_reply_started_; }
+
+  // The request direction, from filter `from` on.
+  void runRequestHeaders(int from);
+  void runRequestBody(int from, Buffer& data, bool end_stream);
+  void runRequestTrailers(int from, HeaderMap& trailers);
+  void flushRequest();
+  void queueRequestBody(Buffer& data, bool end_stream);
+
+  // The response direction, from filter `from` back to the first.
+  void startResponse(bool end_stream);
+  void responseBody(Buffer& data, bool end_stream);
+  void responseTrailers(HeaderMap& trailers);
+  void runResponseHeaders(int from);
+  void runResponseBody(int from, Buffer& data, bool end_stream);
+  void runResponseTrailers(int from, HeaderMap& trailers);
+  void flushResponse();
+
+  void resume(int index);
+  void localReply(const filters::LocalReply& reply);
+  // Reading the request is paused while a held body is large, or while the router asks.
+  void updateReadDisabled();
+  // The router stops reading the upstream while the client, or a held response, is full.
+  void updateResponseWatermark();
+  uint64_t bufferLimit() const;
+  void complete();
+
+  StreamHost& host_;
   DownstreamCodec& codec_;
   std::shared_ptr<const Snapshot> snapshot_;  // pinned: the whole exchange sees one world
   const ListenerInfo& listener_;
   filters::StreamInfo info_;
-  std::vector<std::unique_ptr<filters::Filter>> filters_;
-  size_t next_filter_ = 0;
-  bool filters_stopped_ = false;
+  const CompiledRoute* route_ = nullptr;
+  std::unique_ptr<Slot[]> slots_;  // the listener's filters, the route's, the router last
+  int slot_count_ = 0;
 
   RequestHeaders request_;
   bool request_end_at_headers_ = false;
   bool expect_continue_ = false;
   bool upgrade_ = false;
   bool request_complete_ = false;
-  // Body that arrived while a filter held the headers; made only when needed.
-  std::unique_ptr<Buffer> pending_body_;
-  bool pending_end_ = false;
-  std::unique_ptr<HeaderMap> pending_trailers_;
-  bool pending_paused_ = false;        // reading paused because too much body was held
-  bool upstream_write_above_ = false;  // the upstream's request buffer is above its watermark  //
-                                       // request trailers that came before routing
+  Held request_held_;
+  bool read_disabled_by_router_ = false;
+  bool read_disabled_by_hold_ = false;
+  bool read_disabled_ = false;  // as last told to the codec
 
-  const CompiledRoute* route_ = nullptr;
-  const ClusterInfo* cluster_ = nullptr;
-  const SubsetInfo* subset_ = nullptr;
-  const EndpointInfo* endpoint_ = nullptr;
-  std::unique_ptr<UpstreamRequest> upstream_;
-  // Set while the route's retry policy still applies to this request.
-  const config::RetryPolicy* retry_ = nullptr;
-  // What the last try was sent of the body and trailers, for the next try.
-  std::unique_ptr<Buffer> replay_body_;
-  std::unique_ptr<HeaderMap> replay_trailers_;
-  bool replay_ended_ = false;              // the whole request was sent upstream
-  bool backing_off_ = false;               // between two tries: `try_timer_` starts the next
-  retry::BudgetCounts* budget_ = nullptr;  // the cluster's counts on this worker
-  event try_timer_;  // the per-try timeout, or the backoff before the next try
-  bool try_timer_assigned_ = false;
-  bool retried_connection_ = false;
-  int refused_retries_ = 0;
-  int upstream_status_ = 0;
-  std::chrono::steady_clock::time_point upstream_start_;
+  ResponseHeaders response_;
+  bool response_end_at_headers_ = false;
+  Held response_held_;
+  bool downstream_above_ = false;  // the client's side is above its watermark
+  bool response_watermark_told_ = false;
+  uint32_t response_generation_ = 0;  // a local reply replaces the response in progress
 
+  bool local_reply_started_ = false;
   bool response_headers_sent_ = false;
   bool response_complete_ = false;
-  bool tunnel_ = false;
   bool completed_ = false;
-  event timeout_;  // the route timeout; embedded: no allocation per request
-  bool timeout_assigned_ = false;
 };
 
 }  // namespace remora

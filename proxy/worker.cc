@@ -3,12 +3,15 @@
 
 #include <arpa/inet.h>
 
+#include <unordered_set>
+
+#include "filters/router/router_filter.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/http1_server_connection.h"
 #include "proxy/http2_server_connection.h"
 #include "proxy/log.h"
+#include "proxy/pool/upstream_pool.h"
 #include "proxy/protocol_detector.h"
-#include "proxy/upstream_pool.h"
 
 namespace remora {
 
@@ -47,6 +50,39 @@ Worker::~Worker() {
   notifier_.reset();
   event_base_free(base_);
 }
+
+void Worker::setSnapshot(std::shared_ptr<const Snapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  std::unordered_set<std::string_view> present;
+  for (const ClusterInfo& cluster : snapshot_->clusters) {
+    const std::string& name = cluster.config->name;
+    present.insert(name);
+    auto it = clusters_.find(name);
+    if (it == clusters_.end())
+      it = clusters_.emplace(name, std::make_unique<ClusterState>(name)).first;
+    it->second->reconcile(cluster);
+  }
+  // A cluster that left the config goes once no request to it is in flight.
+  std::erase_if(clusters_, [&](const auto& entry) {
+    return !present.contains(entry.first) && entry.second->budget().in_flight == 0;
+  });
+}
+
+std::unique_ptr<filters::Filter> Worker::makeRouter(filters::StreamContext& context) {
+  return std::make_unique<router::RouterFilter>(context, *this);
+}
+
+ClusterState& Worker::clusterState(const ClusterInfo& cluster) {
+  const std::string& name = cluster.config->name;
+  auto it = clusters_.find(name);
+  if (it == clusters_.end()) {
+    // A stream on a snapshot this worker has not aligned with yet.
+    it = clusters_.emplace(name, std::make_unique<ClusterState>(name)).first;
+  }
+  return *it->second;
+}
+
+ConnectionPool& Worker::pool() { return *pool_; }
 
 void Worker::start() {
   thread_ = std::thread([this] { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); });

@@ -15,21 +15,17 @@
 #include <vector>
 
 #include "discovery/snapshot.h"
-#include "filters/retry/retry_budget.h"
-#include "proxy/load_balancer.h"
+#include "proxy/cluster_state.h"
+#include "proxy/deferrable.h"
 #include "proxy/loop_notifier.h"
 #include "proxy/stats.h"
+#include "proxy/stream_host.h"
+#include "proxy/upstreams.h"
 
 namespace remora {
 
 class DownstreamConnection;
 class UpstreamPool;
-
-// Anything whose destruction must wait until the current callback has returned.
-class Deferrable {
- public:
-  virtual ~Deferrable() = default;
-};
 
 // What the workers of one listener share: its name and the connection limit across workers.
 struct ListenerShared {
@@ -38,10 +34,10 @@ struct ListenerShared {
   std::atomic<uint32_t> connections{0};
 };
 
-class Worker {
+class Worker : public StreamHost, public Upstreams {
  public:
   Worker(size_t index, stats::WorkerStats& stats);
-  ~Worker();
+  ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -53,9 +49,10 @@ class Worker {
 
   // --- Everything below runs on the worker's own thread. ---
   size_t index() const { return index_; }
-  event_base* base() { return base_; }
+  event_base* base() override { return base_; }
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
-  void setSnapshot(std::shared_ptr<const Snapshot> snapshot) { snapshot_ = std::move(snapshot); }
+  // Swaps in a new snapshot and aligns each cluster's state with it.
+  void setSnapshot(std::shared_ptr<const Snapshot> snapshot);
   void addListener(std::shared_ptr<ListenerShared> shared, int fd);
   void removeListener(const std::string& name);
   // Stops accepting (except on the listeners named in `keep_accepting`), asks keep-alive
@@ -67,12 +64,17 @@ class Worker {
   bool draining() const { return draining_; }
   size_t connectionCount() const { return connections_.size(); }
 
-  LoadBalancer& loadBalancer() { return load_balancer_; }
-  retry::RetryBudgets& retryBudgets() { return retry_budgets_; }
-  UpstreamPool& pool() { return *pool_; }
-  stats::WorkerStats& stats() { return stats_; }
+  UpstreamPool& upstreamPool() { return *pool_; }
+  // The state of clusters that left the config, kept while requests to them are in flight.
+  size_t clusterStates() const { return clusters_.size(); }
 
-  void deferDelete(std::unique_ptr<Deferrable> object);
+  // --- StreamHost and Upstreams. ---
+  stats::WorkerStats& stats() override { return stats_; }
+  void deferDelete(std::unique_ptr<Deferrable> object) override;
+  std::unique_ptr<filters::Filter> makeRouter(filters::StreamContext& context) override;
+  ClusterState& clusterState(const ClusterInfo& cluster) override;
+  ConnectionPool& pool() override;
+
   void onConnectionClosed(DownstreamConnection* connection);
   // A connection whose protocol became known hands over to the codec that speaks it.
   void replaceConnection(DownstreamConnection* old, std::unique_ptr<DownstreamConnection> next);
@@ -98,8 +100,9 @@ class Worker {
   std::unordered_map<DownstreamConnection*, std::unique_ptr<DownstreamConnection>> connections_;
   std::vector<std::unique_ptr<Deferrable>> deferred_;
   std::unique_ptr<UpstreamPool> pool_;
-  LoadBalancer load_balancer_;
-  retry::RetryBudgets retry_budgets_;
+  std::unordered_map<std::string, std::unique_ptr<ClusterState>, stats::TransparentHash,
+                     std::equal_to<>>
+      clusters_;
   bool draining_ = false;
 };
 

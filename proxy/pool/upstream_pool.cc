@@ -1,5 +1,5 @@
 // Per-worker upstream connection reuse.
-#include "proxy/upstream_pool.h"
+#include "proxy/pool/upstream_pool.h"
 
 #include "proxy/http2_client_stream.h"
 
@@ -45,6 +45,22 @@ std::unique_ptr<UpstreamRequest> UpstreamPool::acquire(const EndpointInfo& endpo
     return connection;
   }
   return std::make_unique<Http1ClientConnection>(worker_, endpoint, cluster, tls, std::move(key));
+}
+
+PendingStream* UpstreamPool::newStream(const ClusterInfo& cluster, uint32_t index,
+                                       PoolCallbacks& callbacks) {
+  callbacks.onPoolReady(acquire(cluster.endpoints[index], *cluster.config));
+  return nullptr;
+}
+
+void UpstreamPool::release(std::unique_ptr<UpstreamRequest> request, const config::Cluster& cluster,
+                           bool reusable) {
+  if (reusable) {
+    release(std::move(request), cluster.max_idle_connections);
+    return;
+  }
+  request->detach();
+  worker_.deferDelete(std::move(request));
 }
 
 void UpstreamPool::release(std::unique_ptr<UpstreamRequest> request, uint32_t max_idle) {

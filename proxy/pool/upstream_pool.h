@@ -9,13 +9,21 @@
 
 #include "proxy/http1_client_connection.h"
 #include "proxy/http2_client_connection.h"
+#include "proxy/pool/connection_pool.h"
 
 namespace remora {
 
-class UpstreamPool : public IdleOwner, public Http2ConnectionOwner {
+class UpstreamPool : public ConnectionPool, public IdleOwner, public Http2ConnectionOwner {
  public:
   explicit UpstreamPool(Worker& worker) : worker_(worker) {}
   ~UpstreamPool() override;
+
+  // --- ConnectionPool: the stream is always ready at once (connecting, if the connection is new;
+  // a connect failure then reaches the stream's callbacks). ---
+  PendingStream* newStream(const ClusterInfo& cluster, uint32_t index,
+                           PoolCallbacks& callbacks) override;
+  void release(std::unique_ptr<UpstreamRequest> request, const config::Cluster& cluster,
+               bool reusable) override;
 
   // HTTP/1.1: an idle connection to `endpoint`, or a new one; HTTP/2: a stream on a connection
   // with room for it, or on a new one. New connections use TLS when the cluster says so, with

@@ -1,11 +1,11 @@
 // Retry decisions: which statuses and failures each `on` condition covers; jittered backoff.
-#include "filters/retry/retry_policy.h"
+#include "filters/router/retry_policy.h"
 
 #include <algorithm>
 #include <charconv>
 #include <string_view>
 
-namespace remora::retry {
+namespace remora::router {
 namespace {
 
 // The `on` bit for a gRPC status, or 0 for one that is never retried.
@@ -71,4 +71,4 @@ config::Duration backoffDelay(const config::RetryPolicy& policy, uint32_t retry,
   return config::Duration{static_cast<int64_t>(random % static_cast<uint64_t>(ceiling))};
 }
 
-}  // namespace remora::retry
+}  // namespace remora::router

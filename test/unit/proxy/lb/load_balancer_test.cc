@@ -1,9 +1,11 @@
-// Unit tests of the load balancing policies.
-#include "proxy/load_balancer.h"
+// Unit tests of the load balancing policies and of the per-worker cluster state they use.
+#include "proxy/lb/load_balancer.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
+
+#include "proxy/cluster_state.h"
 
 namespace remora {
 namespace {
@@ -11,7 +13,8 @@ namespace {
 struct Fixture {
   config::Cluster config;
   ClusterInfo cluster;
-  explicit Fixture(std::vector<uint32_t> weights, config::LbPolicy lb) {
+  ClusterState state{"c"};
+  Fixture(std::vector<uint32_t> weights, config::LbPolicy lb) {
     config.name = "c";
     config.lb = lb;
     cluster.config = &config;
@@ -28,30 +31,32 @@ struct Fixture {
     }
     all.generation = 1;
     cluster.subsets.push_back(all);
+    state.reconcile(cluster);
   }
-  std::map<int, int> run(LoadBalancer& lb, int n) {
+  int pick() {
+    return state.balancer(cluster, cluster.subsets[0]).pick(cluster, cluster.subsets[0], state);
+  }
+  std::map<int, int> run(int n) {
     std::map<int, int> counts;
-    for (int i = 0; i < n; ++i) ++counts[lb.pick(cluster, cluster.subsets[0])];
+    for (int i = 0; i < n; ++i) ++counts[pick()];
     return counts;
   }
 };
 
 TEST(LoadBalancerTest, RoundRobinCyclesEvenly) {
   Fixture f({1, 1, 1}, config::LbPolicy::RoundRobin);
-  LoadBalancer lb;
   std::vector<int> order;
-  for (int i = 0; i < 6; ++i) order.push_back(lb.pick(f.cluster, f.cluster.subsets[0]));
+  for (int i = 0; i < 6; ++i) order.push_back(f.pick());
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 0, 1, 2}));
 }
 
 TEST(LoadBalancerTest, SmoothWeightedRoundRobinInterleaves) {
   Fixture f({5, 1, 1}, config::LbPolicy::RoundRobin);
-  LoadBalancer lb;
   std::vector<int> order;
-  for (int i = 0; i < 7; ++i) order.push_back(lb.pick(f.cluster, f.cluster.subsets[0]));
+  for (int i = 0; i < 7; ++i) order.push_back(f.pick());
   // The heavy endpoint never takes more than its share in a row as a plain weighted list would.
   EXPECT_EQ(order, (std::vector<int>{0, 0, 1, 0, 2, 0, 0}));
-  auto counts = f.run(lb, 700);
+  auto counts = f.run(700);
   EXPECT_EQ(counts[0], 500);
   EXPECT_EQ(counts[1], 100);
   EXPECT_EQ(counts[2], 100);
@@ -59,36 +64,27 @@ TEST(LoadBalancerTest, SmoothWeightedRoundRobinInterleaves) {
 
 TEST(LoadBalancerTest, LeastRequestPrefersTheLessLoaded) {
   Fixture f({1, 1}, config::LbPolicy::LeastRequest);
-  LoadBalancer lb;
-  for (int i = 0; i < 10; ++i) lb.requestStarted(f.cluster.endpoints[0].key);
-  auto counts = f.run(lb, 200);
+  EndpointState& busy = f.state.endpoint(f.cluster, 0);
+  for (int i = 0; i < 10; ++i) f.state.requestStarted(busy);
+  auto counts = f.run(200);
   EXPECT_EQ(counts[1], 200);
-  for (int i = 0; i < 10; ++i) lb.requestFinished(f.cluster.endpoints[0].key);
-  EXPECT_EQ(lb.active(f.cluster.endpoints[0].key), 0u);
+  for (int i = 0; i < 10; ++i) f.state.requestFinished(busy);
+  EXPECT_EQ(f.state.active(f.cluster, 0), 0u);
 }
 
 TEST(LoadBalancerTest, RandomFollowsWeights) {
   Fixture f({3, 1}, config::LbPolicy::Random);
-  LoadBalancer lb;
-  auto counts = f.run(lb, 8000);
+  auto counts = f.run(8000);
   EXPECT_NEAR(counts[0], 6000, 400);
   EXPECT_NEAR(counts[1], 2000, 400);
 }
 
 TEST(LoadBalancerTest, EmptySubsetHasNoEndpoint) {
-  Fixture f({}, config::LbPolicy::RoundRobin);
-  LoadBalancer lb;
-  EXPECT_EQ(lb.pick(f.cluster, f.cluster.subsets[0]), -1);
-}
-
-TEST(LoadBalancerTest, TargetsByWeightSkipZero) {
-  LoadBalancer lb;
-  std::vector<RouteTarget> targets = {{0, 0, 0}, {0, 1, 9}, {0, 2, 1}};
-  std::map<int, int> counts;
-  for (int i = 0; i < 5000; ++i) ++counts[lb.pickTarget(targets)];
-  EXPECT_EQ(counts[0], 0);
-  EXPECT_NEAR(counts[1], 4500, 200);
-  EXPECT_NEAR(counts[2], 500, 200);
+  for (auto policy :
+       {config::LbPolicy::RoundRobin, config::LbPolicy::LeastRequest, config::LbPolicy::Random}) {
+    Fixture f({}, policy);
+    EXPECT_EQ(f.pick(), -1);
+  }
 }
 
 }  // namespace

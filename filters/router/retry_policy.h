@@ -6,7 +6,7 @@
 
 #include "config/config.h"
 
-namespace remora::retry {
+namespace remora::router {
 
 // How a try ended without a response.
 enum class TryFailure {
@@ -26,4 +26,4 @@ bool retriableFailure(const config::RetryPolicy& policy, TryFailure failure);
 // The wait before retry number `retry` (1 for the first), given a uniformly random `random`.
 config::Duration backoffDelay(const config::RetryPolicy& policy, uint32_t retry, uint64_t random);
 
-}  // namespace remora::retry
+}  // namespace remora::router

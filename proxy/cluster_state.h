@@ -1,0 +1,69 @@
+// ClusterState: what one worker keeps about one cluster across snapshots: per-endpoint load,
+// balancer state per subset, the retry budget's counts. Reconciled on every snapshot swap, so
+// that state of endpoints and subsets that left is dropped (pods churn; nothing grows forever).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "discovery/snapshot.h"
+#include "filters/router/retry_budget.h"
+#include "proxy/lb/load_balancer.h"
+#include "proxy/stats.h"
+
+namespace remora {
+
+// One endpoint, on one worker.
+struct EndpointState {
+  std::string key;
+  uint32_t active = 0;   // requests in flight from this worker (what least_request weighs)
+  bool retired = false;  // it left the cluster; dropped once nothing is in flight
+};
+
+class ClusterState : public EndpointLoad {
+ public:
+  explicit ClusterState(std::string name) : name_(std::move(name)) {}
+  ClusterState(const ClusterState&) = delete;
+  ClusterState& operator=(const ClusterState&) = delete;
+
+  const std::string& name() const { return name_; }
+  // Aligns with `cluster` as a new snapshot has it.
+  void reconcile(const ClusterInfo& cluster);
+  // The state of `cluster.endpoints[index]`, whichever snapshot `cluster` comes from.
+  EndpointState& endpoint(const ClusterInfo& cluster, uint32_t index);
+  LoadBalancer& balancer(const ClusterInfo& cluster, const SubsetInfo& subset);
+  router::BudgetCounts& budget() { return budget_; }
+
+  void requestStarted(EndpointState& endpoint) { ++endpoint.active; }
+  // A retired endpoint's last request ended: its state goes.
+  void requestFinished(EndpointState& endpoint);
+
+  uint32_t active(const ClusterInfo& cluster, uint32_t index) const override;
+  size_t endpointStates() const { return endpoints_.size(); }
+  size_t balancerStates() const { return balancers_.size(); }
+
+ private:
+  // Whether `by_index_` matches `cluster`'s endpoint indices (same snapshot).
+  bool aligned(const ClusterInfo& cluster) const {
+    return !cluster.subsets.empty() && cluster.subsets[0].generation == generation_;
+  }
+
+  std::string name_;
+  uint64_t generation_ = 0;  // the snapshot version `by_index_` is aligned with
+  config::LbPolicy policy_ = config::LbPolicy::RoundRobin;
+  std::unordered_map<std::string, std::unique_ptr<EndpointState>, stats::TransparentHash,
+                     std::equal_to<>>
+      endpoints_;
+  std::vector<EndpointState*> by_index_;
+  // By subset label ("" for the whole cluster).
+  std::unordered_map<std::string, std::unique_ptr<LoadBalancer>, stats::TransparentHash,
+                     std::equal_to<>>
+      balancers_;
+  router::BudgetCounts budget_;
+};
+
+}  // namespace remora

@@ -1,0 +1,48 @@
+// The policy table: a cluster's `lb:` to the balancer that implements it.
+#include <random>
+
+#include "proxy/lb/least_request.h"
+#include "proxy/lb/load_balancer.h"
+#include "proxy/lb/random.h"
+#include "proxy/lb/round_robin.h"
+
+namespace remora {
+
+namespace {
+
+struct Policy {
+  config::LbPolicy policy;
+  std::unique_ptr<LoadBalancer> (*make)();
+};
+
+template <class T>
+std::unique_ptr<LoadBalancer> make() {
+  return std::make_unique<T>();
+}
+
+constexpr Policy kPolicies[] = {
+    {config::LbPolicy::RoundRobin, &make<RoundRobinBalancer>},
+    {config::LbPolicy::LeastRequest, &make<LeastRequestBalancer>},
+    {config::LbPolicy::Random, &make<RandomBalancer>},
+};
+
+}  // namespace
+
+std::unique_ptr<LoadBalancer> makeLoadBalancer(config::LbPolicy policy) {
+  for (const Policy& entry : kPolicies) {
+    if (entry.policy == policy) return entry.make();
+  }
+  return std::make_unique<RoundRobinBalancer>();
+}
+
+uint64_t lbRandom() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return rng();
+}
+
+uint64_t lbRandomBelow(uint64_t bound) {
+  // Multiply-shift: unbiased enough for balancing, and no division.
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(lbRandom()) * bound) >> 64);
+}
+
+}  // namespace remora
