@@ -192,6 +192,17 @@ struct RetryBudget {
   uint32_t min_concurrency = 3;
 };
 
+// A cluster's circuit breaker: limits that hold across workers; overflow is answered 503 at once.
+struct CircuitBreaker {
+  bool enabled = true;  // `circuit_breaker: off`: no limits at all
+  uint32_t max_connections = 1024;
+  uint32_t max_pending_requests = 1024;
+  uint32_t max_requests = 1024;
+  uint32_t max_retries = 3;                   // retries in flight at once
+  uint32_t max_connections_per_endpoint = 0;  // 0: no limit
+  Duration pending_timeout{5000};             // the cluster's connect_timeout unless written
+};
+
 struct Cluster {
   std::string name;
   std::vector<Endpoint> endpoints;  // static endpoints
@@ -206,6 +217,7 @@ struct Cluster {
   HttpProtocol protocol = HttpProtocol::Http1;
   std::optional<TlsClient> tls;
   RetryBudget retry_budget;
+  CircuitBreaker circuit_breaker;
   // Active checks of every endpoint, combined with the registry's health: an endpoint is in
   // rotation only when both say so.
   std::optional<HealthCheck> health_check;

@@ -5,7 +5,8 @@
 
 namespace remora {
 
-void ClusterState::reconcile(const ClusterInfo& cluster) {
+void ClusterState::reconcile(const ClusterInfo& cluster, std::vector<std::string>& left) {
+  limits_ = breakerLimits(*cluster.config);
   if (cluster.config->lb != policy_) {
     policy_ = cluster.config->lb;
     balancers_.clear();
@@ -29,7 +30,10 @@ void ClusterState::reconcile(const ClusterInfo& cluster) {
     EndpointState& state = *it->second;
     if (present.contains(&state)) {
       ++it;
-    } else if (state.active == 0) {
+      continue;
+    }
+    if (!state.retired) left.push_back(state.key);
+    if (state.active == 0) {
       it = endpoints_.erase(it);
     } else {
       state.retired = true;  // a request still uses it; requestFinished drops it

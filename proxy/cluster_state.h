@@ -1,6 +1,7 @@
 // ClusterState: what one worker keeps about one cluster across snapshots: per-endpoint load,
-// balancer state per subset, the retry budget's counts. Reconciled on every snapshot swap, so
-// that state of endpoints and subsets that left is dropped (pods churn; nothing grows forever).
+// balancer state per subset, the retry budget's counts, and the circuit breaker's shared counts.
+// Reconciled on every snapshot swap, so that state of endpoints and subsets that left is dropped
+// (pods churn; nothing grows forever).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include "discovery/snapshot.h"
 #include "filters/router/retry_budget.h"
 #include "proxy/lb/load_balancer.h"
+#include "proxy/pool/circuit_breaker.h"
 #include "proxy/stats.h"
 
 namespace remora {
@@ -26,17 +28,25 @@ struct EndpointState {
 
 class ClusterState : public EndpointLoad {
  public:
-  explicit ClusterState(std::string name) : name_(std::move(name)) {}
+  ClusterState(const config::Cluster& cluster, std::shared_ptr<BreakerCounts> breaker)
+      : name_(cluster.name),
+        policy_(cluster.lb),
+        breaker_(std::move(breaker)),
+        limits_(breakerLimits(cluster)) {}
   ClusterState(const ClusterState&) = delete;
   ClusterState& operator=(const ClusterState&) = delete;
 
   const std::string& name() const { return name_; }
-  // Aligns with `cluster` as a new snapshot has it.
-  void reconcile(const ClusterInfo& cluster);
+  // Aligns with `cluster` as a new snapshot has it; adds to `left` the keys of endpoints that
+  // left it.
+  void reconcile(const ClusterInfo& cluster, std::vector<std::string>& left);
   // The state of `cluster.endpoints[index]`, whichever snapshot `cluster` comes from.
   EndpointState& endpoint(const ClusterInfo& cluster, uint32_t index);
   LoadBalancer& balancer(const ClusterInfo& cluster, const SubsetInfo& subset);
   router::BudgetCounts& budget() { return budget_; }
+  BreakerCounts& breaker() { return *breaker_; }
+  // The circuit breaker's limits, as the newest snapshot's cluster has them.
+  const BreakerLimits& limits() const { return limits_; }
 
   void requestStarted(EndpointState& endpoint) { ++endpoint.active; }
   // A retired endpoint's last request ended: its state goes.
@@ -64,6 +74,8 @@ class ClusterState : public EndpointLoad {
                      std::equal_to<>>
       balancers_;
   router::BudgetCounts budget_;
+  std::shared_ptr<BreakerCounts> breaker_;
+  BreakerLimits limits_;
 };
 
 }  // namespace remora

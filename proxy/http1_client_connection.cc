@@ -13,8 +13,6 @@
 
 namespace remora {
 
-namespace {}  // namespace
-
 const char* upstreamFailureName(UpstreamFailure failure) {
   switch (failure) {
     case UpstreamFailure::ConnectFailure:
@@ -33,8 +31,12 @@ const char* upstreamFailureName(UpstreamFailure failure) {
 
 Http1ClientConnection::Http1ClientConnection(Worker& worker, const EndpointInfo& endpoint,
                                              const config::Cluster& cluster,
-                                             const TlsClientContext* tls, std::string key)
-    : key_(std::move(key)), peer_(endpoint.key), idle_timeout_(cluster.idle_timeout) {
+                                             const TlsClientContext* tls, std::string key,
+                                             Http1ConnectionOwner& owner)
+    : key_(std::move(key)),
+      peer_(endpoint.key),
+      idle_timeout_(cluster.idle_timeout),
+      owner_(&owner) {
   limits_.max_head_bytes = cluster.max_response_headers_bytes;
   transport_ = std::make_unique<Transport>(worker.base(), *this);
   transport_->setWriteLowWatermark(kLowWatermark);
@@ -43,14 +45,13 @@ Http1ClientConnection::Http1ClientConnection(Worker& worker, const EndpointInfo&
   timeval timeout = toTimeval(cluster.connect_timeout);
   evtimer_add(timer_, &timeout);
   const bool started = connectToEndpoint(*transport_, endpoint, cluster, tls);
-  if (!started) {
-    // Reported from the loop, not from inside the caller's startRequest.
-    closed_ = true;
+  if (!started || transport_->connected()) {
+    // Reported from the loop, not from inside the pool that is making it.
+    closed_ = !started;
+    connected_ = started;
     timeval now{0, 0};
     evtimer_add(timer_, &now);
-    return;
   }
-  if (transport_->connected()) connected_ = true;
 }
 
 Http1ClientConnection::~Http1ClientConnection() { event_free(timer_); }
@@ -60,8 +61,8 @@ void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks,
                                          bool upgrade) {
   const bool has_length = !end_stream && request.headers.has("content-length");
   callbacks_ = &callbacks;
-  idle_owner_ = nullptr;
-  if (connected_) evtimer_del(timer_);
+  idle_ = false;
+  evtimer_del(timer_);
   ++requests_;
   method_ = request.method;
   upgrade_ = upgrade;
@@ -141,8 +142,15 @@ bool Http1ClientConnection::reusable() const {
          evbuffer_get_length(transport_->input()) == 0;
 }
 
-void Http1ClientConnection::setIdle(IdleOwner* owner) {
-  idle_owner_ = owner;
+void Http1ClientConnection::abandon() {
+  owner_ = nullptr;
+  callbacks_ = nullptr;
+  evtimer_del(timer_);
+  if (!closed_) transport_->enableRead(false);
+}
+
+void Http1ClientConnection::setIdle() {
+  idle_ = true;
   callbacks_ = nullptr;
   read_disabled_ = false;
   transport_->enableRead(true);
@@ -160,6 +168,13 @@ void Http1ClientConnection::onWriteDrained() {
 void Http1ClientConnection::onConnected() {
   connected_ = true;
   evtimer_del(timer_);
+  reportConnect();
+}
+
+void Http1ClientConnection::reportConnect() {
+  if (connect_reported_) return;
+  connect_reported_ = true;
+  if (owner_ != nullptr) owner_->onConnected(this);
 }
 
 void Http1ClientConnection::onTransportClosed(bool error) {
@@ -184,8 +199,10 @@ void Http1ClientConnection::onTransportClosed(bool error) {
 
 void Http1ClientConnection::onTimer(evutil_socket_t, short, void* self) {
   auto* conn = static_cast<Http1ClientConnection*>(self);
-  if (conn->closed_) {
-    conn->fail(UpstreamFailure::ConnectFailure);
+  if (conn->closed_ && !conn->connect_reported_) {
+    conn->fail(UpstreamFailure::ConnectFailure);  // the connect failed at once
+  } else if (conn->connected_ && !conn->connect_reported_) {
+    conn->reportConnect();  // it connected at once
   } else if (!conn->connected_) {
     conn->closed_ = true;
     conn->fail(UpstreamFailure::ConnectTimeout);
@@ -198,10 +215,15 @@ void Http1ClientConnection::onTimer(evutil_socket_t, short, void* self) {
 void Http1ClientConnection::fail(UpstreamFailure failure) {
   closed_ = true;
   keep_alive_ = false;
-  if (idle_owner_ != nullptr) {
-    IdleOwner* owner = idle_owner_;
-    idle_owner_ = nullptr;
-    owner->onIdleConnectionClosed(this);
+  if (!connect_reported_) {
+    // Never connected: the pool hears of it (no stream has it yet).
+    connect_reported_ = true;
+    if (owner_ != nullptr) owner_->onConnectFailure(this, failure);
+    return;
+  }
+  if (idle_) {
+    idle_ = false;
+    if (owner_ != nullptr) owner_->onIdleConnectionClosed(this);
     return;
   }
   if (callbacks_ != nullptr && state_ != ResponseState::Done) {
@@ -226,8 +248,7 @@ void Http1ClientConnection::processInput() {
       return;
     }
   }
-  if (callbacks_ == nullptr && idle_owner_ != nullptr &&
-      evbuffer_get_length(transport_->input()) > 0) {
+  if (callbacks_ == nullptr && idle_ && evbuffer_get_length(transport_->input()) > 0) {
     // An idle connection must not send anything; it cannot be reused.
     fail(UpstreamFailure::ProtocolError);
   }

@@ -17,20 +17,24 @@ namespace remora {
 
 class Http1ClientConnection;
 
-// Told when an idle pooled connection closes or times out, so the pool can drop it.
-class IdleOwner {
+// The pool a connection belongs to: told when it is connected or could not be, and when it
+// closes or times out while idle. Never told anything while the connection is lent to a stream.
+class Http1ConnectionOwner {
  public:
-  virtual ~IdleOwner() = default;
+  virtual ~Http1ConnectionOwner() = default;
+  virtual void onConnected(Http1ClientConnection* connection) = 0;
+  virtual void onConnectFailure(Http1ClientConnection* connection, UpstreamFailure failure) = 0;
   virtual void onIdleConnectionClosed(Http1ClientConnection* connection) = 0;
 };
 
 class Http1ClientConnection : public UpstreamRequest, public TransportCallbacks {
  public:
-  // `tls` (null for plaintext) must be given when the cluster has TLS settings; `key` is the
-  // pool's key for the connection (the endpoint and the TLS context it was made with).
+  // Starts connecting; `owner` hears how that ends. `tls` (null for plaintext) must be given
+  // when the cluster has TLS settings; `key` is the pool's key for the connection (the endpoint
+  // and the TLS context it was made with).
   Http1ClientConnection(Worker& worker, const EndpointInfo& endpoint,
                         const config::Cluster& cluster, const TlsClientContext* tls,
-                        std::string key);
+                        std::string key, Http1ConnectionOwner& owner);
   ~Http1ClientConnection() override;
 
   const std::string& key() const { return key_; }
@@ -50,8 +54,10 @@ class Http1ClientConnection : public UpstreamRequest, public TransportCallbacks 
 
   // The response and request are complete and both sides keep the connection open.
   bool reusable() const;
-  // Parks the connection in a pool: an upstream close or the idle timeout reports to `owner`.
-  void setIdle(IdleOwner* owner);
+  // Parks the connection in its pool: an upstream close or the idle timeout reports to the owner.
+  void setIdle();
+  // The pool lets go of it (it is being destroyed): nothing reports to the owner any more.
+  void abandon();
 
  private:
   enum class ResponseState { Head, Body, Done, Tunnel };
@@ -60,6 +66,8 @@ class Http1ClientConnection : public UpstreamRequest, public TransportCallbacks 
   void onConnected() override;
   void onTransportClosed(bool error) override;
   static void onTimer(evutil_socket_t, short, void* self);
+  // The connect ended (connected, or not): the owner hears of it from the loop.
+  void reportConnect();
   void processInput();
   bool parseHead();
   void processBody();
@@ -74,7 +82,9 @@ class Http1ClientConnection : public UpstreamRequest, public TransportCallbacks 
   std::unique_ptr<Transport> transport_;
   event* timer_ = nullptr;  // connect timeout, then idle timeout
   UpstreamCallbacks* callbacks_ = nullptr;
-  IdleOwner* idle_owner_ = nullptr;
+  Http1ConnectionOwner* owner_;  // null once abandoned
+  bool idle_ = false;            // parked in the pool
+  bool connect_reported_ = false;
   bool connected_ = false;
   bool closed_ = false;
   bool read_disabled_ = false;

@@ -83,7 +83,11 @@ Http2ClientConnection::Http2ClientConnection(Worker& worker, const EndpointInfo&
     evtimer_add(&timer_, &now);
     return;
   }
-  if (transport_->connected()) onConnected();
+  if (transport_->connected()) {
+    // Reported from the loop, not from inside the pool that is making it.
+    const timeval now{0, 0};
+    evtimer_add(&timer_, &now);
+  }
   scheduleSend();  // the preface and SETTINGS go out once connected
 }
 
@@ -126,10 +130,11 @@ void Http2ClientConnection::forgetStream(Http2ClientStream* stream) {
   for (auto it = active_.begin(); it != active_.end(); ++it) {
     if (it->second == stream) {
       active_.erase(it);
-      break;
+      maybeIdle();
+      if (!closed_) owner_.onHttp2StreamEnded(this);
+      return;
     }
   }
-  maybeIdle();
 }
 
 Http2ClientStream* Http2ClientConnection::findStream(int32_t id) {
@@ -182,6 +187,7 @@ void Http2ClientConnection::onConnected() {
   evtimer_del(&timer_);
   maybeIdle();
   scheduleSend();
+  owner_.onHttp2Connected(this);
 }
 
 void Http2ClientConnection::onReadable() { receive(); }
@@ -221,7 +227,9 @@ void Http2ClientConnection::onTransportClosed(bool error) {
 
 void Http2ClientConnection::onTimer(evutil_socket_t, short, void* self) {
   auto* connection = static_cast<Http2ClientConnection*>(self);
-  if (connection->going_away_ && !connection->connected_) {
+  if (!connection->connected_ && !connection->closed_ && connection->transport_->connected()) {
+    connection->onConnected();  // it connected at once
+  } else if (connection->going_away_ && !connection->connected_) {
     connection->fail(UpstreamFailure::ConnectFailure);  // the connect failed at once
   } else if (!connection->connected_) {
     connection->fail(UpstreamFailure::ConnectTimeout);
@@ -241,6 +249,10 @@ void Http2ClientConnection::fail(UpstreamFailure failure) {
   for (auto& [id, stream] : active_) streams.push_back(stream);
   active_.clear();
   for (Http2ClientStream* stream : streams) stream->onConnectionFailed(failure);
+  if (!connected_) {
+    owner_.onHttp2ConnectFailure(this, failure);
+    return;
+  }
   owner_.onHttp2ConnectionClosed(this);
 }
 
@@ -326,6 +338,7 @@ int Http2ClientConnection::onStreamClose(nghttp2_session*, int32_t id, uint32_t 
   connection->active_.erase(it);
   stream->onClose(error_code);
   connection->maybeIdle();
+  if (!connection->closed_) connection->owner_.onHttp2StreamEnded(connection);
   return 0;
 }
 

@@ -23,10 +23,16 @@ namespace remora {
 class Http2ClientConnection;
 class Http2ClientStream;
 
-// Told when a connection can carry no more streams and has none left, so its owner drops it.
+// The pool a connection belongs to: told when it is connected or could not be, when a stream
+// ended (there may be room for another), and when it can carry no more streams and has none
+// left, so that the pool drops it.
 class Http2ConnectionOwner {
  public:
   virtual ~Http2ConnectionOwner() = default;
+  virtual void onHttp2Connected(Http2ClientConnection* connection) = 0;
+  virtual void onHttp2ConnectFailure(Http2ClientConnection* connection,
+                                     UpstreamFailure failure) = 0;
+  virtual void onHttp2StreamEnded(Http2ClientConnection* connection) = 0;
   virtual void onHttp2ConnectionClosed(Http2ClientConnection* connection) = 0;
 };
 
@@ -41,6 +47,9 @@ class Http2ClientConnection : public Deferrable, public TransportCallbacks {
   const std::string& key() const { return key_; }
   // Whether another stream may start here (not going away, under the peer's stream limit).
   bool canTakeStream() const;
+  bool connected() const { return connected_; }
+  bool closed() const { return closed_; }
+  size_t activeStreams() const { return active_.size(); }
   std::unique_ptr<Http2ClientStream> newStream();
   // Ends the connection now; its streams see a reset.
   void close();

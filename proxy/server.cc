@@ -15,6 +15,7 @@
 #include "proxy/admin.h"
 #include "proxy/listen_socket.h"
 #include "proxy/log.h"
+#include "proxy/pool/breaker_metrics.h"
 
 namespace remora {
 
@@ -112,7 +113,7 @@ bool Server::start() {
   if (worker_count == 0) worker_count = std::max(1u, std::thread::hardware_concurrency());
   stats_ = std::make_unique<stats::Registry>(worker_count);
   for (size_t i = 0; i < worker_count; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, stats_->worker(i)));
+    workers_.push_back(std::make_unique<Worker>(i, stats_->worker(i), breakers_));
   }
   http_ = std::make_unique<discovery::HttpClient>(base_);
   health_ = std::make_unique<discovery::HealthChecker>(*http_, [this] { onHealthChange(); });
@@ -510,7 +511,10 @@ void Server::setState(LifecycleState state) {
   }
 }
 
-std::string Server::renderMetrics() { return stats_->render(); }
+std::string Server::renderMetrics() {
+  publishBreakerMetrics(breakers_, *snapshot_, *stats_);
+  return stats_->render();
+}
 
 void Server::onSignal(evutil_socket_t signal_number, short, void* self) {
   auto* server = static_cast<Server*>(self);

@@ -99,6 +99,7 @@ class Server {
   std::string config_text_;
   event_base* base_;
   std::unique_ptr<stats::Registry> stats_;
+  CircuitBreakers breakers_;  // shared by the workers, so it outlives them
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ActiveListener> listeners_;
   struct PendingListener {

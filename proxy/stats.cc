@@ -181,6 +181,15 @@ void Registry::incrementCounter(const std::string& name, const std::string& help
   series.values[std::move(labels)] += by;
 }
 
+void Registry::setCounter(const std::string& name, const std::string& help,
+                          std::map<std::string, std::string> labels, double value) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Series& series = series_[name];
+  series.help = help;
+  series.counter = true;
+  series.values[std::move(labels)] = value;
+}
+
 std::string Registry::render() const {
   std::map<std::map<std::string, std::string>, Totals> downstream;
   std::map<std::map<std::string, std::string>, Totals> upstream;

@@ -100,6 +100,9 @@ class Registry {
   void clearGauge(const std::string& name);
   void incrementCounter(const std::string& name, const std::string& help,
                         std::map<std::string, std::string> labels, double by = 1);
+  // A counter kept elsewhere (shared atomics), copied in before rendering.
+  void setCounter(const std::string& name, const std::string& help,
+                  std::map<std::string, std::string> labels, double value);
 
   // The Prometheus text exposition of every metric.
   std::string render() const;

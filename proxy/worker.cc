@@ -10,7 +10,7 @@
 #include "proxy/http1_server_connection.h"
 #include "proxy/http2_server_connection.h"
 #include "proxy/log.h"
-#include "proxy/pool/upstream_pool.h"
+#include "proxy/pool/connection_pools.h"
 #include "proxy/protocol_detector.h"
 
 namespace remora {
@@ -32,13 +32,14 @@ std::string peerText(const sockaddr* address) {
 }
 }  // namespace
 
-Worker::Worker(size_t index, stats::WorkerStats& stats)
+Worker::Worker(size_t index, stats::WorkerStats& stats, CircuitBreakers& breakers)
     : index_(index),
       stats_(stats),
       base_(event_base_new()),
       notifier_(std::make_unique<LoopNotifier>(base_)),
       cleanup_event_(event_new(base_, -1, 0, &Worker::onCleanup, this)),
-      pool_(std::make_unique<UpstreamPool>(*this)) {}
+      breakers_(breakers),
+      pool_(std::make_unique<ConnectionPools>(*this, breakers)) {}
 
 Worker::~Worker() {
   connections_.clear();
@@ -54,14 +55,12 @@ Worker::~Worker() {
 void Worker::setSnapshot(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
   std::unordered_set<std::string_view> present;
+  std::vector<std::string> left;
   for (const ClusterInfo& cluster : snapshot_->clusters) {
-    const std::string& name = cluster.config->name;
-    present.insert(name);
-    auto it = clusters_.find(name);
-    if (it == clusters_.end())
-      it = clusters_.emplace(name, std::make_unique<ClusterState>(name)).first;
-    it->second->reconcile(cluster);
+    present.insert(cluster.config->name);
+    clusterState(cluster).reconcile(cluster, left);
   }
+  pool_->closeIdleTo(left);
   // A cluster that left the config goes once no request to it is in flight.
   std::erase_if(clusters_, [&](const auto& entry) {
     return !present.contains(entry.first) && entry.second->budget().in_flight == 0;
@@ -76,8 +75,10 @@ ClusterState& Worker::clusterState(const ClusterInfo& cluster) {
   const std::string& name = cluster.config->name;
   auto it = clusters_.find(name);
   if (it == clusters_.end()) {
-    // A stream on a snapshot this worker has not aligned with yet.
-    it = clusters_.emplace(name, std::make_unique<ClusterState>(name)).first;
+    it = clusters_
+             .emplace(name,
+                      std::make_unique<ClusterState>(*cluster.config, breakers_.forCluster(name)))
+             .first;
   }
   return *it->second;
 }

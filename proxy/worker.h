@@ -18,6 +18,7 @@
 #include "proxy/cluster_state.h"
 #include "proxy/deferrable.h"
 #include "proxy/loop_notifier.h"
+#include "proxy/pool/circuit_breaker.h"
 #include "proxy/stats.h"
 #include "proxy/stream_host.h"
 #include "proxy/upstreams.h"
@@ -25,7 +26,7 @@
 namespace remora {
 
 class DownstreamConnection;
-class UpstreamPool;
+class ConnectionPools;
 
 // What the workers of one listener share: its name and the connection limit across workers.
 struct ListenerShared {
@@ -36,7 +37,7 @@ struct ListenerShared {
 
 class Worker : public StreamHost, public Upstreams {
  public:
-  Worker(size_t index, stats::WorkerStats& stats);
+  Worker(size_t index, stats::WorkerStats& stats, CircuitBreakers& breakers);
   ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -64,7 +65,7 @@ class Worker : public StreamHost, public Upstreams {
   bool draining() const { return draining_; }
   size_t connectionCount() const { return connections_.size(); }
 
-  UpstreamPool& upstreamPool() { return *pool_; }
+  ConnectionPools& pools() { return *pool_; }
   // The state of clusters that left the config, kept while requests to them are in flight.
   size_t clusterStates() const { return clusters_.size(); }
 
@@ -99,7 +100,8 @@ class Worker : public StreamHost, public Upstreams {
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
   std::unordered_map<DownstreamConnection*, std::unique_ptr<DownstreamConnection>> connections_;
   std::vector<std::unique_ptr<Deferrable>> deferred_;
-  std::unique_ptr<UpstreamPool> pool_;
+  CircuitBreakers& breakers_;
+  std::unique_ptr<ConnectionPools> pool_;
   std::unordered_map<std::string, std::unique_ptr<ClusterState>, stats::TransparentHash,
                      std::equal_to<>>
       clusters_;

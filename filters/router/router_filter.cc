@@ -44,10 +44,7 @@ RouterFilter::RouterFilter(filters::StreamContext& context, Upstreams& upstreams
 RouterFilter::~RouterFilter() {
   stopTimers();
   if (pending_ != nullptr) pending_->cancel();
-  if (upstream_ != nullptr) {
-    upstream_->detach();
-    upstreams_.deferDelete(std::move(upstream_));
-  }
+  if (upstream_ != nullptr) upstreams_.pool().release(std::move(upstream_), false);
   endpointFinished();
   releaseBudget();
 }
@@ -85,8 +82,7 @@ filters::Next RouterFilter::onRequestHeaders(RequestHeaders& headers, bool end_s
     retry_ = &*route.retry;
     if (!end_stream) replay_body_ = std::make_unique<Buffer>();
   }
-  if (!pickEndpoint(-1)) return filters::Next::Stop;
-  requestStream();
+  if (!pickEndpoint(-1) || !requestStream()) return filters::Next::Stop;
   if (completed_ || upstream_ == nullptr) {
     // Waiting for the pool (or answered): the stream holds the body meanwhile.
     stopped_ = true;
@@ -127,13 +123,19 @@ bool RouterFilter::pickEndpoint(int avoid) {
   return true;
 }
 
-void RouterFilter::requestStream() {
+bool RouterFilter::requestStream() {
+  if (!state_->breaker().tryAcquire(BreakerResource::Requests,
+                                    state_->limits().of(BreakerResource::Requests))) {
+    overloaded("upstream_overflow_requests");
+    return false;
+  }
+  holds_request_ = true;
   endpoint_ = &state_->endpoint(*cluster_, static_cast<uint32_t>(endpoint_index_));
   state_->requestStarted(*endpoint_);
-  PendingStream* pending =
-      upstreams_.pool().newStream(*cluster_, static_cast<uint32_t>(endpoint_index_), *this);
   // Null when the pool answered already.
-  pending_ = pending;
+  pending_ = upstreams_.pool().newStream(context_.snapshot(), *cluster_,
+                                         static_cast<uint32_t>(endpoint_index_), *this);
+  return true;
 }
 
 void RouterFilter::onPoolReady(std::unique_ptr<UpstreamRequest> request) {
@@ -144,8 +146,46 @@ void RouterFilter::onPoolReady(std::unique_ptr<UpstreamRequest> request) {
 
 void RouterFilter::onPoolFailure(PoolFailure failure) {
   pending_ = nullptr;
-  endpointFinished();
-  failRequest(503, "upstream unavailable\n", poolFailureName(failure));
+  switch (failure) {
+    case PoolFailure::Overflow:
+      overloaded("upstream_overflow_pending");
+      return;
+    case PoolFailure::PendingTimeout:
+      overloaded("upstream_pending_timeout");
+      return;
+    case PoolFailure::ConnectFailure:
+    case PoolFailure::ConnectTimeout:
+      onUpstreamFailure(failure == PoolFailure::ConnectTimeout ? UpstreamFailure::ConnectTimeout
+                                                               : UpstreamFailure::ConnectFailure,
+                        false);
+      return;
+  }
+}
+
+void RouterFilter::overloaded(std::string_view reason) {
+  stopTimers();
+  releaseUpstream(false);
+  filters::LocalReply reply(503, "upstream overloaded\n", reason);
+  reply.headers.emplace_back("x-remora-overloaded", "true");
+  context_.sendLocalReply(reply);
+}
+
+bool RouterFilter::retryElsewhere(int try_code) {
+  if (retried_elsewhere_ || subset_->members.size() < 2) return false;
+  retried_elsewhere_ = true;
+  recordTry(try_code);
+  releaseUpstream(false);
+  ++context_.info().retries;
+  upstreams_.stats().recordRetry(cluster_->config->name);
+  const int failed = endpoint_index_;
+  if (!pickEndpoint(failed)) return true;
+  if (endpoint_index_ == failed) {
+    failRequest(502, "upstream connect error or disconnect before response\n",
+                "upstream_connect_failure");
+    return true;
+  }
+  requestStream();
+  return true;
 }
 
 void RouterFilter::startTry() {
@@ -311,6 +351,13 @@ void RouterFilter::onUpstreamFailure(UpstreamFailure failure, bool response_star
     retryAfter(failure == UpstreamFailure::ConnectTimeout ? 504 : 502, false);
     return;
   }
+  // Nothing reached the upstream: another endpoint gets it, once, policy or not. Not counted
+  // against the retry budget: it adds no load to any upstream.
+  if ((failure == UpstreamFailure::ConnectFailure || failure == UpstreamFailure::ConnectTimeout) &&
+      upstream_ == nullptr && !context_.responseStarted() &&
+      retryElsewhere(failure == UpstreamFailure::ConnectTimeout ? 504 : 502)) {
+    return;
+  }
   if (tunnel_) {
     Buffer empty;
     context_.encodeData(empty, true);
@@ -333,7 +380,7 @@ void RouterFilter::failRequest(int status, std::string_view body, std::string_vi
 
 void RouterFilter::releaseUpstream(bool reusable) {
   if (upstream_ != nullptr) {
-    upstreams_.pool().release(std::move(upstream_), *cluster_->config, reusable);
+    upstreams_.pool().release(std::move(upstream_), reusable);
     // The next upstream starts with room; the body that arrives meanwhile is held by the stream.
     if (!completed_) context_.setRequestReadDisabled(false);
   }
@@ -341,6 +388,10 @@ void RouterFilter::releaseUpstream(bool reusable) {
 }
 
 void RouterFilter::endpointFinished() {
+  if (holds_request_) {
+    holds_request_ = false;
+    state_->breaker().release(BreakerResource::Requests);
+  }
   if (endpoint_ == nullptr) return;
   state_->requestFinished(*endpoint_);
   endpoint_ = nullptr;

@@ -48,8 +48,14 @@ class RouterFilter final : public filters::Filter, public UpstreamCallbacks, pub
   // Chooses the endpoint of the next try, another than `avoid` when the subset has others;
   // answers 503 and returns false when none is healthy.
   bool pickEndpoint(int avoid);
-  // Asks the pool for a stream to the chosen endpoint; the try starts when it is ready.
-  void requestStream();
+  // Asks the pool for a stream to the chosen endpoint; the try starts when it is ready. False
+  // when the cluster's request limit is reached (answered 503).
+  bool requestStream();
+  // Answers 503 with `x-remora-overloaded: true`: a circuit breaker is open.
+  void overloaded(std::string_view reason);
+  // A try that never reached an upstream (the connection was refused or timed out) goes once
+  // to another endpoint, with or without a retry policy; false when that was done already.
+  bool retryElsewhere(int try_code);
   // Sends the request (again, on a retry): head, the body kept for replay, then what arrived
   // while no upstream was there, and lets the stream pass on what it held meanwhile.
   void startTry();
@@ -87,6 +93,9 @@ class RouterFilter final : public filters::Filter, public UpstreamCallbacks, pub
   ClusterState* state_ = nullptr;
   int endpoint_index_ = -1;
   EndpointState* endpoint_ = nullptr;  // counted in its `active` while set
+  bool holds_request_ = false;         // counted against the cluster's `max_requests`
+  bool holds_retry_ = false;           // counted in the retry budget and `max_retries`
+  bool retried_elsewhere_ = false;     // the one retry of a try that reached no upstream
   PendingStream* pending_ = nullptr;   // waiting for the pool
   std::unique_ptr<UpstreamRequest> upstream_;
   bool downstream_above_ = false;

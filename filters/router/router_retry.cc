@@ -23,11 +23,17 @@ bool RouterFilter::canRetry() const {
 
 bool RouterFilter::budgetAllowsRetry() {
   // Counted once, from the first retry on.
-  if (context_.info().retries > 0) return true;
+  if (holds_retry_) return true;
   if (!budgetAllows(cluster_->config->retry_budget, *budget_)) {
     upstreams_.stats().recordRetryOverflow(cluster_->config->name);
     return false;
   }
+  if (!state_->breaker().tryAcquire(BreakerResource::Retries,
+                                    state_->limits().of(BreakerResource::Retries))) {
+    upstreams_.stats().recordRetryOverflow(cluster_->config->name);
+    return false;
+  }
+  holds_retry_ = true;
   ++budget_->retrying;
   return true;
 }
@@ -35,7 +41,11 @@ bool RouterFilter::budgetAllowsRetry() {
 void RouterFilter::releaseBudget() {
   if (budget_ == nullptr) return;
   --budget_->in_flight;
-  if (context_.info().retries > 0) --budget_->retrying;
+  if (holds_retry_) {
+    holds_retry_ = false;
+    --budget_->retrying;
+    state_->breaker().release(BreakerResource::Retries);
+  }
   budget_ = nullptr;
 }
 

@@ -39,14 +39,14 @@ class PendingStream {
 class ConnectionPool {
  public:
   virtual ~ConnectionPool() = default;
-  // A stream to `cluster.endpoints[index]`: `callbacks` hear of it at once (and null is
-  // returned) or later (and the returned handle stays valid until a callback or cancel()).
-  virtual PendingStream* newStream(const ClusterInfo& cluster, uint32_t index,
-                                   PoolCallbacks& callbacks) = 0;
-  // The exchange on `request` is over. `reusable`: its response ended cleanly, so an HTTP/1.1
-  // connection may carry another request.
-  virtual void release(std::unique_ptr<UpstreamRequest> request, const config::Cluster& cluster,
-                       bool reusable) = 0;
+  // A stream to `cluster.endpoints[index]` (`cluster` of `snapshot`): `callbacks` hear of it at
+  // once (and null is returned) or later (and the returned handle stays valid until a callback
+  // or cancel()).
+  virtual PendingStream* newStream(const Snapshot& snapshot, const ClusterInfo& cluster,
+                                   uint32_t index, PoolCallbacks& callbacks) = 0;
+  // The exchange on `request` is over (every request a pool gave comes back here). `reusable`:
+  // its response ended cleanly, so an HTTP/1.1 connection may carry another request.
+  virtual void release(std::unique_ptr<UpstreamRequest> request, bool reusable) = 0;
 };
 
 }  // namespace remora

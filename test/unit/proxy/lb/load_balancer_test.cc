@@ -13,7 +13,7 @@ namespace {
 struct Fixture {
   config::Cluster config;
   ClusterInfo cluster;
-  ClusterState state{"c"};
+  std::unique_ptr<ClusterState> owned_state;
   Fixture(std::vector<uint32_t> weights, config::LbPolicy lb) {
     config.name = "c";
     config.lb = lb;
@@ -31,10 +31,13 @@ struct Fixture {
     }
     all.generation = 1;
     cluster.subsets.push_back(all);
-    state.reconcile(cluster);
+    owned_state = std::make_unique<ClusterState>(config, std::make_shared<BreakerCounts>());
+    std::vector<std::string> left;
+    owned_state->reconcile(cluster, left);
   }
+  ClusterState& state() { return *owned_state; }
   int pick() {
-    return state.balancer(cluster, cluster.subsets[0]).pick(cluster, cluster.subsets[0], state);
+    return state().balancer(cluster, cluster.subsets[0]).pick(cluster, cluster.subsets[0], state());
   }
   std::map<int, int> run(int n) {
     std::map<int, int> counts;
@@ -64,12 +67,12 @@ TEST(LoadBalancerTest, SmoothWeightedRoundRobinInterleaves) {
 
 TEST(LoadBalancerTest, LeastRequestPrefersTheLessLoaded) {
   Fixture f({1, 1}, config::LbPolicy::LeastRequest);
-  EndpointState& busy = f.state.endpoint(f.cluster, 0);
-  for (int i = 0; i < 10; ++i) f.state.requestStarted(busy);
+  EndpointState& busy = f.state().endpoint(f.cluster, 0);
+  for (int i = 0; i < 10; ++i) f.state().requestStarted(busy);
   auto counts = f.run(200);
   EXPECT_EQ(counts[1], 200);
-  for (int i = 0; i < 10; ++i) f.state.requestFinished(busy);
-  EXPECT_EQ(f.state.active(f.cluster, 0), 0u);
+  for (int i = 0; i < 10; ++i) f.state().requestFinished(busy);
+  EXPECT_EQ(f.state().active(f.cluster, 0), 0u);
 }
 
 TEST(LoadBalancerTest, RandomFollowsWeights) {

@@ -1,0 +1,90 @@
+// Unit tests of a worker's per-cluster state across snapshots: what left is dropped, what is in
+// flight is kept until it ends.
+#include "proxy/cluster_state.h"
+
+#include <gtest/gtest.h>
+
+namespace remora {
+namespace {
+
+// A cluster as a snapshot of version `version` has it, with endpoints 10.0.0.<i>:80 for `ids`.
+struct View {
+  config::Cluster config;
+  ClusterInfo cluster;
+  View(uint64_t version, const std::vector<int>& ids, std::vector<config::Metadata> subsets = {}) {
+    config.name = "c";
+    cluster.config = &config;
+    for (int id : ids) {
+      EndpointInfo endpoint;
+      endpoint.key = "10.0.0." + std::to_string(id) + ":80";
+      cluster.endpoints.push_back(endpoint);
+    }
+    subsets.insert(subsets.begin(), config::Metadata{});
+    for (const auto& selector : subsets) {
+      SubsetInfo subset;
+      subset.selector = selector;
+      for (const auto& [key, value] : selector) subset.label += key + "=" + value;
+      subset.generation = version;
+      for (uint32_t i = 0; i < cluster.endpoints.size(); ++i) subset.members.push_back(i);
+      cluster.subsets.push_back(subset);
+    }
+  }
+};
+
+TEST(ClusterStateTest, EndpointsThatLeaveAreDroppedAndReported) {
+  View first(1, {1, 2, 3});
+  ClusterState state(first.config, std::make_shared<BreakerCounts>());
+  std::vector<std::string> left;
+  state.reconcile(first.cluster, left);
+  EXPECT_EQ(state.endpointStates(), 3u);
+  EXPECT_TRUE(left.empty());
+  View second(2, {2, 3, 4});
+  state.reconcile(second.cluster, left);
+  EXPECT_EQ(state.endpointStates(), 3u);
+  EXPECT_EQ(left, std::vector<std::string>{"10.0.0.1:80"});
+}
+
+TEST(ClusterStateTest, AnEndpointInUseStaysUntilItsLastRequestEnds) {
+  View first(1, {1, 2});
+  ClusterState state(first.config, std::make_shared<BreakerCounts>());
+  std::vector<std::string> left;
+  state.reconcile(first.cluster, left);
+  EndpointState& busy = state.endpoint(first.cluster, 0);
+  state.requestStarted(busy);
+  View second(2, {2});
+  state.reconcile(second.cluster, left);
+  EXPECT_EQ(state.endpointStates(), 2u);
+  // A stream on the old snapshot still finds it by key.
+  EXPECT_EQ(&state.endpoint(first.cluster, 0), &busy);
+  EXPECT_EQ(state.active(first.cluster, 0), 1u);
+  state.requestFinished(busy);
+  EXPECT_EQ(state.endpointStates(), 1u);
+}
+
+TEST(ClusterStateTest, ChurnLeavesNothingBehind) {
+  ClusterState state(View(1, {}).config, std::make_shared<BreakerCounts>());
+  std::vector<std::string> left;
+  for (int round = 1; round <= 50; ++round) {
+    std::vector<int> ids;
+    for (int i = 0; i < 200; ++i) ids.push_back(round * 1000 + i);
+    View view(static_cast<uint64_t>(round), ids, {{{"version", "v" + std::to_string(round)}}});
+    state.reconcile(view.cluster, left);
+    state.balancer(view.cluster, view.cluster.subsets[1]);
+    EXPECT_EQ(state.endpointStates(), 200u);
+    EXPECT_LE(state.balancerStates(), 2u);
+  }
+}
+
+TEST(ClusterStateTest, IndicesOfTheAlignedSnapshotAndKeysOfOthersReachTheSameState) {
+  View first(1, {1, 2, 3});
+  ClusterState state(first.config, std::make_shared<BreakerCounts>());
+  std::vector<std::string> left;
+  state.reconcile(first.cluster, left);
+  View second(2, {3, 1});
+  state.reconcile(second.cluster, left);
+  EXPECT_EQ(&state.endpoint(second.cluster, 1), &state.endpoint(first.cluster, 0));
+  EXPECT_EQ(&state.endpoint(second.cluster, 0), &state.endpoint(first.cluster, 2));
+}
+
+}  // namespace
+}  // namespace remora
