@@ -1,14 +1,13 @@
 // Header edit reading, with every error located.
 #include "config/header_mutations_reader.h"
 
-#include "proxy/header_map.h"
-#include "proxy/http1_parser.h"
+#include "config/http_syntax.h"
 
 namespace remora::config {
 
 std::optional<std::string> readHeaderName(YamlReader& reader, const std::string& name,
                                           const SourceLocation& where) {
-  if (!http1::isToken(name)) {
+  if (!isToken(name)) {
     reader.error(where, "'" + name + "' is not a valid header name");
     return std::nullopt;
   }

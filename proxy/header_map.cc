@@ -6,7 +6,6 @@
 namespace remora {
 
 namespace {
-char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -45,12 +44,6 @@ std::string HeaderMap::joined(std::string_view name) const {
     if (!out.empty()) out += ", ";
     out += f.value;
   }
-  return out;
-}
-
-std::string toLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lowerAscii(c);
   return out;
 }
 

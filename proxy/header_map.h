@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/http_syntax.h"
+
 namespace remora {
 
 struct HeaderField {
@@ -51,8 +53,7 @@ class HeaderMap {
   std::vector<HeaderField> fields_;
 };
 
-// ASCII lowercase copy / comparison; header names are ASCII tokens.
-std::string toLower(std::string_view s);
+// ASCII comparison; header names are ASCII tokens (toLower is in config/http_syntax.h).
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
 // True when the comma-separated list `value` has `token` (case-insensitive, whitespace trimmed).
 bool listHasToken(std::string_view value, std::string_view token);

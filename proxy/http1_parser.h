@@ -111,9 +111,4 @@ class ChunkedDecoder {
   std::string error_reason_;
 };
 
-// True for an RFC 9110 token character (method names, header names).
-bool isTokenChar(unsigned char c);
-// True for a non-empty RFC 9110 token (a method, a header name).
-bool isToken(std::string_view text);
-
 }  // namespace remora::http1

@@ -1,21 +1,7 @@
-// The HTTP/1 field-line scanner and token test shared by the head parser and chunked trailers.
+// The HTTP/1 field-line scanner shared by the head parser and chunked trailers.
 #include "proxy/http1_syntax.h"
 
-#include "proxy/http1_parser.h"
-
-namespace remora::http1 {
-
-bool isTokenChar(unsigned char c) { return (detail::kCharClasses[c] & detail::kTokenClass) != 0; }
-
-bool isToken(std::string_view text) {
-  if (text.empty()) return false;
-  for (char c : text) {
-    if (!isTokenChar(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
-
-namespace detail {
+namespace remora::http1::detail {
 
 namespace {
 bool isOws(char c) { return c == ' ' || c == '\t'; }
@@ -62,5 +48,4 @@ ScanStatus scanFieldLine(const char* p, const char* end, FieldLine& line, const 
   return ScanStatus::Ok;
 }
 
-}  // namespace detail
-}  // namespace remora::http1
+}  // namespace remora::http1::detail

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "config/http_syntax.h"
+
 namespace remora::http1::detail {
 
 enum CharClass : uint8_t {
@@ -23,11 +25,9 @@ constexpr std::array<uint8_t, 256> makeCharClasses() {
   }
   t[' '] = kFieldValueClass;
   t['\t'] = kFieldValueClass;
-  for (int c = '0'; c <= '9'; ++c) t[c] |= kTokenClass;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] |= kTokenClass;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] |= kTokenClass;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~"))
-    t[static_cast<unsigned char>(c)] |= kTokenClass;
+  for (int c = 0; c <= 0xFF; ++c) {
+    if (isTokenChar(static_cast<unsigned char>(c))) t[c] |= kTokenClass;
+  }
   return t;
 }
 

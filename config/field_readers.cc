@@ -1,0 +1,41 @@
+// Optional typed keys and name uniqueness, shared by the block readers.
+#include "config/field_readers.h"
+
+namespace remora::config {
+
+void readDuration(YamlReader& reader, const Fields& fields, std::string_view key, Duration& out) {
+  if (const Field* f = fields.find(key)) {
+    if (auto value = reader.duration(f->value, key)) out = *value;
+  }
+}
+
+void readSize(YamlReader& reader, const Fields& fields, std::string_view key, uint64_t min,
+              uint64_t max, uint64_t& out) {
+  if (const Field* f = fields.find(key)) {
+    if (auto value = reader.size(f->value, key, min, max)) out = *value;
+  }
+}
+
+void readProtocol(YamlReader& reader, const Located& at, HttpProtocol& out) {
+  std::optional<std::string> name = reader.string(at, "protocol");
+  if (!name) return;
+  if (*name == "auto") {
+    out = HttpProtocol::Auto;
+  } else if (*name == "http1") {
+    out = HttpProtocol::Http1;
+  } else if (*name == "http2") {
+    out = HttpProtocol::Http2;
+  } else {
+    reader.error(at.where, "unknown protocol '" + *name + "' (known: auto, http1, http2)");
+  }
+}
+
+void UniqueNames::add(YamlReader& reader, const std::string& name, const SourceLocation& where) {
+  auto [it, inserted] = seen_.emplace(name, where);
+  if (!inserted) {
+    reader.error(where,
+                 "duplicate " + kind_ + " '" + name + "' (first at " + lineCol(it->second) + ")");
+  }
+}
+
+}  // namespace remora::config
