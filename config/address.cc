@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "config/http_syntax.h"
+
 namespace remora::config {
 namespace {
 
@@ -57,6 +59,18 @@ Result<Address> parseAddress(std::string_view text) {
   if (value > 65535) return bad(text, "port must be 0..65535");
   address.port = static_cast<uint16_t>(value);
   return address;
+}
+
+bool isLoopback(const Address& address) {
+  if (toLower(address.host) == "localhost") return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, address.host.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6;
+  if (inet_pton(AF_INET6, address.host.c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
 }
 
 }  // namespace remora::config

@@ -12,4 +12,8 @@ namespace remora::config {
 // 0..65535 (0 lets the kernel choose, which tests rely on). Errors carry no location.
 Result<Address> parseAddress(std::string_view text);
 
+// Whether only this host can reach an address: 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z), or
+// the name "localhost".
+bool isLoopback(const Address& address);
+
 }  // namespace remora::config

@@ -1,10 +1,13 @@
-// Cluster reading: endpoints or a service, balancing, connections, TLS, retries, health checks.
+// Cluster reading: endpoints or a service, balancing, connections, TLS, retries, health checks,
+// and the defences (circuit breaker, outlier detection, panic threshold).
 #include "config/cluster_reader.h"
 
 #include <map>
 
+#include "config/circuit_breaker_reader.h"
 #include "config/endpoint_reader.h"
 #include "config/field_readers.h"
+#include "config/outlier_detection_reader.h"
 #include "config/retry_reader.h"
 #include "config/service_reader.h"
 #include "config/tls_reader.h"
@@ -47,11 +50,11 @@ void readClusters(YamlReader& reader, const Located& at, std::vector<Cluster>& o
   if (!items) return;
   UniqueNames names("cluster name");
   for (const Located& item : *items) {
-    std::optional<Fields> fields =
-        reader.mapping(item, "cluster",
-                       {"name", "endpoints", "service", "lb", "connect_timeout", "idle_timeout",
-                        "max_idle_connections", "max_response_headers_bytes", "protocol", "tls",
-                        "retry_budget", "health_check"});
+    std::optional<Fields> fields = reader.mapping(
+        item, "cluster",
+        {"name", "endpoints", "service", "lb", "connect_timeout", "idle_timeout",
+         "max_idle_connections", "max_response_headers_bytes", "protocol", "tls", "retry_budget",
+         "health_check", "circuit_breaker", "outlier_detection", "panic_threshold"});
     if (!fields) continue;
     Cluster cluster;
     cluster.location = item.where;
@@ -78,6 +81,7 @@ void readClusters(YamlReader& reader, const Located& at, std::vector<Cluster>& o
     }
     if (const Field* f = fields->find("lb")) readLbPolicy(reader, f->value, cluster.lb);
     readDuration(reader, *fields, "connect_timeout", cluster.connect_timeout);
+    cluster.circuit_breaker.pending_timeout = cluster.connect_timeout;
     readDuration(reader, *fields, "idle_timeout", cluster.idle_timeout);
     readInteger(reader, *fields, "max_idle_connections", 0, kMaxUint32,
                 cluster.max_idle_connections);
@@ -103,6 +107,13 @@ void readClusters(YamlReader& reader, const Located& at, std::vector<Cluster>& o
                      "protocol http2");
       }
     }
+    if (const Field* f = fields->find("circuit_breaker")) {
+      readCircuitBreaker(reader, f->value, cluster.circuit_breaker);
+    }
+    if (const Field* f = fields->find("outlier_detection")) {
+      readOutlierDetection(reader, f->value, cluster.outlier_detection);
+    }
+    readInteger(reader, *fields, "panic_threshold", 0, 100, cluster.panic_threshold);
     out.push_back(std::move(cluster));
   }
 }

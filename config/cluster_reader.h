@@ -1,5 +1,5 @@
 // Reads the `clusters:` block: endpoints or a registry service, balancing, connections, TLS,
-// retry budget and health checks.
+// retry budget, health checks, circuit breaker, outlier detection and panic threshold.
 #pragma once
 
 #include <vector>

@@ -90,7 +90,16 @@ struct RetryPolicy {
   uint64_t max_body_bytes = 64 * 1024;
 };
 
+// One entry of a listener's or a route's `filters:` list: `- access_log: {format: json}`.
+struct FilterConfig {
+  std::string name;
+  YAML::Node config;  // the filter's own mapping (may be null); its factory parses it
+  SourceLocation location;
+};
+
 struct Route {
+  // Optional, unique within the listener: how canaries and /explain name a route.
+  std::string name;
   RouteMatch match;
   // Exactly one action: `cluster` (+ subset), `split`, or `direct_response`.
   std::string cluster;
@@ -101,6 +110,9 @@ struct Route {
   std::optional<RetryPolicy> retry;
   HeaderMutations request_headers;
   HeaderMutations response_headers;
+  // Run after the listener's filters, for this route's requests only.
+  std::vector<FilterConfig> filters;
+  std::optional<Duration> stream_idle_timeout;  // overrides the listener's; 0 disables
   SourceLocation location;
 };
 
@@ -110,13 +122,6 @@ struct VirtualHost {
   // otherwise exact (port in the Host header ignored, case-insensitive).
   std::vector<std::string> domains;
   std::vector<Route> routes;
-};
-
-// One entry of a listener's `filters:` list: `- access_log: {format: json}`.
-struct FilterConfig {
-  std::string name;
-  YAML::Node config;  // the filter's own mapping (may be null); its factory parses it
-  SourceLocation location;
 };
 
 // `auto`: a listener serves HTTP/2 to clients that start with its preface (h2c) or pick it by
@@ -164,6 +169,14 @@ struct Listener {
   HttpProtocol protocol = HttpProtocol::Auto;
   Http2Settings http2;
   std::optional<TlsServer> tls;
+  Duration stream_idle_timeout{300000};  // a stream with no progress either way ends; 0 disables
+  // Whether remora's own request headers (x-remora-*, fault headers) are honoured from this
+  // listener's clients; they are stripped otherwise. Unless written: true for a listener bound
+  // to loopback and for the inbound one (its port is service.port), false for the others.
+  bool trusted = false;
+  // How much of a request or response body the filters may hold while one of them has stopped
+  // the chain.
+  uint64_t max_buffered_body_bytes = 1024 * 1024;
 };
 
 struct Endpoint {
@@ -203,6 +216,29 @@ struct CircuitBreaker {
   Duration pending_timeout{5000};             // the cluster's connect_timeout unless written
 };
 
+// Ejecting endpoints that fail, judged from the outcomes workers report. An ejection lasts
+// base_ejection_time, longer for an endpoint ejected again, at most max_ejection_time; at most
+// max_ejection_percent of a cluster's endpoints are out at once.
+struct OutlierDetection {
+  bool enabled = true;  // `outlier_detection: off`
+  // Failures in a row that eject an endpoint; 0 disables that detector. 5xx is off by default:
+  // an application's 500 is usually about the request, not the host.
+  uint32_t consecutive_5xx = 0;
+  uint32_t consecutive_gateway_failure = 5;       // 502, 503, 504
+  uint32_t consecutive_local_origin_failure = 5;  // connect failures, resets, timeouts
+  // Ejects an endpoint whose share of failed requests in an interval reaches `threshold`.
+  struct FailurePercentage {
+    bool enabled = true;         // `failure_percentage: off`
+    uint32_t threshold = 85;     // percent, 1..100
+    uint32_t min_requests = 50;  // an endpoint with fewer in an interval is not judged
+  };
+  FailurePercentage failure_percentage;
+  Duration interval{10000};
+  Duration base_ejection_time{30000};
+  Duration max_ejection_time{300000};
+  uint32_t max_ejection_percent = 50;
+};
+
 struct Cluster {
   std::string name;
   std::vector<Endpoint> endpoints;  // static endpoints
@@ -221,6 +257,10 @@ struct Cluster {
   // Active checks of every endpoint, combined with the registry's health: an endpoint is in
   // rotation only when both say so.
   std::optional<HealthCheck> health_check;
+  OutlierDetection outlier_detection;
+  // Below this percent of endpoints in rotation the cluster balances over all of them, since the
+  // few left would fall over under everything; 0 disables.
+  uint32_t panic_threshold = 50;
   SourceLocation location;
 };
 

@@ -72,7 +72,15 @@ json headerMutationsToJson(const HeaderMutations& mutations) {
   return {{"add", add}, {"remove", mutations.remove}};
 }
 
-json routeToJson(const Route& route) {
+json filtersToJson(const std::vector<FilterConfig>& filters) {
+  json out = json::array();
+  for (const FilterConfig& filter : filters)
+    out.push_back({{filter.name, yamlToJson(filter.config)}});
+  return out;
+}
+
+// `listener_idle` is the listener's stream_idle_timeout, in effect unless the route overrides it.
+json routeToJson(const Route& route, Duration listener_idle) {
   json match = json::object();
   switch (route.match.path_kind) {
     case RouteMatch::PathKind::Prefix:
@@ -89,7 +97,7 @@ json routeToJson(const Route& route) {
   for (const HeaderMatch& header : route.match.headers) headers[header.name] = header.value;
   match["headers"] = headers;
   match["methods"] = route.match.methods;
-  json out = {{"match", match}};
+  json out = {{"name", route.name}, {"match", match}};
   if (!route.cluster.empty()) {
     out["cluster"] = route.cluster;
     out["subset"] = route.subset;
@@ -119,35 +127,37 @@ json routeToJson(const Route& route) {
   }
   out["request_headers"] = headerMutationsToJson(route.request_headers);
   out["response_headers"] = headerMutationsToJson(route.response_headers);
+  out["filters"] = filtersToJson(route.filters);
+  out["stream_idle_timeout"] = formatDuration(route.stream_idle_timeout.value_or(listener_idle));
   return out;
 }
 
 json listenerToJson(const Listener& listener) {
-  json filters = json::array();
-  for (const FilterConfig& filter : listener.filters) {
-    filters.push_back({{filter.name, yamlToJson(filter.config)}});
-  }
   json hosts = json::array();
   for (const VirtualHost& host : listener.virtual_hosts) {
     json routes = json::array();
-    for (const Route& route : host.routes) routes.push_back(routeToJson(route));
+    for (const Route& route : host.routes) {
+      routes.push_back(routeToJson(route, listener.stream_idle_timeout));
+    }
     hosts.push_back({{"name", host.name}, {"domains", host.domains}, {"routes", routes}});
   }
-  json out = {
-      {"name", listener.name},
-      {"address", listener.address.text()},
-      {"filters", filters},
-      {"virtual_hosts", hosts},
-      {"max_request_headers_bytes", listener.max_request_headers_bytes},
-      {"max_request_headers_count", listener.max_request_headers_count},
-      {"request_header_timeout", formatDuration(listener.request_header_timeout)},
-      {"idle_timeout", formatDuration(listener.idle_timeout)},
-      {"max_connections", listener.max_connections},
-      {"protocol", protocolName(listener.protocol)},
-      {"http2",
-       {{"max_concurrent_streams", listener.http2.max_concurrent_streams},
-        {"initial_stream_window_size", listener.http2.initial_stream_window_size},
-        {"initial_connection_window_size", listener.http2.initial_connection_window_size}}}};
+  json out = {{"name", listener.name},
+              {"address", listener.address.text()},
+              {"filters", filtersToJson(listener.filters)},
+              {"virtual_hosts", hosts},
+              {"max_request_headers_bytes", listener.max_request_headers_bytes},
+              {"max_request_headers_count", listener.max_request_headers_count},
+              {"request_header_timeout", formatDuration(listener.request_header_timeout)},
+              {"idle_timeout", formatDuration(listener.idle_timeout)},
+              {"max_connections", listener.max_connections},
+              {"protocol", protocolName(listener.protocol)},
+              {"http2",
+               {{"max_concurrent_streams", listener.http2.max_concurrent_streams},
+                {"initial_stream_window_size", listener.http2.initial_stream_window_size},
+                {"initial_connection_window_size", listener.http2.initial_connection_window_size}}},
+              {"stream_idle_timeout", formatDuration(listener.stream_idle_timeout)},
+              {"trusted", listener.trusted},
+              {"max_buffered_body_bytes", listener.max_buffered_body_bytes}};
   // Paths only: the key material itself never leaves the process.
   if (listener.tls) {
     out["tls"] = {
@@ -227,6 +237,35 @@ json serviceToJson(const Service& service) {
   return out;
 }
 
+// Blocks turned off show as `off`, the way they are written.
+json circuitBreakerToJson(const CircuitBreaker& breaker) {
+  if (!breaker.enabled) return "off";
+  return {{"max_connections", breaker.max_connections},
+          {"max_pending_requests", breaker.max_pending_requests},
+          {"max_requests", breaker.max_requests},
+          {"max_retries", breaker.max_retries},
+          {"max_connections_per_endpoint", breaker.max_connections_per_endpoint},
+          {"pending_timeout", formatDuration(breaker.pending_timeout)}};
+}
+
+json outlierDetectionToJson(const OutlierDetection& detection) {
+  if (!detection.enabled) return "off";
+  const OutlierDetection::FailurePercentage& percentage = detection.failure_percentage;
+  json failure_percentage = "off";
+  if (percentage.enabled) {
+    failure_percentage = {{"threshold", percentage.threshold},
+                          {"min_requests", percentage.min_requests}};
+  }
+  return {{"consecutive_5xx", detection.consecutive_5xx},
+          {"consecutive_gateway_failure", detection.consecutive_gateway_failure},
+          {"consecutive_local_origin_failure", detection.consecutive_local_origin_failure},
+          {"failure_percentage", failure_percentage},
+          {"interval", formatDuration(detection.interval)},
+          {"base_ejection_time", formatDuration(detection.base_ejection_time)},
+          {"max_ejection_time", formatDuration(detection.max_ejection_time)},
+          {"max_ejection_percent", detection.max_ejection_percent}};
+}
+
 json clusterToJson(const Cluster& cluster) {
   json out = {{"name", cluster.name}};
   if (cluster.service.empty()) {
@@ -255,6 +294,9 @@ json clusterToJson(const Cluster& cluster) {
                   {"sni", cluster.tls->sni}};
   }
   if (cluster.health_check) out["health_check"] = healthCheckToJson(*cluster.health_check);
+  out["circuit_breaker"] = circuitBreakerToJson(cluster.circuit_breaker);
+  out["outlier_detection"] = outlierDetectionToJson(cluster.outlier_detection);
+  out["panic_threshold"] = cluster.panic_threshold;
   return out;
 }
 

@@ -9,11 +9,43 @@ void readDuration(YamlReader& reader, const Fields& fields, std::string_view key
   }
 }
 
+bool readPositiveDuration(YamlReader& reader, const Fields& fields, std::string_view key,
+                          Duration& out) {
+  const Field* f = fields.find(key);
+  if (f == nullptr) return true;
+  std::optional<Duration> value = reader.duration(f->value, key);
+  if (!value) return false;
+  if (value->count() == 0) {
+    reader.error(f->value.where, std::string(key) + " must be more than 0");
+    return false;
+  }
+  out = *value;
+  return true;
+}
+
 void readSize(YamlReader& reader, const Fields& fields, std::string_view key, uint64_t min,
               uint64_t max, uint64_t& out) {
   if (const Field* f = fields.find(key)) {
     if (auto value = reader.size(f->value, key, min, max)) out = *value;
   }
+}
+
+std::optional<Fields> mappingOrOff(YamlReader& reader, const Located& at, std::string_view what,
+                                   std::initializer_list<std::string_view> known, bool& enabled) {
+  if (at.node.IsMap()) return reader.mapping(at, what, known);
+  std::string expected = std::string(what) + " must be a mapping or 'off'";
+  if (!at.node.IsScalar()) {
+    reader.error(at.where, expected + ", not " + std::string(describe(at.node)));
+    return std::nullopt;
+  }
+  std::optional<std::string> text = reader.string(at, what);
+  if (!text) return std::nullopt;
+  if (*text == "off") {
+    enabled = false;
+  } else {
+    reader.error(at.where, expected + ", not '" + *text + "'");
+  }
+  return std::nullopt;
 }
 
 void readProtocol(YamlReader& reader, const Located& at, HttpProtocol& out) {

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +19,9 @@ inline constexpr uint64_t kMaxUint32 = 0xFFFFFFFFu;
 
 // Each leaves `out` as it was when `key` is absent or bad (the bad value is reported).
 void readDuration(YamlReader& reader, const Fields& fields, std::string_view key, Duration& out);
+// As readDuration, and 0 is an error too. False when the key is written but bad.
+bool readPositiveDuration(YamlReader& reader, const Fields& fields, std::string_view key,
+                          Duration& out);
 void readSize(YamlReader& reader, const Fields& fields, std::string_view key, uint64_t min,
               uint64_t max, uint64_t& out);
 
@@ -27,6 +32,11 @@ void readInteger(YamlReader& reader, const Fields& fields, std::string_view key,
     if (auto value = reader.integer(f->value, key, min, max)) out = static_cast<T>(*value);
   }
 }
+
+// A block that is on by default: a mapping of `known` keys, or the string `off`, which sets
+// `enabled` to false. nullopt when it is off or not readable (then reported).
+std::optional<Fields> mappingOrOff(YamlReader& reader, const Located& at, std::string_view what,
+                                   std::initializer_list<std::string_view> known, bool& enabled);
 
 // `auto`, `http1` or `http2`.
 void readProtocol(YamlReader& reader, const Located& at, HttpProtocol& out);

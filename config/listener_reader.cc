@@ -1,8 +1,9 @@
-// Listener reading: address, limits, protocol, TLS, filters, and its routes.
+// Listener reading: address, limits, timeouts, protocol, TLS, trust, filters, and its routes.
 #include "config/listener_reader.h"
 
 #include <map>
 
+#include "config/address.h"
 #include "config/field_readers.h"
 #include "config/filter_list_reader.h"
 #include "config/route_reader.h"
@@ -10,6 +11,10 @@
 
 namespace remora::config {
 namespace {
+
+// Less than a KiB could not hold even a small JSON body for a filter to look at.
+constexpr uint64_t kMinBufferedBodyBytes = 1024;
+constexpr uint64_t kMaxBufferedBodyBytes = uint64_t{1} << 30;
 
 void readHttp2(YamlReader& reader, const Located& at, Http2Settings& out) {
   std::optional<Fields> fields = reader.mapping(
@@ -33,8 +38,8 @@ void readHttp2(YamlReader& reader, const Located& at, Http2Settings& out) {
 
 }  // namespace
 
-void readListeners(YamlReader& reader, const Located& at, std::vector<Listener>& out,
-                   References& cluster_refs) {
+void readListeners(YamlReader& reader, const Located& at, const std::optional<Service>& service,
+                   std::vector<Listener>& out, References& cluster_refs) {
   std::optional<std::vector<Located>> items = reader.sequence(at, "listeners");
   if (!items) return;
   UniqueNames names("listener name");
@@ -44,7 +49,7 @@ void readListeners(YamlReader& reader, const Located& at, std::vector<Listener>&
         item, "listener",
         {"name", "address", "filters", "routes", "virtual_hosts", "max_request_headers_bytes",
          "max_request_headers_count", "request_header_timeout", "idle_timeout", "max_connections",
-         "protocol", "http2", "tls"});
+         "protocol", "http2", "tls", "stream_idle_timeout", "trusted", "max_buffered_body_bytes"});
     if (!fields) continue;
     Listener listener;
     reader.require(*fields, "listener", "name");
@@ -99,6 +104,14 @@ void readListeners(YamlReader& reader, const Located& at, std::vector<Listener>&
     }
     if (const Field* f = fields->find("http2")) readHttp2(reader, f->value, listener.http2);
     if (const Field* f = fields->find("tls")) listener.tls = readTlsServer(reader, *f);
+    readDuration(reader, *fields, "stream_idle_timeout", listener.stream_idle_timeout);
+    listener.trusted =
+        isLoopback(listener.address) || (service && listener.address.port == service->port);
+    if (const Field* f = fields->find("trusted")) {
+      if (auto trusted = reader.boolean(f->value, "trusted")) listener.trusted = *trusted;
+    }
+    readSize(reader, *fields, "max_buffered_body_bytes", kMinBufferedBodyBytes,
+             kMaxBufferedBodyBytes, listener.max_buffered_body_bytes);
     out.push_back(std::move(listener));
   }
 }

@@ -1,6 +1,7 @@
 // Reads the `listeners:` block: each listener's address, limits, protocol, TLS, filters and routes.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "config/config.h"
@@ -9,8 +10,10 @@
 
 namespace remora::config {
 
-// Clusters named by routes are added to `cluster_refs`, for the loader to check.
-void readListeners(YamlReader& reader, const Located& at, std::vector<Listener>& out,
-                   References& cluster_refs);
+// Clusters named by routes are added to `cluster_refs`, for the loader to check. `service`
+// (read first, wherever it is written) decides which listener is the inbound one, trusted
+// unless it says otherwise.
+void readListeners(YamlReader& reader, const Located& at, const std::optional<Service>& service,
+                   std::vector<Listener>& out, References& cluster_refs);
 
 }  // namespace remora::config

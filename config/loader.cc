@@ -49,6 +49,8 @@ class ConfigReader {
         root, "config",
         {"admin", "workers", "service", "registry", "lifecycle", "listeners", "clusters"});
     if (!fields) return;
+    // Read in this order whatever the file's: listeners need the service (the inbound one is
+    // trusted by default).
     if (const Field* f = fields->find("admin")) readAdmin(f->value);
     readInteger(reader_, *fields, "workers", 0, kMaxWorkers, config_.workers);
     if (const Field* f = fields->find("service")) config_.service = readService(reader_, f->value);
@@ -57,7 +59,7 @@ class ConfigReader {
     }
     if (const Field* f = fields->find("lifecycle")) readLifecycle(f->value);
     if (const Field* f = fields->find("listeners")) {
-      readListeners(reader_, f->value, config_.listeners, cluster_refs_);
+      readListeners(reader_, f->value, config_.service, config_.listeners, cluster_refs_);
     }
     if (const Field* f = fields->find("clusters")) {
       readClusters(reader_, f->value, config_.clusters, service_refs_);

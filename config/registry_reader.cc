@@ -67,13 +67,7 @@ void readConsul(YamlReader& reader, const Located& at, ConsulRegistry& out) {
   readString(reader, *fields, "token", out.token);
   readString(reader, *fields, "datacenter", out.datacenter);
   if (const Field* f = fields->find("stale")) {
-    if (auto value = reader.string(f->value, "stale")) {
-      if (*value == "true" || *value == "false") {
-        out.stale = *value == "true";
-      } else {
-        reader.error(f->value.where, "stale must be true or false");
-      }
-    }
+    if (auto value = reader.boolean(f->value, "stale")) out.stale = *value;
   }
   if (const Field* f = fields->find("wait")) {
     if (auto value = reader.duration(f->value, "wait")) {

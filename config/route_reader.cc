@@ -7,7 +7,7 @@
 #include <cctype>
 #include <map>
 
-#include "config/field_readers.h"
+#include "config/filter_list_reader.h"
 #include "config/header_mutations_reader.h"
 #include "config/http_syntax.h"
 #include "config/retry_reader.h"
@@ -96,13 +96,14 @@ void RouteReader::readRoutes(const Located& at, std::vector<Route>& out) {
 }
 
 std::optional<Route> RouteReader::readRoute(const Located& at) {
-  std::optional<Fields> fields =
-      reader_.mapping(at, "route",
-                      {"match", "cluster", "subset", "split", "direct_response", "timeout", "retry",
-                       "request_headers", "response_headers"});
+  std::optional<Fields> fields = reader_.mapping(
+      at, "route",
+      {"name", "match", "cluster", "subset", "split", "direct_response", "timeout", "retry",
+       "request_headers", "response_headers", "filters", "stream_idle_timeout"});
   if (!fields) return std::nullopt;
   Route route;
   route.location = at.where;
+  if (const Field* f = fields->find("name")) readName(f->value, route.name);
   if (const Field* f = fields->find("match")) readMatch(f->value, route.match);
   std::vector<std::string> actions;
   if (const Field* f = fields->find("cluster")) {
@@ -148,7 +149,24 @@ std::optional<Route> RouteReader::readRoute(const Located& at) {
   if (const Field* f = fields->find("response_headers")) {
     readHeaderMutations(reader_, f->value, "response_headers", route.response_headers);
   }
+  if (const Field* f = fields->find("filters")) readFilterList(reader_, f->value, route.filters);
+  if (const Field* f = fields->find("stream_idle_timeout")) {
+    route.stream_idle_timeout = reader_.duration(f->value, "stream_idle_timeout");
+  }
   return route;
+}
+
+// Canaries name a route `listener/virtual_host/index` or by its name alone, so a name with a '/'
+// could read as the other form.
+void RouteReader::readName(const Located& at, std::string& out) {
+  std::optional<std::string> name = reader_.nonEmptyString(at, "route name");
+  if (!name) return;
+  if (name->find('/') != std::string::npos) {
+    reader_.error(at.where, "route name must not contain '/'");
+    return;
+  }
+  route_names_.add(reader_, *name, at.where);
+  out = *name;
 }
 
 void RouteReader::readMatch(const Located& at, RouteMatch& match) {

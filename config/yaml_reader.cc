@@ -152,6 +152,15 @@ std::optional<std::string> YamlReader::nonEmptyString(const Located& at, std::st
   return text;
 }
 
+std::optional<bool> YamlReader::boolean(const Located& at, std::string_view what) {
+  std::optional<std::string> text = scalar(at, what, "true or false");
+  if (!text) return std::nullopt;
+  if (*text == "true") return true;
+  if (*text == "false") return false;
+  error(at.where, std::string(what) + " must be true or false, not '" + *text + "'");
+  return std::nullopt;
+}
+
 std::optional<uint64_t> YamlReader::integer(const Located& at, std::string_view what, uint64_t min,
                                             uint64_t max) {
   std::optional<std::string> text = scalar(at, what, "an integer");

@@ -69,6 +69,8 @@ class YamlReader {
 
   std::optional<std::string> string(const Located& at, std::string_view what);
   std::optional<std::string> nonEmptyString(const Located& at, std::string_view what);
+  // `true` or `false`, YAML 1.2's only spellings (not yes/no/on/off).
+  std::optional<bool> boolean(const Located& at, std::string_view what);
   std::optional<uint64_t> integer(const Located& at, std::string_view what, uint64_t min,
                                   uint64_t max);
   std::optional<uint64_t> size(const Located& at, std::string_view what, uint64_t min,

@@ -55,5 +55,16 @@ TEST(AddressTest, RejectsBadAddresses) {
   EXPECT_THAT(parseAddress("a b:80").errors()[0].message, HasSubstr("invalid character"));
 }
 
+TEST(AddressTest, LoopbackAddresses) {
+  for (const char* text : {"127.0.0.1:1", "127.255.0.9:1", "[::1]:1", "localhost:1", "LOCALHOST:1",
+                           "[::ffff:127.0.0.2]:1", "[0:0:0:0:0:0:0:1]:1"}) {
+    EXPECT_TRUE(isLoopback(*parseAddress(text))) << text;
+  }
+  for (const char* text : {"0.0.0.0:1", "126.0.0.1:1", "[::]:1", "[::2]:1", "[::ffff:10.0.0.1]:1",
+                           "localhost.localdomain:1", "users:1"}) {
+    EXPECT_FALSE(isLoopback(*parseAddress(text))) << text;
+  }
+}
+
 }  // namespace
 }  // namespace remora::config

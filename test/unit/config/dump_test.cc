@@ -48,7 +48,8 @@ clusters:
        {{{"name", "edge"},
          {"domains", {"*"}},
          {"routes",
-          {{{"match",
+          {{{"name", ""},
+            {"match",
              {{"prefix", "/"},
               {"headers", nlohmann::json::object()},
               {"methods", nlohmann::json::array()}}},
@@ -58,7 +59,9 @@ clusters:
             {"request_headers",
              {{"add", nlohmann::json::object()}, {"remove", nlohmann::json::array()}}},
             {"response_headers",
-             {{"add", nlohmann::json::object()}, {"remove", nlohmann::json::array()}}}}}}}}},
+             {{"add", nlohmann::json::object()}, {"remove", nlohmann::json::array()}}},
+            {"filters", nlohmann::json::array()},
+            {"stream_idle_timeout", "5m"}}}}}}},
       {"max_request_headers_bytes", 61440},
       {"max_request_headers_count", 100},
       {"request_header_timeout", "10s"},
@@ -68,7 +71,10 @@ clusters:
       {"http2",
        {{"max_concurrent_streams", 100},
         {"initial_stream_window_size", 262144},
-        {"initial_connection_window_size", 1048576}}}};
+        {"initial_connection_window_size", 1048576}}},
+      {"stream_idle_timeout", "5m"},
+      {"trusted", true},
+      {"max_buffered_body_bytes", 1048576}};
   nlohmann::json cluster = {
       {"name", "backend"},
       {"endpoints",
@@ -79,7 +85,24 @@ clusters:
       {"idle_timeout", "1m"},
       {"max_idle_connections", 64},
       {"max_response_headers_bytes", 61440},
-      {"retry_budget", {{"percent", 20}, {"min_concurrency", 3}}}};
+      {"retry_budget", {{"percent", 20}, {"min_concurrency", 3}}},
+      {"circuit_breaker",
+       {{"max_connections", 1024},
+        {"max_pending_requests", 1024},
+        {"max_requests", 1024},
+        {"max_retries", 3},
+        {"max_connections_per_endpoint", 0},
+        {"pending_timeout", "5s"}}},
+      {"outlier_detection",
+       {{"consecutive_5xx", 0},
+        {"consecutive_gateway_failure", 5},
+        {"consecutive_local_origin_failure", 5},
+        {"failure_percentage", {{"threshold", 85}, {"min_requests", 50}}},
+        {"interval", "10s"},
+        {"base_ejection_time", "30s"},
+        {"max_ejection_time", "5m"},
+        {"max_ejection_percent", 50}}},
+      {"panic_threshold", 50}};
   nlohmann::json dump = toJson(**config);
   EXPECT_EQ(dump["listeners"], nlohmann::json::array({listener})) << dump["listeners"].dump(2);
   EXPECT_EQ(dump["clusters"], nlohmann::json::array({cluster})) << dump["clusters"].dump(2);
@@ -119,6 +142,56 @@ clusters:
   EXPECT_EQ(users["service"], "users");
   EXPECT_FALSE(users.contains("endpoints"));
   EXPECT_EQ(users["lb"], "least_request");
+}
+
+TEST(DumpTest, ShowsTheDefencesAndRouteOptions) {
+  Result<std::shared_ptr<const Config>> config = loadConfigString(R"(listeners:
+  - name: edge
+    address: 0.0.0.0:15001
+    stream_idle_timeout: 1m
+    max_buffered_body_bytes: 4KiB
+    routes:
+      - name: api
+        match: {prefix: /api}
+        cluster: a
+        filters: [{fault: {abort: {status: 503, percent: 1}}}]
+        stream_idle_timeout: 0s
+      - cluster: b
+clusters:
+  - name: a
+    endpoints: [127.0.0.1:1]
+    connect_timeout: 250ms
+    circuit_breaker: {max_requests: 9}
+    outlier_detection: {consecutive_5xx: 3, failure_percentage: off}
+    panic_threshold: 0
+  - name: b
+    endpoints: [127.0.0.1:2]
+    circuit_breaker: off
+    outlier_detection: off
+)",
+                                                                  "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.errors().at(0).text();
+  nlohmann::json dump = toJson(**config);
+  const nlohmann::json& listener = dump["listeners"][0];
+  EXPECT_EQ(listener["stream_idle_timeout"], "1m");
+  EXPECT_EQ(listener["trusted"], false);
+  EXPECT_EQ(listener["max_buffered_body_bytes"], 4096);
+  const nlohmann::json& routes = listener["virtual_hosts"][0]["routes"];
+  EXPECT_EQ(routes[0]["name"], "api");
+  EXPECT_EQ(routes[0]["filters"],
+            nlohmann::json::parse(R"([{"fault":{"abort":{"status":503,"percent":1}}}])"));
+  EXPECT_EQ(routes[0]["stream_idle_timeout"], "0s");
+  // A route without its own shows the listener's, the one in effect.
+  EXPECT_EQ(routes[1]["stream_idle_timeout"], "1m");
+  const nlohmann::json& a = dump["clusters"][0];
+  EXPECT_EQ(a["circuit_breaker"]["max_requests"], 9);
+  EXPECT_EQ(a["circuit_breaker"]["pending_timeout"], "250ms");
+  EXPECT_EQ(a["outlier_detection"]["consecutive_5xx"], 3);
+  EXPECT_EQ(a["outlier_detection"]["failure_percentage"], "off");
+  EXPECT_EQ(a["panic_threshold"], 0);
+  const nlohmann::json& b = dump["clusters"][1];
+  EXPECT_EQ(b["circuit_breaker"], "off");
+  EXPECT_EQ(b["outlier_detection"], "off");
 }
 
 }  // namespace

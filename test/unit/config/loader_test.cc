@@ -312,7 +312,7 @@ listeners:
 clusters:
   - name: c
     endpoints: [{address: 127.0.0.1:1, wieght: 2}]
-    outlier_detection: {}
+    circuit_breakers: {}
 )"),
               ElementsAre(StartsWith("t.yaml:1:9: unknown key 'adress' in admin"),
                           StartsWith("t.yaml:2:13: unknown key 'drain' in lifecycle"),
@@ -323,7 +323,7 @@ clusters:
                           StartsWith("t.yaml:10:9: unknown key 'mirror' in route"),
                           StartsWith("t.yaml:11:27: unknown key 'set' in request_headers"),
                           StartsWith("t.yaml:14:40: unknown key 'wieght' in endpoint"),
-                          StartsWith("t.yaml:15:5: unknown key 'outlier_detection' in cluster")));
+                          StartsWith("t.yaml:15:5: unknown key 'circuit_breakers' in cluster")));
 }
 
 TEST(LoaderTest, DuplicateKeysAreErrors) {
