@@ -6,12 +6,12 @@
 #include <set>
 #include <thread>
 
+#include "admin/admin.h"
 #include "config/dump.h"
 #include "config/loader.h"
 #include "discovery/file/file_registry.h"
 #include "discovery/provider_factory.h"
 #include "discovery/snapshot_builder.h"
-#include "proxy/admin.h"
 #include "proxy/log.h"
 #include "proxy/pool/breaker_metrics.h"
 

@@ -1,5 +1,5 @@
 // The admin listener's endpoints, served by libevent's evhttp on the main thread.
-#include "proxy/admin.h"
+#include "admin/admin.h"
 
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
