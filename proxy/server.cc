@@ -107,14 +107,14 @@ bool Server::start() {
   health_ = std::make_unique<discovery::HealthChecker>(*http_, [this] { onHealthChange(); });
   lifecycle_ = std::make_unique<discovery::Lifecycle>(*stats_, *health_);
   publisher_ = std::make_unique<discovery::SnapshotPublisher>(
-      *stats_, [this](const std::shared_ptr<const Snapshot>& snapshot) {
+      base_, *stats_, [this](const std::shared_ptr<const Snapshot>& snapshot) {
         for (auto& worker : workers_) {
           worker->post([w = worker.get(), snapshot] { w->setSnapshot(snapshot); });
         }
       });
   publisher_->setConfig(loaded_);
   static_hosts_ = std::make_unique<discovery::dns::StaticHosts>(
-      base_, staticHostResolver(cfg.registry), [this] { publisher_->publish(); });
+      base_, staticHostResolver(cfg.registry), [this] { publisher_->requestPublish(); });
   publisher_->setSources(health_.get(), static_hosts_.get());
   static_hosts_->setNames(discovery::hostNames(cfg, publisher_->registry()));
   startProvider(cfg);
@@ -187,7 +187,7 @@ void Server::onProviderView(discovery::RegistryView view) {
   stats_->setGauge("remora_registry_healthy", "1 while the last exchange with the registry worked",
                    {{"registry", kind}}, 1);
   updateHealthTargets();
-  publisher_->publish();
+  publisher_->requestPublish();
 }
 
 void Server::onProviderError(const std::string&) {
@@ -214,7 +214,7 @@ void Server::updateHealthTargets() {
 }
 
 void Server::onHealthChange() {
-  publisher_->publish();
+  publisher_->requestPublish();
   lifecycle_->onAppHealthChange();
 }
 
@@ -244,7 +244,7 @@ void Server::watchFiles() {
     watcher_->watch(cfg.registry.file->path, [this](const std::string& content) {
       onRegistryFile(content);
       updateHealthTargets();
-      publisher_->publish();
+      publisher_->requestPublish();
     });
   }
   // Certificates are renewed in place (Kubernetes swaps a secret's `..data` link in the same
