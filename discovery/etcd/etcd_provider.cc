@@ -11,6 +11,9 @@ namespace remora::discovery::etcd {
 namespace {
 
 constexpr std::chrono::milliseconds kRangeTimeout{5000};
+// Under a burst of changes, views (each parses every instance) come at most this often, or
+// less often when building one takes long (see Coalescer).
+constexpr std::chrono::milliseconds kMinPublishInterval{10};
 
 bool sameView(const RegistryView& a, const RegistryView& b) {
   if (a.services.size() != b.services.size()) return false;
@@ -38,7 +41,9 @@ EtcdProvider::EtcdProvider(HttpClient& http, const config::EtcdRegistry& config,
       config_(config),
       callbacks_(std::move(callbacks)),
       client_(http, config),
-      retry_timer_(evtimer_new(http.base(), &EtcdProvider::onRetry, this)) {
+      retry_timer_(evtimer_new(http.base(), &EtcdProvider::onRetry, this)),
+      publish_(
+          http.base(), [this] { publish(); }, kMinPublishInterval) {
   last_view_.source = "etcd";
 }
 
@@ -165,7 +170,7 @@ bool EtcdProvider::onWatchLine(std::string_view line) {
   // revision does not: events before it may still be on their way.
   if (message->events.empty() && !message->created)
     revision_ = std::max(revision_, message->revision);
-  if (changed) publish();
+  if (changed) publish_.request();
   return true;
 }
 
