@@ -1,7 +1,8 @@
 // Coalescer: runs a callback once for a burst of requests for it, on the main loop: in the next
 // loop iteration after a request, so that every request made in this one shares the run, and,
 // while requests keep coming, only once the last run is far enough behind (a multiple of how
-// long it took, at least a floor), so that the runs never take most of the loop.
+// long it took, and at least `min_interval`), so that costly runs never take most of the loop
+// while cheap ones still follow every change at once.
 #pragma once
 
 #include <event2/event.h>
@@ -16,7 +17,8 @@ class Coalescer {
   // Runs under sustained requests take at most about a fifth of the loop.
   static constexpr int kIntervalPerRunTime = 4;
 
-  Coalescer(event_base* base, std::function<void()> run, std::chrono::milliseconds min_interval);
+  Coalescer(event_base* base, std::function<void()> run,
+            std::chrono::milliseconds min_interval = {});
   ~Coalescer();
   Coalescer(const Coalescer&) = delete;
   Coalescer& operator=(const Coalescer&) = delete;

@@ -24,12 +24,10 @@ class SnapshotPublisher {
  public:
   // Hands a new snapshot to the workers (main thread; the workers swap it in on their loops).
   using Deliver = std::function<void(const std::shared_ptr<const Snapshot>&)>;
-  // The least time between the end of one rebuild and the start of the next while changes keep
-  // coming; a larger snapshot waits longer (a multiple of its build time, see Coalescer).
-  static constexpr std::chrono::milliseconds kMinInterval{10};
-
+  // While changes keep coming, a rebuild waits a multiple of the last one's build time, and at
+  // least `min_interval` (see Coalescer).
   SnapshotPublisher(event_base* base, stats::Registry& stats, Deliver deliver,
-                    std::chrono::milliseconds min_interval = kMinInterval);
+                    std::chrono::milliseconds min_interval = {});
   ~SnapshotPublisher();
   SnapshotPublisher(const SnapshotPublisher&) = delete;
   SnapshotPublisher& operator=(const SnapshotPublisher&) = delete;

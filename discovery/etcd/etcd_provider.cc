@@ -11,9 +11,6 @@ namespace remora::discovery::etcd {
 namespace {
 
 constexpr std::chrono::milliseconds kRangeTimeout{5000};
-// Under a burst of changes, views (each parses every instance) come at most this often, or
-// less often when building one takes long (see Coalescer).
-constexpr std::chrono::milliseconds kMinPublishInterval{10};
 
 bool sameView(const RegistryView& a, const RegistryView& b) {
   if (a.services.size() != b.services.size()) return false;
@@ -42,8 +39,7 @@ EtcdProvider::EtcdProvider(HttpClient& http, const config::EtcdRegistry& config,
       callbacks_(std::move(callbacks)),
       client_(http, config),
       retry_timer_(evtimer_new(http.base(), &EtcdProvider::onRetry, this)),
-      publish_(
-          http.base(), [this] { publish(); }, kMinPublishInterval) {
+      publish_(http.base(), [this] { publish(); }) {
   last_view_.source = "etcd";
 }
 
