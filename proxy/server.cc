@@ -369,6 +369,9 @@ void Server::startDrain(const char* why) {
       why, static_cast<long long>(lifecycle.drain_delay.count()),
       static_cast<long long>(lifecycle.drain_timeout.count()));
   lifecycle_->setState(LifecycleState::Draining);
+  // Keep-alive clients are told at once, so that they move to new connections while the
+  // listeners still accept, not when they close.
+  for (auto& worker : workers_) worker->post([w = worker.get()] { w->noticeDrain(); });
   // Peers learn of the drain from the registry first; the delay counts from there.
   lifecycle_->leaveRegistry([this] { beginDrainDelay(); });
 }
