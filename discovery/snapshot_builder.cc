@@ -113,6 +113,8 @@ bool endpointAddress(const config::Address& address, EndpointAddress& out, sockl
   if (inet_pton(AF_INET6, address.host.c_str(), &out.v6.sin6_addr) == 1) {
     out.v6.sin6_family = AF_INET6;
     out.v6.sin6_port = htons(address.port);
+    out.v6.sin6_flowinfo = 0;
+    out.v6.sin6_scope_id = 0;
     length = sizeof(sockaddr_in6);
     return true;
   }
