@@ -1,7 +1,18 @@
-// Snapshot and loaded-config lookups.
+// Snapshot and loaded-config lookups, and the shared empty values of endpoints.
 #include "discovery/snapshot.h"
 
 namespace remora {
+
+const std::shared_ptr<const config::Metadata>& EndpointInfo::emptyMetadata() {
+  static const std::shared_ptr<const config::Metadata> empty =
+      std::make_shared<const config::Metadata>();
+  return empty;
+}
+
+const std::shared_ptr<const std::string>& EndpointInfo::emptyText() {
+  static const std::shared_ptr<const std::string> empty = std::make_shared<const std::string>();
+  return empty;
+}
 
 const ListenerInfo* Snapshot::findListener(std::string_view name) const {
   for (const auto& listener : listeners) {

@@ -11,21 +11,38 @@
 #include <vector>
 
 #include "config/config.h"
+#include "discovery/registry_view.h"
 #include "filters/filter.h"
 #include "proxy/route_table.h"
 #include "proxy/tls_context.h"
 
 namespace remora {
 
+// An endpoint's socket address: IPv4 or IPv6, which is all that endpoints are, in 28 bytes
+// instead of sockaddr_storage's 128. `reinterpret_cast<const sockaddr*>(&address)` reads it.
+union EndpointAddress {
+  sockaddr generic;
+  sockaddr_in v4;
+  sockaddr_in6 v6;
+};
+
+// What a snapshot holds per endpoint. A rebuild allocates little per endpoint: metadata points
+// into the config or the registry's view the snapshot keeps, texts are shared with other
+// endpoints and the previous snapshot's; none of them is ever null.
 struct EndpointInfo {
   std::string key;  // "host:port": the identity that per-worker state (pools, LB) is keyed by
-  sockaddr_storage address{};
+  EndpointAddress address{};
   socklen_t address_length = 0;
   uint32_t weight = 1;
-  config::Metadata meta;
+  std::shared_ptr<const config::Metadata> meta = emptyMetadata();
   bool healthy = true;
-  std::string health_reason;  // why it is out of rotation ("registry: unhealthy", ...); "" if in
-  std::string health_check;   // the active check's verdict ("healthy (HTTP 200)"); "" unchecked
+  // Why it is out of rotation ("registry: unhealthy", ...); "" when in.
+  std::shared_ptr<const std::string> health_reason = emptyText();
+  // The active check's verdict ("healthy (HTTP 200)"); "" when unchecked.
+  std::shared_ptr<const std::string> health_check = emptyText();
+
+  static const std::shared_ptr<const config::Metadata>& emptyMetadata();
+  static const std::shared_ptr<const std::string>& emptyText();
 };
 
 // A set of endpoints chosen by metadata; subset 0 of every cluster is the whole cluster.
@@ -54,14 +71,27 @@ struct ListenerInfo {
   const TlsServerContext* tls = nullptr;  // owned by the snapshot's LoadedConfig; null: plaintext
 };
 
+// A subset that routes select, as compiled once per config.
+struct SubsetSpec {
+  config::Metadata selector;
+  std::string label;   // SubsetInfo::label
+  std::string lb_key;  // SubsetInfo::lb_key
+};
+
 // A validated config with what is built once per config (not per registry update): the
-// listeners' filter factories, which may hold open files, and the TLS contexts with the
-// certificates as they were read.
+// listeners' filter factories, which may hold open files, the TLS contexts with the
+// certificates as they were read, and the compiled routes.
 struct LoadedConfig {
   std::shared_ptr<const config::Config> config;
   std::vector<std::vector<std::shared_ptr<const filters::FilterFactory>>> filters;  // per listener
   std::vector<std::shared_ptr<const TlsServerContext>> listener_tls;  // per listener; null: none
   std::vector<std::shared_ptr<const TlsClientContext>> cluster_tls;   // per cluster; null: none
+  // Per listener: its routes with regexes compiled and targets' weights as written. A snapshot
+  // copies each with the weights its endpoints' health allows.
+  std::vector<std::unique_ptr<const RouteTable>> routes;
+  // Per cluster: the subsets routes select, in the order RouteTarget::subset counts them; the
+  // first is the whole cluster.
+  std::vector<std::vector<SubsetSpec>> subsets;
 
   // Every certificate, key and CA file the contexts were built from.
   std::vector<TlsFileFingerprint> tlsFiles() const;
@@ -71,6 +101,8 @@ struct Snapshot {
   uint64_t version = 0;
   std::shared_ptr<const LoadedConfig> loaded;
   const config::Config* config = nullptr;  // loaded->config
+  // The registry's view it was built from: endpoints' metadata points into it.
+  std::shared_ptr<const discovery::RegistryView> registry;
   std::vector<ListenerInfo> listeners;
   std::vector<ClusterInfo> clusters;
 

@@ -1,4 +1,5 @@
-// Snapshot building: clusters from static endpoints or the registry, subsets, compiled routes.
+// Snapshot building: routes compiled once per config; clusters from static endpoints or the
+// registry, their subsets and the routes' weights per snapshot.
 #include "discovery/snapshot_builder.h"
 
 #include <arpa/inet.h>
@@ -6,6 +7,7 @@
 
 #include <cstring>
 
+#include "discovery/endpoint_interner.h"
 #include "filters/registry.h"
 #include "proxy/log.h"
 
@@ -30,72 +32,116 @@ bool metadataMatches(const config::Metadata& selector, const config::Metadata& m
   return true;
 }
 
-uint32_t subsetIndex(ClusterInfo& cluster, const config::Metadata& selector) {
-  for (uint32_t i = 0; i < cluster.subsets.size(); ++i) {
-    if (cluster.subsets[i].selector == selector) return i;
+// The index of `selector` among a cluster's subsets, added if it is new.
+uint32_t subsetIndex(const config::Cluster& cluster, std::vector<SubsetSpec>& subsets,
+                     const config::Metadata& selector) {
+  for (uint32_t i = 0; i < subsets.size(); ++i) {
+    if (subsets[i].selector == selector) return i;
   }
-  SubsetInfo subset;
+  SubsetSpec subset;
   subset.selector = selector;
   subset.label = subsetLabel(selector);
-  subset.lb_key = cluster.config->name + "|" + subset.label;
-  for (uint32_t e = 0; e < cluster.endpoints.size(); ++e) {
-    const EndpointInfo& endpoint = cluster.endpoints[e];
-    if (endpoint.healthy && metadataMatches(selector, endpoint.meta)) {
-      subset.members.push_back(e);
-    }
-  }
-  cluster.subsets.push_back(std::move(subset));
-  return static_cast<uint32_t>(cluster.subsets.size() - 1);
+  subset.lb_key = cluster.name + "|" + subset.label;
+  subsets.push_back(std::move(subset));
+  return static_cast<uint32_t>(subsets.size() - 1);
 }
 
-EndpointInfo makeEndpoint(const config::Endpoint& endpoint) {
+// A listener's routes as written: regexes compiled, targets with their configured weights.
+std::unique_ptr<const RouteTable> compileRoutes(const config::Config& config,
+                                                const config::Listener& listener,
+                                                std::vector<std::vector<SubsetSpec>>& subsets) {
+  std::vector<CompiledVirtualHost> hosts;
+  for (const config::VirtualHost& host : listener.virtual_hosts) {
+    CompiledVirtualHost compiled_host{&host, {}};
+    for (const config::Route& route : host.routes) {
+      CompiledRoute compiled;
+      compiled.config = &route;
+      if (route.match.path_kind == config::RouteMatch::PathKind::Regex) {
+        compiled.regex = std::make_shared<const re2::RE2>(route.match.path);
+      }
+      auto addTarget = [&](const std::string& cluster_name, const config::Metadata& subset,
+                           uint32_t weight) {
+        for (uint32_t c = 0; c < config.clusters.size(); ++c) {
+          if (config.clusters[c].name != cluster_name) continue;
+          compiled.targets.push_back(
+              {c, subsetIndex(config.clusters[c], subsets[c], subset), weight});
+          return;
+        }
+      };
+      if (!route.cluster.empty()) addTarget(route.cluster, route.subset, 1);
+      for (const auto& split : route.split) addTarget(split.cluster, split.subset, split.weight);
+      compiled_host.routes.push_back(std::move(compiled));
+    }
+    hosts.push_back(std::move(compiled_host));
+  }
+  return std::make_unique<const RouteTable>(std::move(hosts));
+}
+
+// A snapshot's copy of a listener's routes: a split target with no healthy endpoint gives its
+// weight to the others, so a canary subset that is empty or down does not black-hole its share
+// of the traffic.
+std::unique_ptr<RouteTable> routesForHealth(const RouteTable& configured,
+                                            const std::vector<ClusterInfo>& clusters) {
+  std::vector<CompiledVirtualHost> hosts = configured.hosts();
+  for (CompiledVirtualHost& host : hosts) {
+    for (CompiledRoute& route : host.routes) {
+      auto empty = [&](const RouteTarget& target) {
+        return clusters[target.cluster].subsets[target.subset].members.empty();
+      };
+      bool any_healthy = false;
+      for (const auto& target : route.targets) {
+        any_healthy = any_healthy || (!empty(target) && target.weight > 0);
+      }
+      if (!any_healthy) continue;
+      for (auto& target : route.targets) {
+        if (empty(target)) target.weight = 0;
+      }
+    }
+  }
+  return std::make_unique<RouteTable>(configured, std::move(hosts));
+}
+
+// An IP literal without a lookup; anything else through resolveAddress (the system's resolver).
+bool endpointAddress(const config::Address& address, EndpointAddress& out, socklen_t& length,
+                     std::string& error) {
+  if (inet_pton(AF_INET, address.host.c_str(), &out.v4.sin_addr) == 1) {
+    out.v4.sin_family = AF_INET;
+    out.v4.sin_port = htons(address.port);
+    length = sizeof(sockaddr_in);
+    return true;
+  }
+  if (inet_pton(AF_INET6, address.host.c_str(), &out.v6.sin6_addr) == 1) {
+    out.v6.sin6_family = AF_INET6;
+    out.v6.sin6_port = htons(address.port);
+    out.v6.sin6_flowinfo = 0;
+    out.v6.sin6_scope_id = 0;
+    length = sizeof(sockaddr_in6);
+    return true;
+  }
+  sockaddr_storage storage{};
+  if (!resolveAddress(address, storage, length, error)) return false;
+  if (length > sizeof(EndpointAddress)) {
+    error = "not an IPv4 or IPv6 address";
+    return false;
+  }
+  std::memcpy(&out, &storage, length);
+  return true;
+}
+
+// `meta` is the endpoint's metadata, shared: never a copy per snapshot.
+EndpointInfo makeEndpoint(const config::Endpoint& endpoint,
+                          std::shared_ptr<const config::Metadata> meta,
+                          EndpointInterner& interner) {
   EndpointInfo info;
   info.key = endpoint.address.text();
   info.weight = endpoint.weight;
-  info.meta = endpoint.meta;
+  info.meta = std::move(meta);
   std::string error;
-  if (!resolveAddress(endpoint.address, info.address, info.address_length, error)) {
+  if (!endpointAddress(endpoint.address, info.address, info.address_length, error)) {
     info.healthy = false;
-    info.health_reason = "unresolved: " + error;
+    info.health_reason = interner.text("unresolved: " + error);
   }
   return info;
-}
-
-std::vector<CompiledRoute> compileRoutes(const config::VirtualHost& host, Snapshot& snapshot) {
-  std::vector<CompiledRoute> routes;
-  for (const config::Route& route : host.routes) {
-    CompiledRoute compiled;
-    compiled.config = &route;
-    if (route.match.path_kind == config::RouteMatch::PathKind::Regex) {
-      compiled.regex = std::make_unique<re2::RE2>(route.match.path);
-    }
-    auto addTarget = [&](const std::string& cluster_name, const config::Metadata& subset,
-                         uint32_t weight) {
-      for (uint32_t c = 0; c < snapshot.clusters.size(); ++c) {
-        if (snapshot.clusters[c].config->name != cluster_name) continue;
-        compiled.targets.push_back({c, subsetIndex(snapshot.clusters[c], subset), weight});
-        return;
-      }
-    };
-    if (!route.cluster.empty()) addTarget(route.cluster, route.subset, 1);
-    for (const auto& split : route.split) addTarget(split.cluster, split.subset, split.weight);
-    // A split target with no healthy endpoint gives its weight to the others, so a canary
-    // subset that is empty or down does not black-hole its share of the traffic.
-    bool any_healthy = false;
-    for (const auto& target : compiled.targets) {
-      const auto& subset = snapshot.clusters[target.cluster].subsets[target.subset];
-      any_healthy = any_healthy || (!subset.members.empty() && target.weight > 0);
-    }
-    if (any_healthy) {
-      for (auto& target : compiled.targets) {
-        if (snapshot.clusters[target.cluster].subsets[target.subset].members.empty()) {
-          target.weight = 0;
-        }
-      }
-    }
-    routes.push_back(std::move(compiled));
-  }
-  return routes;
 }
 
 }  // namespace
@@ -161,6 +207,13 @@ Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
     loaded->cluster_tls.push_back(std::move(tls));
   }
   if (!errors.empty()) return errors;
+  loaded->subsets.resize(config->clusters.size());
+  for (size_t c = 0; c < config->clusters.size(); ++c) {
+    subsetIndex(config->clusters[c], loaded->subsets[c], {});
+  }
+  for (const auto& listener : config->listeners) {
+    loaded->routes.push_back(compileRoutes(*config, listener, loaded->subsets));
+  }
   loaded->config = std::move(config);
   return std::shared_ptr<const LoadedConfig>(std::move(loaded));
 }
@@ -170,19 +223,20 @@ namespace {
 // An endpoint is in rotation only when the registry and the active checks both have it in.
 // `checked` is the address the checks go to: the endpoint's own, or the host name it came from.
 void applyActiveHealth(const config::Cluster& cluster, const HealthChecker* health,
-                       const std::string& checked, EndpointInfo& endpoint) {
+                       const std::string& checked, EndpointInterner& interner,
+                       EndpointInfo& endpoint) {
   if (!cluster.health_check || health == nullptr) return;
   const TargetHealth* result = health->find(cluster.name, checked);
   if (result == nullptr || result->state == TargetHealth::State::Unknown) {
-    endpoint.health_check = "pending";
+    endpoint.health_check = interner.text("pending");
     return;
   }
   const bool healthy = result->state == TargetHealth::State::Healthy;
-  endpoint.health_check =
-      std::string(healthy ? "healthy" : "unhealthy") + " (" + result->last_result + ")";
+  endpoint.health_check = interner.text(std::string(healthy ? "healthy" : "unhealthy") + " (" +
+                                        result->last_result + ")");
   if (!healthy && endpoint.healthy) {
     endpoint.healthy = false;
-    endpoint.health_reason = "health check: " + result->last_result;
+    endpoint.health_reason = interner.text("health check: " + result->last_result);
   }
 }
 
@@ -213,24 +267,31 @@ namespace {
 // it is; a name as every address its last good answer gave (with `meta.hostname`), or out of
 // rotation until it has one. Never a blocking lookup: the main thread must keep serving the
 // registry. Without a resolver (`hosts` null, as in tests) the system's resolves it.
-void appendEndpoints(const config::Endpoint& endpoint, const dns::StaticHosts* hosts,
+// `owner` keeps `endpoint` alive (the config, or the registry's view): what the snapshot's
+// endpoints' metadata points into.
+void appendEndpoints(const config::Endpoint& endpoint, const std::shared_ptr<const void>& owner,
+                     const dns::StaticHosts* hosts, EndpointInterner& interner,
                      std::vector<EndpointInfo>& out) {
   const dns::HostAddresses* resolved =
       hosts == nullptr || dns::StaticHosts::isLiteral(endpoint.address.host)
           ? nullptr
           : hosts->find(endpoint.address.host);
+  auto meta = [&] {
+    return endpoint.meta.empty() ? EndpointInfo::emptyMetadata()
+                                 : std::shared_ptr<const config::Metadata>(owner, &endpoint.meta);
+  };
   if (resolved == nullptr) {
-    out.push_back(makeEndpoint(endpoint));
+    out.push_back(makeEndpoint(endpoint, meta(), interner));
     return;
   }
   if (!resolved->resolved) {
     EndpointInfo pending;
     pending.key = endpoint.address.text();
     pending.weight = endpoint.weight;
-    pending.meta = endpoint.meta;
+    pending.meta = meta();
     pending.healthy = false;
     pending.health_reason =
-        "unresolved: " + (resolved->error.empty() ? "resolving" : resolved->error);
+        interner.text("unresolved: " + (resolved->error.empty() ? "resolving" : resolved->error));
     out.push_back(std::move(pending));
     return;
   }
@@ -238,7 +299,7 @@ void appendEndpoints(const config::Endpoint& endpoint, const dns::StaticHosts* h
     config::Endpoint one = endpoint;
     one.address.host = ip;
     one.meta.emplace("hostname", endpoint.address.host);
-    out.push_back(makeEndpoint(one));
+    out.push_back(makeEndpoint(one, interner.metadata(one.meta), interner));
   }
 }
 
@@ -263,10 +324,23 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
                                               const RegistryView& registry,
                                               const HealthChecker* health,
                                               const dns::StaticHosts* hosts, uint64_t version) {
+  return buildSnapshot(std::move(loaded), std::make_shared<const RegistryView>(registry), health,
+                       hosts, version, nullptr);
+}
+
+std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig> loaded,
+                                              std::shared_ptr<const RegistryView> view,
+                                              const HealthChecker* health,
+                                              const dns::StaticHosts* hosts, uint64_t version,
+                                              EndpointInterner* interner) {
+  const RegistryView& registry = *view;
+  EndpointInterner own;  // without one that lives on, endpoints share within this snapshot
+  EndpointInterner& shared = interner != nullptr ? *interner : own;
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->version = version;
   snapshot->config = loaded->config.get();
   const config::Config& config = *loaded->config;
+  snapshot->clusters.reserve(config.clusters.size());
   for (size_t c = 0; c < config.clusters.size(); ++c) {
     const config::Cluster& cluster = config.clusters[c];
     ClusterInfo info;
@@ -276,57 +350,60 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
       info.source = "static";
       for (const auto& endpoint : cluster.endpoints) {
         const size_t first = info.endpoints.size();
-        appendEndpoints(endpoint, hosts, info.endpoints);
+        appendEndpoints(endpoint, loaded->config, hosts, shared, info.endpoints);
         for (size_t e = first; e < info.endpoints.size(); ++e) {
-          applyActiveHealth(cluster, health, endpoint.address.text(), info.endpoints[e]);
+          applyActiveHealth(cluster, health, endpoint.address.text(), shared, info.endpoints[e]);
         }
       }
     } else {
       info.source = registry.source;
       auto it = registry.services.find(cluster.service);
       if (it != registry.services.end()) {
+        info.endpoints.reserve(it->second.size());
         for (const auto& entry : it->second) {
           const size_t first = info.endpoints.size();
-          appendEndpoints(entry.endpoint, hosts, info.endpoints);
+          appendEndpoints(entry.endpoint, view, hosts, shared, info.endpoints);
           for (size_t e = first; e < info.endpoints.size(); ++e) {
             EndpointInfo& endpoint = info.endpoints[e];
             if (!entry.healthy && endpoint.healthy) {
               endpoint.healthy = false;
-              endpoint.health_reason = "registry: " + entry.health_reason;
+              endpoint.health_reason = shared.text("registry: " + entry.health_reason);
             }
-            applyActiveHealth(cluster, health, entry.endpoint.address.text(), endpoint);
+            applyActiveHealth(cluster, health, entry.endpoint.address.text(), shared, endpoint);
           }
         }
       }
     }
+    info.subsets.reserve(loaded->subsets[c].size());
+    for (const SubsetSpec& spec : loaded->subsets[c]) {
+      SubsetInfo subset;
+      subset.selector = spec.selector;
+      subset.label = spec.label;
+      subset.lb_key = spec.lb_key;
+      subset.generation = version;
+      for (uint32_t e = 0; e < info.endpoints.size(); ++e) {
+        const EndpointInfo& endpoint = info.endpoints[e];
+        if (!endpoint.healthy || !metadataMatches(spec.selector, *endpoint.meta)) continue;
+        subset.members.push_back(e);
+        subset.total_weight += endpoint.weight;
+        subset.equal_weights =
+            subset.equal_weights && endpoint.weight == info.endpoints[subset.members[0]].weight;
+      }
+      info.subsets.push_back(std::move(subset));
+    }
     snapshot->clusters.push_back(std::move(info));
-    subsetIndex(snapshot->clusters.back(), {});
   }
+  snapshot->listeners.reserve(config.listeners.size());
   for (size_t l = 0; l < config.listeners.size(); ++l) {
-    const config::Listener& listener = config.listeners[l];
     ListenerInfo info;
-    info.config = &listener;
+    info.config = &config.listeners[l];
     info.filters = &loaded->filters[l];
     info.tls = loaded->listener_tls[l].get();
-    std::vector<CompiledVirtualHost> hosts;
-    for (const auto& host : listener.virtual_hosts) {
-      hosts.push_back({&host, compileRoutes(host, *snapshot)});
-    }
-    info.routes = std::make_unique<RouteTable>(std::move(hosts));
+    info.routes = routesForHealth(*loaded->routes[l], snapshot->clusters);
     snapshot->listeners.push_back(std::move(info));
   }
-  for (auto& cluster : snapshot->clusters) {
-    for (auto& subset : cluster.subsets) {
-      subset.generation = version;
-      for (uint32_t m : subset.members) {
-        const uint32_t weight = cluster.endpoints[m].weight;
-        subset.total_weight += weight;
-        subset.equal_weights =
-            subset.equal_weights && weight == cluster.endpoints[subset.members[0]].weight;
-      }
-    }
-  }
   snapshot->loaded = std::move(loaded);
+  snapshot->registry = std::move(view);
   return snapshot;
 }
 

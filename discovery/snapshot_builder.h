@@ -7,22 +7,32 @@
 
 #include "config/result.h"
 #include "discovery/dns/static_hosts.h"
+#include "discovery/endpoint_interner.h"
 #include "discovery/health/health_checker.h"
 #include "discovery/registry_view.h"
 #include "discovery/snapshot.h"
 
 namespace remora::discovery {
 
-// Builds the listeners' filter factories and the TLS contexts (reading the certificate files);
-// every error with its file:line:col. Static endpoint names are resolved later, without
-// blocking (dns::StaticHosts), so a name that does not resolve yet is not a config error.
+// Builds the listeners' filter factories, the TLS contexts (reading the certificate files) and
+// the routes (regexes compiled, subsets indexed); every error with its file:line:col. Static
+// endpoint names are resolved later, without blocking (dns::StaticHosts), so a name that does not
+// resolve yet is not a config error.
 Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
     std::shared_ptr<const config::Config> config);
 
 // Combines a prepared config with what the registry says, what active health checks found and
 // what static host names resolve to (`health` and `hosts` may be null); never fails: a service the
 // registry does not know yields an empty cluster, an endpoint whose address cannot be resolved is
-// kept out of rotation with the reason.
+// kept out of rotation with the reason. Endpoints' metadata points into the config and `view`
+// (which the snapshot keeps); texts are shared through `interner` (null: only within this
+// snapshot): pass the same one to every build so that they share with the previous snapshot too.
+std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig> loaded,
+                                              std::shared_ptr<const RegistryView> view,
+                                              const HealthChecker* health,
+                                              const dns::StaticHosts* hosts, uint64_t version,
+                                              EndpointInterner* interner);
+// The same with a copy of `registry` (tests, fuzzers).
 std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig> loaded,
                                               const RegistryView& registry,
                                               const HealthChecker* health,

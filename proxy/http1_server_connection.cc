@@ -3,6 +3,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "proxy/event_time.h"
@@ -170,7 +171,7 @@ void Http1ServerConnection::startStream(http1::RequestHead& head, const Listener
   head_request_ = head.method == "HEAD";
   response_chunked_ = false;
   response_until_close_ = false;
-  close_after_response_ = !client_keep_alive_ || worker_.draining();
+  close_after_response_ = !client_keep_alive_;
 
   RequestHeaders request;
   request.method = std::move(head.method);
@@ -272,7 +273,9 @@ void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_str
   // A response before the whole request body arrived: the rest of the body cannot be told apart
   // from a next request, so the connection ends with this response.
   if (state_ == State::Body) close_after_response_ = true;
-  if (worker_.draining()) close_after_response_ = true;
+  // Draining: this is the connection's last response, unless the client already sent the next
+  // request (pipelined, or sent as the drain began), which is then answered too.
+  if (worker_.drainNoticed() && !requestWaiting()) close_after_response_ = true;
   // The client half-closed and this answers the last request it sent.
   if (peer_closed_ && evbuffer_get_length(transport_->input()) == 0) close_after_response_ = true;
 
@@ -463,8 +466,10 @@ void Http1ServerConnection::onResponseComplete() {
   if (read_disabled_) readDisable(false);
   if (evbuffer_get_length(transport_->input()) > 0) {
     event_active(process_event_, 0, 0);  // a pipelined request is waiting
-  } else if (peer_closed_) {
-    closeAfterFlush();  // every request the client sent is answered
+  } else if (peer_closed_ || (worker_.draining() && !requestWaiting())) {
+    // Every request the client sent is answered (a response that began before the drain did
+    // not say so; the listener is closed now).
+    closeAfterFlush();
   } else {
     armIdle();
   }
@@ -504,12 +509,15 @@ void Http1ServerConnection::closeAfterFlush() {
 }
 
 void Http1ServerConnection::closeWhenIdle() {
-  if (state_ == State::Head && stream_ == nullptr &&
-      evbuffer_get_length(transport_->input()) == 0) {
-    closeAfterFlush();
-    return;
-  }
-  close_after_response_ = true;
+  // A connection in the middle of an exchange, or whose next request has arrived, is answered
+  // first: encodeHeaders and onResponseComplete close it after its last response.
+  if (state_ == State::Head && stream_ == nullptr && !requestWaiting()) closeAfterFlush();
+}
+
+bool Http1ServerConnection::requestWaiting() const {
+  if (evbuffer_get_length(transport_->input()) > 0) return true;
+  int unread = 0;
+  return ioctl(transport_->fd(), FIONREAD, &unread) == 0 && unread > 0;
 }
 
 void Http1ServerConnection::closeNow() {

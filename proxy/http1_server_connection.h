@@ -54,6 +54,8 @@ class Http1ServerConnection : public DownstreamCodec,
   void rejectRequest(int status, const std::string& reason);
   void onResponseComplete();
   void closeAfterFlush();
+  // The client's next request (some of it) is already in the input or the socket.
+  bool requestWaiting() const;
   void armIdle();
   void finishStream();
 

@@ -22,6 +22,11 @@ constexpr uint64_t kResetRate = 100;
 constexpr size_t kMaxSettingsEntries = 32;
 constexpr size_t kMaxOutboundAck = 1000;
 constexpr size_t kMaxContinuations = 8;
+// Drain: the final GOAWAY follows the shutdown notice after the client acknowledged the PING
+// sent with it, or after this long without the acknowledgement.
+constexpr timeval kFinalGoawayAfter = {1, 0};
+constexpr uint8_t kDrainPing[8] = {'r', 'e', 'm', 'o', 'r', 'a', 'd', 'n'};
+constexpr int32_t kMaxStreamId = 0x7fffffff;  // a GOAWAY naming it is a shutdown notice
 
 nghttp2_session_callbacks* makeCallbacks(
     nghttp2_send_callback send, nghttp2_send_data_callback send_data,
@@ -61,16 +66,21 @@ Http2ServerConnection::Http2ServerConnection(Worker& worker, std::unique_ptr<Tra
   transport_->setWriteLowWatermark(kLowWatermark);
   event_assign(&send_event_, worker.base(), -1, 0, &Http2ServerConnection::onSendEvent, this);
   evtimer_assign(&timer_, worker.base(), &Http2ServerConnection::onTimer, this);
+  evtimer_assign(&final_goaway_timer_, worker.base(), &Http2ServerConnection::onFinalGoawayTimer,
+                 this);
   createSession();
   armIdle();
   // The preface (and maybe more) was read while the protocol was being detected.
   if (evbuffer_get_length(transport_->input()) > 0) receive();
+  // A connection that came during the drain delay is told at once.
+  if (worker_.drainNoticed()) onDrainNotice();
   scheduleSend();
 }
 
 Http2ServerConnection::~Http2ServerConnection() {
   event_del(&send_event_);
   evtimer_del(&timer_);
+  evtimer_del(&final_goaway_timer_);
   for (auto& [id, stream] : streams_) stream->onClose(NGHTTP2_CANCEL);
   streams_.clear();
   nghttp2_session_del(session_);
@@ -221,10 +231,23 @@ void Http2ServerConnection::closeWhenIdle() {
   scheduleSend();
 }
 
+void Http2ServerConnection::onDrainNotice() {
+  if (shutdown_noticed_ || going_away_ || closing_) return;
+  shutdown_noticed_ = true;
+  nghttp2_submit_shutdown_notice(session_);  // the PING follows it out (onFrameSent)
+  evtimer_add(&final_goaway_timer_, &kFinalGoawayAfter);
+  scheduleSend();
+}
+
+void Http2ServerConnection::onFinalGoawayTimer(evutil_socket_t, short, void* self) {
+  static_cast<Http2ServerConnection*>(self)->closeWhenIdle();
+}
+
 void Http2ServerConnection::closeAfterFlush() {
   if (closing_ || closed_) return;
   closing_ = true;
   evtimer_del(&timer_);
+  evtimer_del(&final_goaway_timer_);
   for (auto& [id, stream] : streams_) stream->onClose(NGHTTP2_CANCEL);
   for (auto& [id, stream] : streams_) worker_.deferDelete(std::move(stream));
   streams_.clear();
@@ -246,6 +269,7 @@ void Http2ServerConnection::closeNow() {
   closed_ = true;
   closing_ = true;
   evtimer_del(&timer_);
+  evtimer_del(&final_goaway_timer_);
   event_del(&send_event_);
   for (auto& [id, stream] : streams_) stream->onClose(NGHTTP2_CANCEL);
   for (auto& [id, stream] : streams_) worker_.deferDelete(std::move(stream));
@@ -391,6 +415,18 @@ int Http2ServerConnection::onFrameReceived(nghttp2_session*, const nghttp2_frame
       }
       return 0;
     }
+    case NGHTTP2_PING: {
+      const bool drain_ping =
+          (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0 &&
+          std::equal(std::begin(kDrainPing), std::end(kDrainPing), frame->ping.opaque_data);
+      if (drain_ping && connection->shutdown_noticed_) {
+        // Every stream the client opened before it read the notice came before this ACK. The
+        // final GOAWAY goes in the next loop iteration, outside nghttp2's callback.
+        static constexpr timeval kNow = {0, 0};
+        evtimer_add(&connection->final_goaway_timer_, &kNow);
+      }
+      return 0;
+    }
     default:
       return 0;
   }
@@ -409,6 +445,12 @@ int Http2ServerConnection::onFrameSent(nghttp2_session*, const nghttp2_frame* fr
   // get the client's trailers or HEADERS that crossed the reset.
   auto* connection = static_cast<Http2ServerConnection*>(self);
   if (frame->hd.type == NGHTTP2_RST_STREAM) connection->rememberClosed(frame->hd.stream_id);
+  // The drain PING goes after the shutdown notice, not before it as nghttp2 would send one
+  // submitted with it: its acknowledgement must mean the client has read the notice.
+  if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.last_stream_id == kMaxStreamId &&
+      connection->shutdown_noticed_) {
+    nghttp2_submit_ping(connection->session_, NGHTTP2_FLAG_NONE, kDrainPing);
+  }
   // The response to a stalled upload is out: the stream ends instead of waiting for the body.
   if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {

@@ -30,6 +30,10 @@ class Http2ServerConnection : public DownstreamConnection, public TransportCallb
   // GOAWAY: streams already begun finish; the connection closes after the last one.
   void closeWhenIdle() override;
   void closeNow() override;
+  // A shutdown notice (GOAWAY with the highest stream id, RFC 9113 6.8) and a PING; the final
+  // GOAWAY follows the PING's acknowledgement (one round trip: every stream the client opened
+  // before it saw the notice has arrived) or kFinalGoawayAfter, whichever comes first.
+  void onDrainNotice() override;
 
   // --- For its streams. ---
   Worker& worker() { return worker_; }
@@ -46,6 +50,7 @@ class Http2ServerConnection : public DownstreamConnection, public TransportCallb
   void onTransportClosed(bool error) override;
   static void onSendEvent(evutil_socket_t, short, void* self);
   static void onTimer(evutil_socket_t, short, void* self);
+  static void onFinalGoawayTimer(evutil_socket_t, short, void* self);
 
   void createSession();
   void receive();
@@ -79,8 +84,10 @@ class Http2ServerConnection : public DownstreamConnection, public TransportCallb
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, std::unique_ptr<Http2ServerStream>> streams_;
   event send_event_;
-  event timer_;  // idle (no open stream), then the linger after the last write
+  event timer_;               // idle (no open stream), then the linger after the last write
+  event final_goaway_timer_;  // after the shutdown notice
   bool send_scheduled_ = false;
+  bool shutdown_noticed_ = false;
   bool going_away_ = false;
   bool closing_ = false;
   bool closed_ = false;

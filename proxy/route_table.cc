@@ -24,39 +24,44 @@ std::string_view pathWithoutQuery(std::string_view path) {
 }  // namespace
 
 RouteTable::RouteTable(std::vector<CompiledVirtualHost> hosts) : hosts_(std::move(hosts)) {
+  auto index = std::make_shared<DomainIndex>();
   for (uint32_t i = 0; i < hosts_.size(); ++i) {
     for (const std::string& domain : hosts_[i].config->domains) {
       std::string d = toLower(domain);
       if (d == "*") {
-        if (any_ < 0) any_ = i;
+        if (index->any < 0) index->any = i;
       } else if (d.size() > 1 && d[0] == '*') {
-        suffixes_.emplace_back(d.substr(1), i);
+        index->suffixes.emplace_back(d.substr(1), i);
       } else if (d.size() > 1 && d.back() == '*') {
-        prefixes_.emplace_back(d.substr(0, d.size() - 1), i);
+        index->prefixes.emplace_back(d.substr(0, d.size() - 1), i);
       } else {
-        exact_.emplace(d, i);
+        index->exact.emplace(d, i);
       }
     }
   }
   // The longest wildcard wins, as users of other proxies expect.
   auto longestFirst = [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); };
-  std::stable_sort(suffixes_.begin(), suffixes_.end(), longestFirst);
-  std::stable_sort(prefixes_.begin(), prefixes_.end(), longestFirst);
+  std::stable_sort(index->suffixes.begin(), index->suffixes.end(), longestFirst);
+  std::stable_sort(index->prefixes.begin(), index->prefixes.end(), longestFirst);
+  domains_ = std::move(index);
 }
 
+RouteTable::RouteTable(const RouteTable& prototype, std::vector<CompiledVirtualHost> hosts)
+    : hosts_(std::move(hosts)), domains_(prototype.domains_) {}
+
 const CompiledVirtualHost* RouteTable::selectHost(std::string_view authority) const {
-  if (exact_.empty() && suffixes_.empty() && prefixes_.empty()) {
-    return any_ >= 0 ? &hosts_[any_] : nullptr;
-  }
+  const DomainIndex& index = *domains_;
+  const CompiledVirtualHost* any = index.any >= 0 ? &hosts_[index.any] : nullptr;
+  if (index.exact.empty() && index.suffixes.empty() && index.prefixes.empty()) return any;
   std::string host = toLower(hostWithoutPort(authority));
-  if (auto it = exact_.find(host); it != exact_.end()) return &hosts_[it->second];
-  for (const auto& [suffix, index] : suffixes_) {
-    if (host.size() > suffix.size() && host.ends_with(suffix)) return &hosts_[index];
+  if (auto it = index.exact.find(host); it != index.exact.end()) return &hosts_[it->second];
+  for (const auto& [suffix, i] : index.suffixes) {
+    if (host.size() > suffix.size() && host.ends_with(suffix)) return &hosts_[i];
   }
-  for (const auto& [prefix, index] : prefixes_) {
-    if (host.size() > prefix.size() && host.starts_with(prefix)) return &hosts_[index];
+  for (const auto& [prefix, i] : index.prefixes) {
+    if (host.size() > prefix.size() && host.starts_with(prefix)) return &hosts_[i];
   }
-  return any_ >= 0 ? &hosts_[any_] : nullptr;
+  return any;
 }
 
 bool routeMatches(const CompiledRoute& route, const RequestHeaders& request) {

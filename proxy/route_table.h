@@ -23,8 +23,8 @@ struct RouteTarget {
 
 struct CompiledRoute {
   const config::Route* config = nullptr;
-  std::unique_ptr<re2::RE2> regex;   // with PathKind::Regex
-  std::vector<RouteTarget> targets;  // empty for direct_response
+  std::shared_ptr<const re2::RE2> regex;  // with PathKind::Regex; compiled once per config
+  std::vector<RouteTarget> targets;       // empty for direct_response
 };
 
 struct CompiledVirtualHost {
@@ -36,6 +36,12 @@ class RouteTable {
  public:
   // Takes the compiled hosts; domains are indexed for lookup (exact, *.suffix, prefix.*, *).
   explicit RouteTable(std::vector<CompiledVirtualHost> hosts);
+  // The same virtual hosts as `prototype` with `hosts` in place of its routes (the same ones with
+  // other target weights): the domain index is shared, not built again. What each snapshot does
+  // with the table compiled once per config.
+  RouteTable(const RouteTable& prototype, std::vector<CompiledVirtualHost> hosts);
+
+  const std::vector<CompiledVirtualHost>& hosts() const { return hosts_; }
 
   // The virtual host for `authority` (port ignored, case-insensitive), or nullptr.
   const CompiledVirtualHost* selectHost(std::string_view authority) const;
@@ -43,11 +49,16 @@ class RouteTable {
   const CompiledRoute* match(const RequestHeaders& request) const;
 
  private:
+  // Virtual host indices by domain.
+  struct DomainIndex {
+    std::unordered_map<std::string, uint32_t> exact;
+    std::vector<std::pair<std::string, uint32_t>> suffixes;  // "*.example.com": ".example.com"
+    std::vector<std::pair<std::string, uint32_t>> prefixes;  // "example.*": "example."
+    int64_t any = -1;
+  };
+
   std::vector<CompiledVirtualHost> hosts_;
-  std::unordered_map<std::string, uint32_t> exact_;
-  std::vector<std::pair<std::string, uint32_t>> suffixes_;  // "*.example.com": ".example.com"
-  std::vector<std::pair<std::string, uint32_t>> prefixes_;  // "example.*": "example."
-  int64_t any_ = -1;
+  std::shared_ptr<const DomainIndex> domains_;
 };
 
 bool routeMatches(const CompiledRoute& route, const RequestHeaders& request);

@@ -1,23 +1,23 @@
-// The main thread: startup, reload, registry updates, snapshots, signals and the drain sequence.
+// The main thread: startup, reload, registry updates, signals and the drain sequence.
 #include "proxy/server.h"
 
 #include <signal.h>
-#include <unistd.h>
 
 #include <set>
 #include <thread>
 
+#include "admin/admin.h"
 #include "config/dump.h"
 #include "config/loader.h"
 #include "discovery/file/file_registry.h"
 #include "discovery/provider_factory.h"
 #include "discovery/snapshot_builder.h"
-#include "proxy/admin.h"
-#include "proxy/listen_socket.h"
 #include "proxy/log.h"
 #include "proxy/pool/breaker_metrics.h"
 
 namespace remora {
+
+using discovery::LifecycleState;
 
 namespace {
 constexpr timeval kDrainTick = {0, 50 * 1000};
@@ -44,22 +44,6 @@ std::set<std::string> watchedServices(const config::Config& config) {
 }
 }  // namespace
 
-const char* lifecycleStateName(LifecycleState state) {
-  switch (state) {
-    case LifecycleState::Starting:
-      return "STARTING";
-    case LifecycleState::Registering:
-      return "REGISTERING";
-    case LifecycleState::Ready:
-      return "READY";
-    case LifecycleState::Draining:
-      return "DRAINING";
-    case LifecycleState::Stopped:
-      return "STOPPED";
-  }
-  return "?";
-}
-
 Server::Server(std::string config_path)
     : config_path_(std::move(config_path)), base_(event_base_new()) {}
 
@@ -67,6 +51,8 @@ Server::~Server() {
   stopWorkers();
   admin_.reset();
   watcher_.reset();
+  lifecycle_.reset();
+  publisher_.reset();
   // Before the client their calls run on, and before the loop.
   registrar_.reset();
   provider_.reset();
@@ -75,6 +61,7 @@ Server::~Server() {
   http_.reset();
   for (event* e : signal_events_) event_free(e);
   if (drain_timer_ != nullptr) event_free(drain_timer_);
+  listeners_.reset();
   workers_.clear();
   event_base_free(base_);
 }
@@ -86,7 +73,7 @@ int Server::run() {
   }
   event_base_dispatch(base_);
   stopWorkers();
-  setState(LifecycleState::Stopped);
+  lifecycle_->setState(LifecycleState::Stopped);
   LOG_INFO("stopped");
   return exit_code_;
 }
@@ -115,11 +102,21 @@ bool Server::start() {
   for (size_t i = 0; i < worker_count; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, stats_->worker(i), breakers_));
   }
+  listeners_ = std::make_unique<ListenerManager>(workers_);
   http_ = std::make_unique<discovery::HttpClient>(base_);
   health_ = std::make_unique<discovery::HealthChecker>(*http_, [this] { onHealthChange(); });
+  lifecycle_ = std::make_unique<discovery::Lifecycle>(*stats_, *health_);
+  publisher_ = std::make_unique<discovery::SnapshotPublisher>(
+      base_, *stats_, [this](const std::shared_ptr<const Snapshot>& snapshot) {
+        for (auto& worker : workers_) {
+          worker->post([w = worker.get(), snapshot] { w->setSnapshot(snapshot); });
+        }
+      });
+  publisher_->setConfig(loaded_);
   static_hosts_ = std::make_unique<discovery::dns::StaticHosts>(
-      base_, staticHostResolver(cfg.registry), [this] { publish(); });
-  static_hosts_->setNames(discovery::hostNames(cfg, registry_));
+      base_, staticHostResolver(cfg.registry), [this] { publisher_->requestPublish(); });
+  publisher_->setSources(health_.get(), static_hosts_.get());
+  static_hosts_->setNames(discovery::hostNames(cfg, publisher_->registry()));
   startProvider(cfg);
   if (cfg.registry.file) {
     std::string content;
@@ -130,13 +127,15 @@ bool Server::start() {
       onRegistryFile(content);
     }
   }
-  publish();
+  publisher_->publish();
   std::vector<Error> errors;
-  if (!updateListeners(cfg, errors)) {
+  if (!listeners_->update(cfg, errors)) {
     logErrors(errors);
     return false;
   }
-  activateListeners();
+  // Posted after the snapshot that names them, so a worker never accepts on a listener its
+  // snapshot does not know yet.
+  listeners_->activate(false);
   admin_ = std::make_unique<Admin>(base_, *this);
   std::string admin_bound;
   if (!admin_->listen(cfg.admin.address, admin_bound, error)) {
@@ -151,14 +150,12 @@ bool Server::start() {
   }
   watcher_ = std::make_unique<FileWatcher>(base_);
   watchFiles();
-  for (const auto& listener : listeners_) {
-    LOG_INFO("listener %s listening on %s", listener.name.c_str(), listener.bound.c_str());
-  }
+  listeners_->logListening();
   LOG_INFO("admin listening on %s", admin_bound.c_str());
   LOG_INFO("remora %s started with %zu worker(s)", REMORA_VERSION, workers_.size());
-  setState(LifecycleState::Starting);
+  lifecycle_->setState(LifecycleState::Starting);
   updateHealthTargets();
-  advanceLifecycle();
+  lifecycle_->advance();
   return true;
 }
 
@@ -173,31 +170,28 @@ void Server::startProvider(const config::Config& config) {
              watchedServices(config).size());
     provider_->watch(watchedServices(config));
   }
-  // Kept as started: `service:` and `registry:` changes take effect at the next restart, and
-  // the lifecycle must not follow half of one.
-  service_ = config.service;
-  registry_kind_ = config.registry.kind();
   if (config.service) {
     registrar_ = discovery::makeRegistrar(config.registry, *config.service, *http_);
   }
+  lifecycle_->configure(config.service, config.registry.kind(), registrar_.get());
 }
 
 void Server::onProviderView(discovery::RegistryView view) {
-  const char* kind = registry_kind_.c_str();
+  const char* kind = lifecycle_->registryKind().c_str();
   size_t endpoints = 0;
   for (const auto& [service, entries] : view.services) endpoints += entries.size();
   LOG_INFO("registry %s: %zu service(s), %zu endpoint(s)", kind, view.services.size(), endpoints);
-  registry_ = std::move(view);
+  publisher_->setRegistry(std::move(view));
   stats_->incrementCounter("remora_registry_updates_total", "Registry updates applied or rejected",
                            {{"registry", kind}, {"result", "applied"}});
   stats_->setGauge("remora_registry_healthy", "1 while the last exchange with the registry worked",
                    {{"registry", kind}}, 1);
   updateHealthTargets();
-  publish();
+  publisher_->requestPublish();
 }
 
 void Server::onProviderError(const std::string&) {
-  const char* kind = registry_kind_.c_str();
+  const char* kind = lifecycle_->registryKind().c_str();
   // The provider logs the error with its retry; here it is counted. The last view stays.
   stats_->incrementCounter("remora_registry_errors_total",
                            "Failed exchanges with the registry (the last good view stays)",
@@ -208,93 +202,20 @@ void Server::onProviderError(const std::string&) {
 
 void Server::updateHealthTargets() {
   const config::Config& cfg = *loaded_->config;
+  const discovery::RegistryView& registry = publisher_->registry();
   // Registry endpoints may be names too; they are resolved as static ones are.
-  static_hosts_->setNames(discovery::hostNames(cfg, registry_));
-  std::vector<discovery::HealthTarget> targets = discovery::healthTargets(cfg, registry_);
-  if (service_ && service_->app) {
-    targets.push_back({"", *service_->app, service_->health});
+  static_hosts_->setNames(discovery::hostNames(cfg, registry));
+  std::vector<discovery::HealthTarget> targets = discovery::healthTargets(cfg, registry);
+  const auto& service = lifecycle_->service();
+  if (service && service->app) {
+    targets.push_back({"", *service->app, service->health});
   }
   health_->setTargets(targets);
 }
 
 void Server::onHealthChange() {
-  publish();
-  if (registrar_ && registration_started_ && state_ != LifecycleState::Draining) {
-    registrar_->setHealth(appHealth());
-  }
-  advanceLifecycle();
-}
-
-void Server::setHealthcheckFailed(bool failed) {
-  if (failed == healthcheck_failed_) return;
-  healthcheck_failed_ = failed;
-  LOG_INFO("health check %s through the admin listener", failed ? "failed" : "restored");
-  if (registrar_ && registration_started_ && state_ != LifecycleState::Draining) {
-    registrar_->setHealth(appHealth());
-  }
-}
-
-discovery::AppHealth Server::appHealth() const {
-  if (healthcheck_failed_) return discovery::AppHealth::Critical;
-  if (!service_ || !service_->app) return discovery::AppHealth::Passing;
-  const discovery::TargetHealth* health = health_->find("", service_->app->text());
-  if (health == nullptr || health->state != discovery::TargetHealth::State::Healthy) {
-    return discovery::AppHealth::Critical;
-  }
-  return health->warning ? discovery::AppHealth::Warning : discovery::AppHealth::Passing;
-}
-
-void Server::advanceLifecycle() {
-  const config::Config& cfg = *loaded_->config;
-  if (state_ == LifecycleState::Starting) {
-    if (service_ && service_->app && !appHealthy()) return;  // onHealthChange comes back
-    if (service_ && service_->app) {
-      LOG_INFO("local app %s is healthy", service_->app->text().c_str());
-    }
-    setState(LifecycleState::Registering);
-  }
-  if (state_ != LifecycleState::Registering) return;
-  if (!registrar_) {
-    setState(LifecycleState::Ready);
-    LOG_INFO("ready");
-    return;
-  }
-  if (registration_started_) return;
-  registration_started_ = true;
-  LOG_INFO("registering %s (%s) with %s", service_->id.c_str(), service_->name.c_str(),
-           cfg.registry.kind());
-  registrar_->start(appHealth(), [this] {
-    if (state_ != LifecycleState::Registering) return;
-    setState(LifecycleState::Ready);
-    LOG_INFO("registered: ready");
-  });
-}
-
-std::string Server::notReadyReason() const {
-  if (state_ == LifecycleState::Ready && healthcheck_failed_) return "HEALTHCHECK FAILED";
-  const bool has_app = service_ && service_->app;
-  auto appResult = [&]() -> std::string {
-    const discovery::TargetHealth* health = health_->find("", service_->app->text());
-    if (health == nullptr || health->last_result.empty()) return "not checked yet";
-    return health->last_result;
-  };
-  switch (state_) {
-    case LifecycleState::Starting:
-      if (!has_app) break;
-      return "STARTING: waiting for the local app at " + service_->app->text() + " (" +
-             appResult() + ")";
-    case LifecycleState::Registering: {
-      const std::string& error = registrar_ ? registrar_->status().last_error : std::string();
-      return "REGISTERING with " + registry_kind_ + (error.empty() ? "" : " (" + error + ")");
-    }
-    case LifecycleState::Ready:
-      if (!has_app) break;
-      return "APP UNHEALTHY: " + service_->app->text() + " (" + appResult() + ")";
-    case LifecycleState::Draining:
-    case LifecycleState::Stopped:
-      break;
-  }
-  return lifecycleStateName(state_);
+  publisher_->requestPublish();
+  lifecycle_->onAppHealthChange();
 }
 
 nlohmann::json Server::registryJson() const {
@@ -308,75 +229,11 @@ nlohmann::json Server::registryJson() const {
     }
     return out;
   };
-  nlohmann::json out = {{"kind", registry_kind_}, {"lifecycle", lifecycleStateName(state_)}};
+  nlohmann::json out = {{"kind", lifecycle_->registryKind()},
+                        {"lifecycle", discovery::lifecycleStateName(lifecycle_->state())}};
   if (provider_) out["watch"] = status(provider_->status());
   if (registrar_) out["registration"] = status(registrar_->status());
   return out;
-}
-
-bool Server::updateListeners(const config::Config& config, std::vector<Error>& errors) {
-  std::vector<ActiveListener> next;
-  std::vector<std::pair<size_t, std::vector<int>>> opened;  // index in `next`, fds per worker
-  for (const auto& listener : config.listeners) {
-    auto same = std::find_if(listeners_.begin(), listeners_.end(), [&](const ActiveListener& a) {
-      return a.name == listener.name && a.address.text() == listener.address.text();
-    });
-    if (same != listeners_.end()) {
-      same->shared->max_connections.store(listener.max_connections);
-      next.push_back(*same);
-      continue;
-    }
-    ActiveListener active;
-    active.name = listener.name;
-    active.address = listener.address;
-    active.shared = std::make_shared<ListenerShared>();
-    active.shared->name = listener.name;
-    active.shared->max_connections.store(listener.max_connections);
-    std::vector<int> fds;
-    std::string error;
-    if (!openListenSockets(listener.address, workers_.size(), fds, active.bound, error)) {
-      errors.push_back({{config.source_path, 0, 0}, "listener '" + listener.name + "': " + error});
-      continue;
-    }
-    opened.emplace_back(next.size(), std::move(fds));
-    next.push_back(std::move(active));
-  }
-  if (!errors.empty()) {
-    for (auto& [index, fds] : opened) {
-      for (int fd : fds) close(fd);
-    }
-    return false;
-  }
-  for (const auto& old : listeners_) {
-    const bool kept = std::any_of(next.begin(), next.end(),
-                                  [&](const ActiveListener& a) { return a.shared == old.shared; });
-    if (kept) continue;
-    for (auto& worker : workers_) {
-      worker->post([w = worker.get(), name = old.name] { w->removeListener(name); });
-    }
-  }
-  for (auto& [index, fds] : opened) {
-    pending_listeners_.push_back({next[index].shared, std::move(fds), next[index].bound});
-  }
-  listeners_ = std::move(next);
-  return true;
-}
-
-void Server::activateListeners() {
-  // Posted after the snapshot that names them, so a worker never accepts on a listener its
-  // snapshot does not know yet.
-  for (auto& pending : pending_listeners_) {
-    for (size_t w = 0; w < workers_.size(); ++w) {
-      workers_[w]->post([worker = workers_[w].get(), shared = pending.shared, fd = pending.fds[w]] {
-        worker->addListener(shared, fd);
-      });
-    }
-    all_listeners_.push_back(pending.shared);
-    if (state_ != LifecycleState::Starting) {
-      LOG_INFO("listener %s listening on %s", pending.shared->name.c_str(), pending.bound.c_str());
-    }
-  }
-  pending_listeners_.clear();
 }
 
 void Server::watchFiles() {
@@ -387,7 +244,7 @@ void Server::watchFiles() {
     watcher_->watch(cfg.registry.file->path, [this](const std::string& content) {
       onRegistryFile(content);
       updateHealthTargets();
-      publish();
+      publisher_->requestPublish();
     });
   }
   // Certificates are renewed in place (Kubernetes swaps a secret's `..data` link in the same
@@ -411,14 +268,15 @@ void Server::onRegistryFile(const std::string& content) {
                              {{"registry", "file"}, {"result", "rejected"}});
     return;
   }
-  registry_ = std::move(*view);
+  publisher_->setRegistry(std::move(*view));
   stats_->incrementCounter("remora_registry_updates_total", "Registry updates applied or rejected",
                            {{"registry", "file"}, {"result", "applied"}});
-  LOG_INFO("file registry %s: %zu service(s)", path.c_str(), registry_.services.size());
+  LOG_INFO("file registry %s: %zu service(s)", path.c_str(),
+           publisher_->registry().services.size());
 }
 
 void Server::reload(const std::string& why) {
-  if (state_ == LifecycleState::Draining) return;
+  if (lifecycle_->state() == LifecycleState::Draining) return;
   std::string text;
   std::string error;
   if (!readFile(config_path_, text, error)) {
@@ -443,7 +301,7 @@ void Server::reload(const std::string& why) {
   const config::Config& next = *(*loaded)->config;
   const config::Config& current = *loaded_->config;
   std::vector<Error> errors;
-  if (!updateListeners(next, errors)) return fail(errors);
+  if (!listeners_->update(next, errors)) return fail(errors);
   if (next.workers != current.workers) {
     LOG_WARN("reload: 'workers' changes take effect at the next restart");
   }
@@ -463,56 +321,28 @@ void Server::reload(const std::string& why) {
   }
   config_text_ = std::move(text);
   loaded_ = *loaded;
+  publisher_->setConfig(loaded_);
   if (provider_) provider_->watch(watchedServices(next));
   if (registry_changed) {
-    registry_ = {};
+    publisher_->setRegistry({});
     if (next.registry.file) {
       std::string content;
       if (readFile(next.registry.file->path, content, error)) onRegistryFile(content);
     }
   }
   watchFiles();
-  static_hosts_->setNames(discovery::hostNames(next, registry_));
+  static_hosts_->setNames(discovery::hostNames(next, publisher_->registry()));
   updateHealthTargets();
-  publish();
-  activateListeners();
+  publisher_->publish();
+  listeners_->activate(lifecycle_->state() != LifecycleState::Starting);
   stats_->incrementCounter("remora_config_reloads_total", "Configuration reloads",
                            {{"result", "applied"}});
   LOG_INFO("reload (%s): configuration applied (snapshot %llu)", why.c_str(),
-           static_cast<unsigned long long>(version_));
-}
-
-void Server::publish() {
-  snapshot_ =
-      discovery::buildSnapshot(loaded_, registry_, health_.get(), static_hosts_.get(), ++version_);
-  for (auto& worker : workers_) {
-    worker->post([w = worker.get(), s = snapshot_] { w->setSnapshot(s); });
-  }
-  stats_->clearGauge("remora_cluster_endpoints");
-  for (const auto& cluster : snapshot_->clusters) {
-    size_t healthy = 0;
-    for (const auto& endpoint : cluster.endpoints) healthy += endpoint.healthy ? 1 : 0;
-    const std::string& name = cluster.config->name;
-    stats_->setGauge("remora_cluster_endpoints", "Endpoints per cluster by health",
-                     {{"cluster", name}, {"health", "healthy"}}, static_cast<double>(healthy));
-    stats_->setGauge("remora_cluster_endpoints", "Endpoints per cluster by health",
-                     {{"cluster", name}, {"health", "unhealthy"}},
-                     static_cast<double>(cluster.endpoints.size() - healthy));
-  }
-}
-
-void Server::setState(LifecycleState state) {
-  state_ = state;
-  if (stats_ == nullptr) return;
-  for (auto s : {LifecycleState::Starting, LifecycleState::Registering, LifecycleState::Ready,
-                 LifecycleState::Draining, LifecycleState::Stopped}) {
-    stats_->setGauge("remora_lifecycle_state", "1 for the lifecycle state remora is in",
-                     {{"state", lifecycleStateName(s)}}, s == state ? 1 : 0);
-  }
+           static_cast<unsigned long long>(publisher_->version()));
 }
 
 std::string Server::renderMetrics() {
-  publishBreakerMetrics(breakers_, *snapshot_, *stats_);
+  publishBreakerMetrics(breakers_, *publisher_->snapshot(), *stats_);
   return stats_->render();
 }
 
@@ -531,21 +361,19 @@ void Server::onSignal(evutil_socket_t signal_number, short, void* self) {
 }
 
 void Server::startDrain(const char* why) {
-  if (state_ == LifecycleState::Draining) return;
+  if (lifecycle_->state() == LifecycleState::Draining) return;
   const config::Lifecycle& lifecycle = loaded_->config->lifecycle;
   LOG_INFO(
       "draining (%s): not ready now, listeners close in %lldms, in-flight requests get up to "
       "%lldms",
       why, static_cast<long long>(lifecycle.drain_delay.count()),
       static_cast<long long>(lifecycle.drain_timeout.count()));
-  setState(LifecycleState::Draining);
-  if (registrar_ && registration_started_) {
-    // Peers learn of the drain from the registry first; the delay counts from there.
-    LOG_INFO("draining: deregistering from %s", loaded_->config->registry.kind());
-    registrar_->deregister([this] { beginDrainDelay(); });
-    return;
-  }
-  beginDrainDelay();
+  lifecycle_->setState(LifecycleState::Draining);
+  // Keep-alive clients are told at once, so that they move to new connections while the
+  // listeners still accept, not when they close.
+  for (auto& worker : workers_) worker->post([w = worker.get()] { w->noticeDrain(); });
+  // Peers learn of the drain from the registry first; the delay counts from there.
+  lifecycle_->leaveRegistry([this] { beginDrainDelay(); });
 }
 
 void Server::beginDrainDelay() {
@@ -566,12 +394,12 @@ void Server::checkDrained() {
   if (!listeners_closed_ && elapsed >= lifecycle.drain_delay) {
     listeners_closed_ = true;
     const std::set<std::string> keep = appFacingListeners();
-    for (auto& worker : workers_) worker->post([w = worker.get(), keep] { w->beginDrain(keep); });
+    listeners_->closeForDrain(keep);
     LOG_INFO("draining: %s closed, %zu connection(s) open",
-             keep.empty() ? "listeners" : "the inbound listener", openConnections());
+             keep.empty() ? "listeners" : "the inbound listener", listeners_->openConnections());
   }
   if (listeners_closed_) {
-    const size_t open = openConnections();
+    const size_t open = listeners_->openConnections();
     if (open == 0) {
       LOG_INFO("drained");
       event_base_loopexit(base_, nullptr);
@@ -589,31 +417,22 @@ void Server::checkDrained() {
 void Server::quit() {
   LOG_INFO("quit requested through the admin listener");
   // Not ready from now on, and the lifecycle moves no further (no registration starts now).
-  setState(LifecycleState::Draining);
+  lifecycle_->setState(LifecycleState::Draining);
   // A moment for the admin reply to be written before the loop ends.
   static constexpr timeval kReplyTime = {0, 100 * 1000};
-  if (registrar_ && registration_started_) {
-    // A Job's instance leaves the registry too; deregistration is bounded by its own timeout.
-    registrar_->deregister([this] { event_base_loopexit(base_, &kReplyTime); });
-    return;
-  }
-  event_base_loopexit(base_, &kReplyTime);
+  // A Job's instance leaves the registry too; deregistration is bounded by its own timeout.
+  lifecycle_->leaveRegistry([this] { event_base_loopexit(base_, &kReplyTime); });
 }
 
 std::set<std::string> Server::appFacingListeners() const {
   const config::Config& cfg = *loaded_->config;
   std::set<std::string> names;
-  if (!service_) return names;
+  const auto& service = lifecycle_->service();
+  if (!service) return names;
   for (const auto& listener : cfg.listeners) {
-    if (listener.address.port != service_->port) names.insert(listener.name);
+    if (listener.address.port != service->port) names.insert(listener.name);
   }
   return names;
-}
-
-size_t Server::openConnections() const {
-  size_t open = 0;
-  for (const auto& shared : all_listeners_) open += shared->connections.load();
-  return open;
 }
 
 void Server::stopWorkers() {

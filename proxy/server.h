@@ -1,13 +1,12 @@
-// Server: the main thread. Loads and reloads config, runs the registry and the admin listener,
-// owns the workers and their listening sockets, publishes snapshots, and drives shutdown.
+// Server: the main thread's glue: loads and reloads the config, starts the registry, health
+// checks and the admin listener, owns the workers, and drives signals and the drain sequence.
 #pragma once
 
 #include <event2/event.h>
 
-#include <atomic>
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,21 +14,20 @@
 #include "discovery/dns/static_hosts.h"
 #include "discovery/health/health_checker.h"
 #include "discovery/http_client.h"
+#include "discovery/lifecycle.h"
 #include "discovery/registrar.h"
 #include "discovery/registry_provider.h"
 #include "discovery/registry_view.h"
 #include "discovery/snapshot.h"
+#include "discovery/snapshot_publisher.h"
 #include "proxy/file_watcher.h"
+#include "proxy/listener_manager.h"
 #include "proxy/stats.h"
 #include "proxy/worker.h"
 
 namespace remora {
 
 class Admin;
-
-// STARTING (waiting for the local app) -> REGISTERING -> READY -> DRAINING -> STOPPED.
-enum class LifecycleState { Starting, Registering, Ready, Draining, Stopped };
-const char* lifecycleStateName(LifecycleState state);
 
 class Server {
  public:
@@ -40,36 +38,22 @@ class Server {
   int run();
 
   // --- For the admin listener (main thread). ---
-  bool ready() const {
-    return state_ == LifecycleState::Ready && !healthcheck_failed_ && appHealthy();
-  }
+  bool ready() const { return lifecycle_->ready(); }
   // Why /ready answers 503: the state and what it waits for.
-  std::string notReadyReason() const;
+  std::string notReadyReason() const { return lifecycle_->notReadyReason(); }
   // The registry's and the registration's status, for /clusters.
   nlohmann::json registryJson() const;
-  LifecycleState state() const { return state_; }
   // POST /healthcheck/fail|ok: /ready and the registered health follow it.
-  void setHealthcheckFailed(bool failed);
-  const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
+  void setHealthcheckFailed(bool failed) { lifecycle_->setHealthcheckFailed(failed); }
+  const std::shared_ptr<const Snapshot>& snapshot() const { return publisher_->snapshot(); }
   std::string renderMetrics();
   void startDrain(const char* why);
   // Exits at once (after a best-effort close), for Jobs: POST /quitquitquit.
   void quit();
 
  private:
-  struct ActiveListener {
-    std::string name;
-    config::Address address;
-    std::string bound;
-    std::shared_ptr<ListenerShared> shared;
-  };
-
   bool start();
   void reload(const std::string& why);
-  // Opens the sockets of new listeners (all or none) and retires removed ones.
-  bool updateListeners(const config::Config& config, std::vector<Error>& errors);
-  // Hands the sockets opened by updateListeners to the workers.
-  void activateListeners();
   void watchFiles();
   void onRegistryFile(const std::string& content);
   // Starts the registry provider and makes the registrar.
@@ -78,16 +62,9 @@ class Server {
   void onProviderError(const std::string& error);
   void updateHealthTargets();
   void onHealthChange();
-  discovery::AppHealth appHealth() const;
-  bool appHealthy() const { return appHealth() != discovery::AppHealth::Critical; }
-  // Moves through STARTING and REGISTERING as the app and the registry allow.
-  void advanceLifecycle();
   void beginDrainDelay();
-  void publish();
-  void setState(LifecycleState state);
   void checkDrained();
   void stopWorkers();
-  size_t openConnections() const;
   // With `service:`, the listeners other than the inbound one (the service's port): the app's
   // way out. They keep accepting through the drain, so that the app's last calls while it shuts
   // down still go through; remora exits once every connection is closed or drain_timeout ends.
@@ -101,33 +78,20 @@ class Server {
   std::unique_ptr<stats::Registry> stats_;
   CircuitBreakers breakers_;  // shared by the workers, so it outlives them
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::vector<ActiveListener> listeners_;
-  struct PendingListener {
-    std::shared_ptr<ListenerShared> shared;
-    std::vector<int> fds;  // one per worker
-    std::string bound;
-  };
-  std::vector<PendingListener> pending_listeners_;
-  std::vector<std::shared_ptr<ListenerShared>> all_listeners_;  // for the drain count
+  std::unique_ptr<ListenerManager> listeners_;
   std::shared_ptr<const LoadedConfig> loaded_;
-  discovery::RegistryView registry_;
-  std::shared_ptr<const Snapshot> snapshot_;
-  uint64_t version_ = 0;
+  std::unique_ptr<discovery::SnapshotPublisher> publisher_;
   std::unique_ptr<FileWatcher> watcher_;
   std::unique_ptr<discovery::HttpClient> http_;
   std::unique_ptr<discovery::RegistryProvider> provider_;
   std::unique_ptr<discovery::Registrar> registrar_;
   std::unique_ptr<discovery::HealthChecker> health_;
   std::unique_ptr<discovery::dns::StaticHosts> static_hosts_;
-  std::optional<config::Service> service_;  // as started
-  std::string registry_kind_;               // as started
-  bool registration_started_ = false;
-  bool draining_started_ = false;  // the drain delay runs (after deregistration)
+  std::unique_ptr<discovery::Lifecycle> lifecycle_;
   std::unique_ptr<Admin> admin_;
   std::vector<event*> signal_events_;
   event* drain_timer_ = nullptr;
-  LifecycleState state_ = LifecycleState::Starting;
-  bool healthcheck_failed_ = false;
+  bool draining_started_ = false;  // the drain delay runs (after deregistration)
   int sigterm_count_ = 0;
   std::chrono::steady_clock::time_point drain_started_;
   bool listeners_closed_ = false;

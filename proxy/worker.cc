@@ -171,8 +171,16 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
   worker->connections_.emplace(raw, std::move(connection));
 }
 
+void Worker::noticeDrain() {
+  drain_noticed_ = true;
+  std::vector<DownstreamConnection*> open;
+  for (auto& [raw, connection] : connections_) open.push_back(raw);
+  for (auto* connection : open) connection->onDrainNotice();
+}
+
 void Worker::beginDrain(const std::set<std::string>& keep_accepting) {
   draining_ = true;
+  drain_noticed_ = true;
   for (auto it = listeners_.begin(); it != listeners_.end();) {
     if (keep_accepting.contains((*it)->shared->name)) {
       ++it;

@@ -56,9 +56,14 @@ class Worker : public StreamHost, public Upstreams {
   void setSnapshot(std::shared_ptr<const Snapshot> snapshot);
   void addListener(std::shared_ptr<ListenerShared> shared, int fd);
   void removeListener(const std::string& name);
+  // Draining began (SIGTERM, POST /drain) while the listeners still accept: from now on HTTP/1.1
+  // responses say `Connection: close` and HTTP/2 connections get GOAWAY (a shutdown notice
+  // first), so that keep-alive clients move to new connections before the listeners close.
+  void noticeDrain();
+  bool drainNoticed() const { return drain_noticed_; }
   // Stops accepting (except on the listeners named in `keep_accepting`), asks keep-alive
-  // connections to close after their current response, and closes idle ones. In-flight requests
-  // continue.
+  // connections to close after their current response, and closes idle ones (those whose next
+  // request has not arrived). In-flight requests continue.
   void beginDrain(const std::set<std::string>& keep_accepting);
   // Closes every connection at once (the drain timeout passed, or a second SIGTERM).
   void closeAll();
@@ -106,6 +111,7 @@ class Worker : public StreamHost, public Upstreams {
                      std::equal_to<>>
       clusters_;
   bool draining_ = false;
+  bool drain_noticed_ = false;
 };
 
 }  // namespace remora

@@ -38,7 +38,8 @@ EtcdProvider::EtcdProvider(HttpClient& http, const config::EtcdRegistry& config,
       config_(config),
       callbacks_(std::move(callbacks)),
       client_(http, config),
-      retry_timer_(evtimer_new(http.base(), &EtcdProvider::onRetry, this)) {
+      retry_timer_(evtimer_new(http.base(), &EtcdProvider::onRetry, this)),
+      publish_(http.base(), [this] { publish(); }) {
   last_view_.source = "etcd";
 }
 
@@ -165,7 +166,7 @@ bool EtcdProvider::onWatchLine(std::string_view line) {
   // revision does not: events before it may still be on their way.
   if (message->events.empty() && !message->created)
     revision_ = std::max(revision_, message->revision);
-  if (changed) publish();
+  if (changed) publish_.request();
   return true;
 }
 

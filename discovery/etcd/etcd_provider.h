@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "discovery/backoff.h"
+#include "discovery/coalescer.h"
 #include "discovery/etcd/etcd_client.h"
 #include "discovery/registry_provider.h"
 
@@ -47,6 +48,8 @@ class EtcdProvider : public RegistryProvider {
   std::string partial_line_;
   Backoff backoff_{std::chrono::milliseconds(500), std::chrono::milliseconds(30000)};
   event* retry_timer_;
+  // Watch messages that remora reads behind a burst of changes make one view, not one each.
+  Coalescer publish_;
   RegistryStatus status_;
   bool published_once_ = false;
   RegistryView last_view_;

@@ -4,6 +4,7 @@
 #include "integration/harness/certs.h"
 #include "integration/harness/etcd.h"
 #include "integration/harness/http.h"
+#include "integration/harness/keep_alive_load.h"
 #include "integration/harness/nginx.h"
 #include "integration/harness/process.h"
 #include "integration/harness/remora.h"

@@ -1,5 +1,5 @@
 // The admin listener's endpoints, served by libevent's evhttp on the main thread.
-#include "proxy/admin.h"
+#include "admin/admin.h"
 
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
@@ -33,10 +33,10 @@ nlohmann::json clustersJson(const Snapshot& snapshot) {
       nlohmann::json entry = {
           {"address", endpoint.key},
           {"weight", endpoint.weight},
-          {"meta", endpoint.meta},
+          {"meta", *endpoint.meta},
           {"healthy", endpoint.healthy},
-          {"reason", endpoint.healthy ? "in rotation" : endpoint.health_reason}};
-      if (!endpoint.health_check.empty()) entry["health_check"] = endpoint.health_check;
+          {"reason", endpoint.healthy ? "in rotation" : *endpoint.health_reason}};
+      if (!endpoint.health_check->empty()) entry["health_check"] = *endpoint.health_check;
       endpoints.push_back(std::move(entry));
     }
     const char* lb = "round_robin";
