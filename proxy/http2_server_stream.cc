@@ -6,6 +6,7 @@
 
 #include "proxy/event_time.h"
 #include "proxy/hop_by_hop.h"
+#include "proxy/http1_parser.h"
 #include "proxy/http2_outbound.h"
 #include "proxy/http2_server_connection.h"
 #include "proxy/path_normalize.h"
@@ -82,6 +83,7 @@ void Http2ServerStream::addHeader(std::string_view name, std::string_view value)
       request_.scheme = value;
     } else if (name == ":authority") {
       request_.authority = value;
+      has_authority_ = true;
     } else if (name == ":path") {
       request_.path = value;
     }
@@ -98,8 +100,9 @@ void Http2ServerStream::addHeader(std::string_view name, std::string_view value)
     return;
   }
   if (name == "host") {
-    // :authority wins when both are present (RFC 9113 8.3.1).
-    if (request_.authority.empty()) request_.authority = value;
+    // nghttp2 lets only one through.
+    host_ = value;
+    has_host_ = true;
     return;
   }
   request_.headers.add(std::string(name), std::string(value));
@@ -116,6 +119,12 @@ void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_
     reject(501, "CONNECT is not supported");
     return;
   }
+  if (const char* problem = authorityProblem()) {
+    reject(400, problem);
+    return;
+  }
+  // :authority wins when both are present (RFC 9113 8.3.1); they are the same by now.
+  if (!has_authority_ && has_host_) request_.authority = std::move(host_);
   if (!cookies_.empty()) request_.headers.add("cookie", std::move(cookies_));
   request_.path = normalizePath(request_.path);
   // nghttp2 refuses connection-specific fields; `te: trailers` stays, for an HTTP/2 upstream
@@ -131,6 +140,25 @@ void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_
   stream_ = std::make_unique<Stream>(worker, *this, worker.snapshot(), listener, std::move(info));
   stream_->decodeHeaders(std::move(request_), end_stream, expect_continue_ && !end_stream, false);
   if (!end_stream) armBodyTimer();
+}
+
+const char* Http2ServerStream::authorityProblem() const {
+  // An HTTP/2 :authority names a host, like an absolute-form target (RFC 9113 8.3.1: no
+  // userinfo); a Host field is checked as on HTTP/1.1, where an empty one is allowed.
+  if (has_authority_ && !http1::isValidAuthority(request_.authority)) {
+    return request_.authority.find('@') != std::string::npos ? "userinfo in :authority"
+                                                             : "invalid :authority";
+  }
+  if (!has_host_) return nullptr;
+  if (!host_.empty() && !http1::isValidAuthority(host_)) {
+    return host_.find('@') != std::string::npos ? "userinfo in Host" : "invalid Host";
+  }
+  // RFC 9113 8.3.1: a Host naming another entity than :authority makes the request malformed;
+  // routing on one while the upstream reads the other is how such requests would be abused.
+  if (has_authority_ && !equalsIgnoreCase(host_, request_.authority)) {
+    return "Host differs from :authority";
+  }
+  return nullptr;
 }
 
 void Http2ServerStream::addTrailer(std::string_view name, std::string_view value) {

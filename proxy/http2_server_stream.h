@@ -69,6 +69,8 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
  private:
   // Answers a request that never became a Stream.
   void reject(int status, std::string_view reason);
+  // Why :authority and Host make the request malformed (400), or nullptr.
+  const char* authorityProblem() const;
   void submitResponse(ResponseHeaders& headers, bool end_stream);
   void consume(size_t bytes);
   // The whole response is queued: the rest of the request body, if any, is only drained.
@@ -82,6 +84,9 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   int32_t id_;
   RequestHeaders request_;
   std::string cookies_;  // RFC 9113 8.2.3: joined with "; " for the HTTP/1.1 upstream
+  bool has_authority_ = false;
+  std::string host_;  // a `host` field, checked against :authority
+  bool has_host_ = false;
   size_t header_bytes_ = 0;
   bool too_large_ = false;
   bool expect_continue_ = false;
