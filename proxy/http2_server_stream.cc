@@ -9,6 +9,7 @@
 #include "proxy/http1_parser.h"
 #include "proxy/http2_outbound.h"
 #include "proxy/http2_server_connection.h"
+#include "proxy/log.h"
 #include "proxy/path_normalize.h"
 
 namespace remora {
@@ -162,6 +163,17 @@ const char* Http2ServerStream::authorityProblem() const {
 }
 
 void Http2ServerStream::addTrailer(std::string_view name, std::string_view value) {
+  if (trailers_too_large_) return;
+  // Counted as the head is, against the same limits (SETTINGS_MAX_HEADER_LIST_SIZE covers
+  // every field block).
+  trailer_bytes_ += name.size() + value.size() + 32;
+  const config::Listener& limits = connection_.settings();
+  if (trailer_bytes_ > limits.max_request_headers_bytes ||
+      request_trailers_.size() >= limits.max_request_headers_count) {
+    trailers_too_large_ = true;
+    request_trailers_.clear();
+    return;
+  }
   request_trailers_.add(std::string(name), std::string(value));
 }
 
@@ -169,7 +181,30 @@ void Http2ServerStream::onRequestTrailers() {
   request_complete_ = true;
   stopBodyTimer();
   if (stream_ == nullptr) return;
+  if (trailers_too_large_) {
+    refuseTrailers();
+    return;
+  }
   stream_->decodeTrailers(std::move(request_trailers_));
+}
+
+void Http2ServerStream::refuseTrailers() {
+  if (!response_started_) {
+    // Nothing answered yet: the client is told why, as for a head over the limits (RFC 9113
+    // 10.5.1); the request ended with these trailers, so the response closes the stream.
+    stream_->sendLocalReply(431, "request trailer fields too large\n");
+    return;
+  }
+  // Part of the response is out, so the stream can only be reset. ENHANCE_YOUR_CALM is RFC 9113's
+  // code for a peer whose behaviour may be generating excessive load, as a field block past the
+  // advertised SETTINGS_MAX_HEADER_LIST_SIZE is; the message itself is not malformed
+  // (PROTOCOL_ERROR), nor did remora fail (INTERNAL_ERROR).
+  LOG_DEBUG("listener %s: %s: HTTP/2 stream %d: request trailers over the limits: reset",
+            connection_.listenerName().c_str(), connection_.peer().c_str(), id_);
+  nghttp2_submit_rst_stream(connection_.session(), NGHTTP2_FLAG_NONE, id_,
+                            NGHTTP2_ENHANCE_YOUR_CALM);
+  stream_->onDownstreamGone();
+  connection_.scheduleSend();
 }
 
 void Http2ServerStream::onDataFrame(bool end_stream) {
