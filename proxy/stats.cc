@@ -6,6 +6,8 @@
 
 #include <sstream>
 
+#include "filters/access_log/log_sink.h"
+
 namespace remora::stats {
 
 namespace {
@@ -229,6 +231,18 @@ std::string Registry::render() const {
   addCounterByLabel(accept_errors, "listener", "remora_downstream_accept_errors_total",
                     "Failed accepts of client connections (out of file descriptors, ...)",
                     families);
+  {
+    // Counted by the access log's own rings and writers, off the workers' stats.
+    prometheus::MetricFamily family{"remora_access_log_dropped_total",
+                                    "Access log lines dropped: a worker's buffer was full, or "
+                                    "the destination failed",
+                                    prometheus::MetricType::Counter,
+                                    {}};
+    prometheus::ClientMetric metric;
+    metric.counter.value = static_cast<double>(filters::LogSink::droppedTotal());
+    family.metric.push_back(std::move(metric));
+    families.push_back(std::move(family));
+  }
   {
     prometheus::MetricFamily family{"remora_upstream_grpc_responses_total",
                                     "gRPC responses from upstreams by grpc-status",
