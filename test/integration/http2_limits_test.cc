@@ -1,6 +1,7 @@
 // HTTP/2 header limits beyond the request head: an HTTP/2 upstream's response head and trailers
-// (the cluster's max_response_headers_bytes, 100 fields) and a client's request trailers (the
-// listener's max_request_headers_bytes and _count), each driven by a scripted HTTP/2 peer.
+// (the cluster's max_response_headers_bytes, 100 fields; and a Content-Length list) and a
+// client's request trailers (the listener's max_request_headers_bytes and _count), each driven
+// by a scripted HTTP/2 peer.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -63,6 +64,8 @@ listeners:
         cluster: many
       - match: {prefix: /trailers}
         cluster: trailers
+      - match: {prefix: /length-list}
+        cluster: length_list
       - match: {prefix: /}
         cluster: fine
 clusters:
@@ -78,6 +81,9 @@ clusters:
     protocol: http2
     max_response_headers_bytes: 8KiB
     endpoints: ["{{trailers}}"]
+  - name: length_list
+    protocol: http2
+    endpoints: ["{{length_list}}"]
   - name: fine
     protocol: http2
     max_response_headers_bytes: 8KiB
@@ -90,6 +96,7 @@ class Http2UpstreamLimits : public ::testing::Test {
     ASSERT_TRUE(remora_.start(render(kUpstreamConfig, {{"big", big_.address()},
                                                        {"many", many_.address()},
                                                        {"trailers", trailers_.address()},
+                                                       {"length_list", length_list_.address()},
                                                        {"fine", fine_.address()}})));
     port_ = remora_.port("edge");
   }
@@ -98,6 +105,7 @@ class Http2UpstreamLimits : public ::testing::Test {
   ScriptedUpstream big_{h2Upstream({{"x-big", std::string(10000, 'b')}})};
   ScriptedUpstream many_{h2Upstream(manyFields(150))};
   ScriptedUpstream trailers_{h2Upstream({}, manyFields(150))};
+  ScriptedUpstream length_list_{h2Upstream({{"content-length", "2, 2"}})};
   // 90 fields and some 3.5 KiB (RFC 9113 6.5.2 counting), under both.
   ScriptedUpstream fine_{h2Upstream(manyFields(90))};
   Remora remora_;
@@ -129,6 +137,13 @@ TEST_F(Http2UpstreamLimits, ResponseHeadWithOver100FieldsIs502) {
                         {{"cluster", "many"}, {"code", "502"}}),
             1)
       << metrics.body;
+}
+
+// What an HTTP/1.1 upstream may say (one length twice) is malformed on HTTP/2: nghttp2 resets
+// the stream (RFC 9113 8.1.1), and the client gets a 502.
+TEST_F(Http2UpstreamLimits, ResponseWithAContentLengthListIs502) {
+  HttpResponse r = httpGet(port_, "/length-list");
+  EXPECT_EQ(r.status, 502) << r;
 }
 
 TEST_F(Http2UpstreamLimits, ResponseTrailersOverTheLimitsCutTheResponse) {
