@@ -46,6 +46,7 @@ std::string peerText(const sockaddr* address) {
 }  // namespace
 
 Worker::ActiveListener::~ActiveListener() {
+  if (shortage_since) shared->workers_short.fetch_sub(1, std::memory_order_relaxed);
   if (resume_timer != nullptr) event_free(resume_timer);
   if (listener != nullptr) evconnlistener_free(listener);
 }
@@ -111,8 +112,7 @@ void Worker::removeListener(const std::string& name) {
 void Worker::onAcceptError(evconnlistener* listener, void* context) {
   const int error = EVUTIL_SOCKET_ERROR();
   auto* active = static_cast<ActiveListener*>(context);
-  Worker* worker = active->owner;
-  worker->stats_.recordAcceptError(active->shared->name);
+  active->owner->stats_.recordAcceptError(active->shared->name);
   if (!isResourceShortage(error)) {
     // One connection's failure (the network errors accept(2) passes on): the next goes on.
     LOG_DEBUG("listener %s: accept: %s", active->shared->name.c_str(),
@@ -123,11 +123,15 @@ void Worker::onAcceptError(evconnlistener* listener, void* context) {
   // would fail again at once, forever: it pauses instead, a little longer each time.
   if (!active->shortage_since) {
     active->shortage_since = std::chrono::steady_clock::now();
-    LOG_WARN(
-        "listener %s: cannot accept connections (worker %zu): %s; pausing accepts, retrying "
-        "every %lld ms at most",
-        active->shared->name.c_str(), worker->index_, evutil_socket_error_to_string(error),
-        static_cast<long long>(kLongestAcceptPause.count()));
+    // Workers share the process's descriptors: they run short together, and say so once.
+    if (active->shared->workers_short.fetch_add(1, std::memory_order_relaxed) == 0) {
+      LOG_WARN(
+          "listener %s: cannot accept connections: %s; accepting pauses (%lld ms, doubling "
+          "up to %lld ms) until it works again",
+          active->shared->name.c_str(), evutil_socket_error_to_string(error),
+          static_cast<long long>(kFirstAcceptPause.count()),
+          static_cast<long long>(kLongestAcceptPause.count()));
+    }
   }
   active->backoff = active->backoff.count() == 0
                         ? kFirstAcceptPause
@@ -149,10 +153,11 @@ void Worker::onResumeTimer(evutil_socket_t, short, void* context) {
   if (!active->shortage_since) return;
   const auto paused_for = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - *active->shortage_since);
-  LOG_INFO("listener %s: accepting connections again (worker %zu), after %lld ms",
-           active->shared->name.c_str(), active->owner->index_,
-           static_cast<long long>(paused_for.count()));
   active->shortage_since.reset();
+  if (active->shared->workers_short.fetch_sub(1, std::memory_order_relaxed) == 1) {
+    LOG_INFO("listener %s: accepting connections again, after %lld ms",
+             active->shared->name.c_str(), static_cast<long long>(paused_for.count()));
+  }
 }
 
 void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int, void* context) {

@@ -38,6 +38,9 @@ struct ListenerShared {
   std::string name;
   std::atomic<uint32_t> max_connections{0};
   std::atomic<uint32_t> connections{0};
+  // Workers whose accepting is paused by a shortage of descriptors or memory: the first logs
+  // the shortage, the last to recover logs its end.
+  std::atomic<uint32_t> workers_short{0};
 };
 
 class Worker {

@@ -1,4 +1,4 @@
-// A worker out of file descriptors: accepting pauses with a backoff instead of spinning on the
+// Workers out of file descriptors: accepting pauses with a backoff instead of spinning on the
 // readable listening socket, is logged once and counted, and resumes once descriptors are free.
 #include <sys/resource.h>
 #include <unistd.h>
@@ -20,7 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr char kConfig[] = R"(admin: {address: "127.0.0.1:0"}
-workers: 1
+workers: 2
 listeners:
   - name: edge
     address: "127.0.0.1:0"
