@@ -78,6 +78,30 @@ bool checkVersionSupported(int major, int minor, Failure& failure) {
   return false;
 }
 
+// RFC 9112 3.2: the four forms of request target, each where its method allows it.
+bool checkRequestTarget(std::string_view method, std::string_view target, Failure& failure) {
+  if (target.front() == '/') return true;
+  // authority-form; the connection answers CONNECT with 501 whatever its target.
+  if (method == "CONNECT") return true;
+  if (target == "*") {
+    if (method == "OPTIONS") return true;
+    failure.reason = "asterisk-form target on a method other than OPTIONS";
+    return false;
+  }
+  AbsoluteForm absolute;
+  if (!splitAbsoluteForm(target, absolute)) {
+    failure.reason = "invalid request target";
+    return false;
+  }
+  if (!isValidAuthority(absolute.authority)) {
+    failure.reason = absolute.authority.find('@') != std::string_view::npos
+                         ? "userinfo in request target"
+                         : "invalid authority in request target";
+    return false;
+  }
+  return true;
+}
+
 ScanStatus scanRequestLine(const char*& p, const char* end, RequestHead& out, Failure& failure) {
   for (int empty_lines = 0; p != end && (*p == '\r' || *p == '\n'); ++empty_lines) {
     if (empty_lines == kMaxLeadingEmptyLines) {
@@ -107,6 +131,11 @@ ScanStatus scanRequestLine(const char*& p, const char* end, RequestHead& out, Fa
   if (ScanStatus s = scanVersion(p, end, major, minor, failure); s != ScanStatus::Ok) return s;
   if (ScanStatus s = scanCrlf(p, end, failure); s != ScanStatus::Ok) return s;
   if (!checkVersionSupported(major, minor, failure)) return ScanStatus::Error;
+  if (!checkRequestTarget(std::string_view(method, static_cast<size_t>(method_end - method)),
+                          std::string_view(target, static_cast<size_t>(target_end - target)),
+                          failure)) {
+    return ScanStatus::Error;
+  }
   out.method.assign(method, method_end);
   out.target.assign(target, target_end);
   out.minor_version = minor;
@@ -216,7 +245,13 @@ HeadResult parseHead(std::string_view in, const Limits& limits, Head& out,
     if (s != ScanStatus::Ok) break;
     if (out.headers.size() == limits.max_headers) return headError({431, "too many fields"});
     std::string name = lowerName(line.name);
-    if (name == "host" && ++hosts > 1) return headError({400, "repeated Host"});
+    if (name == "host") {
+      if (++hosts > 1) return headError({400, "repeated Host"});
+      if (!line.value.empty() && !isValidAuthority(line.value)) {
+        return headError({400, line.value.find('@') != std::string_view::npos ? "userinfo in Host"
+                                                                              : "invalid Host"});
+      }
+    }
     out.headers.add(std::move(name), std::string(line.value));
   }
   if (s == ScanStatus::Error) return headError(failure);
@@ -224,10 +259,15 @@ HeadResult parseHead(std::string_view in, const Limits& limits, Head& out,
   return HeadResult{};
 }
 
+struct ContentLength {
+  bool found = false;
+  uint64_t length = 0;
+  bool single = true;  // one field with one value, not a list
+};
+
 // Every Content-Length value, as separate fields or a comma list, must be the same number.
-// Returns false on error; `found` tells whether there was any.
-bool contentLength(const HeaderMap& headers, bool& found, uint64_t& length, ParseError& error) {
-  found = false;
+bool contentLength(const HeaderMap& headers, ContentLength& out, ParseError& error) {
+  out = {};
   for (const HeaderField& f : headers) {
     if (f.name != "content-length") continue;
     std::string_view rest = f.value;
@@ -246,17 +286,27 @@ bool contentLength(const HeaderMap& headers, bool& found, uint64_t& length, Pars
         }
         value = value * 10 + static_cast<uint64_t>(c - '0');
       }
-      if (found && value != length) {
-        error = {400, "conflicting Content-Length"};
-        return false;
+      if (out.found) {
+        if (value != out.length) {
+          error = {400, "conflicting Content-Length"};
+          return false;
+        }
+        out.single = false;
       }
-      found = true;
-      length = value;
+      out.found = true;
+      out.length = value;
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
   }
   return true;
+}
+
+// One field with the one length, where the message said it as a list or several times.
+void collapseContentLength(HeaderMap& headers, const ContentLength& content_length) {
+  if (content_length.found && !content_length.single) {
+    headers.set("content-length", std::to_string(content_length.length));
+  }
 }
 
 struct TransferCodings {
@@ -310,21 +360,21 @@ HeadResult parseResponseHead(std::string_view in, const Limits& limits, Response
   return parseHead(in, limits, out, scanStatusLine);
 }
 
-bool requestBodyFraming(const RequestHead& head, BodyFraming& out, ParseError& error) {
+bool requestBodyFraming(RequestHead& head, BodyFraming& out, ParseError& error) {
   out = {};
   TransferCodings te;
-  bool has_length = false;
-  uint64_t length = 0;
+  ContentLength content_length;
   if (!transferCodings(head.headers, te, error) ||
-      !contentLength(head.headers, has_length, length, error)) {
+      !contentLength(head.headers, content_length, error)) {
     return false;
   }
+  collapseContentLength(head.headers, content_length);
   if (te.present) {
     if (head.minor_version == 0) {
       error = {400, "Transfer-Encoding on HTTP/1.0"};
       return false;
     }
-    if (has_length) {
+    if (content_length.found) {
       error = {400, "both Transfer-Encoding and Content-Length"};
       return false;
     }
@@ -337,30 +387,29 @@ bool requestBodyFraming(const RequestHead& head, BodyFraming& out, ParseError& e
                            : ParseError{501, "unsupported transfer coding"};
     return false;
   }
-  if (has_length) {
+  if (content_length.found) {
     out.kind = BodyKind::ContentLength;
-    out.length = length;
+    out.length = content_length.length;
   }
   return true;
 }
 
-bool responseBodyFraming(const ResponseHead& head, std::string_view request_method,
-                         BodyFraming& out, ParseError& error) {
+bool responseBodyFraming(ResponseHead& head, std::string_view request_method, BodyFraming& out,
+                         ParseError& error) {
   out = {};
-  bool no_body = request_method == "HEAD" || head.status < 200 || head.status == 204 ||
-                 head.status == 304 || (request_method == "CONNECT" && head.status < 300);
+  if (head.status < 200) return true;
+  ContentLength content_length;
+  if (!contentLength(head.headers, content_length, error)) return false;
+  collapseContentLength(head.headers, content_length);
+  bool no_body = request_method == "HEAD" || head.status == 204 || head.status == 304 ||
+                 (request_method == "CONNECT" && head.status < 300);
   if (no_body) return true;
   TransferCodings te;
-  bool has_length = false;
-  uint64_t length = 0;
-  if (!transferCodings(head.headers, te, error) ||
-      !contentLength(head.headers, has_length, length, error)) {
-    return false;
-  }
+  if (!transferCodings(head.headers, te, error)) return false;
   if (te.present) {
     // RFC 9112 6.3 lets Transfer-Encoding override Content-Length, but a sender must not send
     // both; refusing keeps every hop on one reading of the body.
-    if (has_length) {
+    if (content_length.found) {
       error = {400, "both Transfer-Encoding and Content-Length"};
       return false;
     }
@@ -374,9 +423,9 @@ bool responseBodyFraming(const ResponseHead& head, std::string_view request_meth
         te.chunked_last && head.minor_version == 1 ? BodyKind::Chunked : BodyKind::UntilClose;
     return true;
   }
-  if (has_length) {
+  if (content_length.found) {
     out.kind = BodyKind::ContentLength;
-    out.length = length;
+    out.length = content_length.length;
     return true;
   }
   out.kind = BodyKind::UntilClose;

@@ -49,7 +49,10 @@ struct HeadResult {
 // exceeded (431), so a bad client is answered without waiting for the rest.
 // Rejected (400): bare CR or LF line endings, whitespace before a colon, obs-fold, control
 // characters, a bad method token or version; on requests also a missing or repeated Host
-// on HTTP/1.1. An unsupported version (2.0, 1.2, ...) answers 505. `out` is only meaningful
+// on HTTP/1.1, a Host that is not a valid authority (isValidAuthority; empty is allowed, RFC
+// 9112 3.2), and a request target that is none of origin-form, absolute-form with an http(s)
+// URI and a valid authority, `*` for OPTIONS, or anything for CONNECT (which the connection
+// answers 501). An unsupported version (2.0, 1.2, ...) answers 505. `out` is only meaningful
 // with Complete. The input is scanned from its start on every call, so a caller should call
 // again only when more bytes have arrived.
 HeadResult parseRequestHead(std::string_view in, const Limits& limits, RequestHead& out);
@@ -65,12 +68,17 @@ struct BodyFraming {
 // How the request body is delimited (RFC 9112 6.3). Errors: Content-Length together with
 // Transfer-Encoding (400), differing or malformed Content-Length (400), a transfer coding other
 // than chunked (501), chunked not last (400), Transfer-Encoding on HTTP/1.0 (400).
-bool requestBodyFraming(const RequestHead& head, BodyFraming& out, ParseError& error);
+// Content-Length written as a list or in several fields is accepted when every value is the
+// same number (RFC 9110 8.6 lets a recipient take it as that number) and `head` is rewritten to
+// carry it once, so the next hop, which may refuse such lists, reads the same length.
+bool requestBodyFraming(RequestHead& head, BodyFraming& out, ParseError& error);
 
 // How the response body is delimited, given the request's method: none for HEAD, 1xx, 204 and
 // 304 (and 2xx to CONNECT); otherwise chunked, Content-Length, or until the connection closes.
-bool responseBodyFraming(const ResponseHead& head, std::string_view request_method,
-                         BodyFraming& out, ParseError& error);
+// Content-Length is checked and rewritten as for requests on every final response, including
+// those without a body (a HEAD's says how long the GET's would be).
+bool responseBodyFraming(ResponseHead& head, std::string_view request_method, BodyFraming& out,
+                         ParseError& error);
 
 // Decodes a chunked body incrementally; the input may arrive in pieces of any size.
 // Each feed() consumes framing bytes (sizes, extensions, CRLFs, trailers) and then reports how
@@ -110,5 +118,20 @@ class ChunkedDecoder {
   HeaderMap trailers_;
   std::string error_reason_;
 };
+
+// RFC 9110 7.2 and RFC 3986 3.2.2-3.2.3, as a Host value, an absolute-form target's authority
+// or an HTTP/2 :authority: `host [":" port]`, the host a reg-name (IPv4 addresses are reg-names)
+// or an IP-literal in brackets (IPv6 or IPvFuture), the port digits. Userinfo ("user@host") is
+// refused: senders must not generate it (RFC 9110 4.2.4) and the next hop might read the host
+// differently from the one routed on. An empty host is refused too (RFC 9110 4.2.1).
+bool isValidAuthority(std::string_view authority);
+
+// An absolute-form request target (RFC 9112 3.2.2) in its parts.
+struct AbsoluteForm {
+  std::string_view authority;
+  std::string_view path_and_query;  // "" when the target ends with the authority
+};
+// Splits `target` when it is an http or https URI (scheme in any case); false for any other.
+bool splitAbsoluteForm(std::string_view target, AbsoluteForm& out);
 
 }  // namespace remora::http1

@@ -176,13 +176,16 @@ void Http1ServerConnection::startStream(http1::RequestHead& head, const Listener
   RequestHeaders request;
   request.method = std::move(head.method);
   if (const std::string* host = head.headers.get("host")) request.authority = *host;
-  // absolute-form (a client configured with this proxy as its HTTP proxy)
-  if (head.target.starts_with("http://")) {
-    std::string_view rest = std::string_view(head.target).substr(7);
-    size_t slash = rest.find('/');
+  // absolute-form (a client configured with this proxy as its HTTP proxy); the parser has
+  // checked its authority.
+  http1::AbsoluteForm absolute;
+  if (head.target.front() != '/' && http1::splitAbsoluteForm(head.target, absolute)) {
     // RFC 9112 3.2.2: the target's authority wins over Host.
-    request.authority = std::string(rest.substr(0, slash));
-    request.path = slash == std::string_view::npos ? "/" : normalizePath(rest.substr(slash));
+    request.authority = std::string(absolute.authority);
+    // RFC 9112 3.2.1: an empty path is sent as "/", the query kept.
+    request.path = absolute.path_and_query.starts_with('/')
+                       ? normalizePath(absolute.path_and_query)
+                       : "/" + std::string(absolute.path_and_query);
   } else {
     request.path = normalizePath(head.target);
   }

@@ -1,6 +1,7 @@
 // HTTP/2 client side: the nghttp2 session to one upstream endpoint, frame I/O, failure, idling.
 #include "proxy/http2_client_connection.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "proxy/event_time.h"
@@ -50,6 +51,7 @@ Http2ClientConnection::Http2ClientConnection(Worker& worker, const EndpointInfo&
       peer_(endpoint.key),
       scheme_(cluster.tls ? "https" : "http"),
       idle_timeout_(cluster.idle_timeout),
+      max_response_headers_bytes_(cluster.max_response_headers_bytes),
       owner_(owner) {
   transport_ = std::make_unique<Transport>(worker.base(), *this);
   transport_->setWriteLowWatermark(kLowWatermark);
@@ -69,6 +71,9 @@ Http2ClientConnection::Http2ClientConnection(Worker& worker, const EndpointInfo&
   const nghttp2_settings_entry entries[] = {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
+      // Advisory: a larger response head fails the try (Http2ClientStream::addHeader).
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
+       static_cast<uint32_t>(std::min<uint64_t>(max_response_headers_bytes_, UINT32_MAX))},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, std::size(entries));
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);

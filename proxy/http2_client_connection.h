@@ -59,6 +59,9 @@ class Http2ClientConnection : public Deferrable, public TransportCallbacks {
   // --- For its streams. ---
   nghttp2_session* session() { return session_; }
   const std::string& scheme() const { return scheme_; }
+  const std::string& peer() const { return peer_; }
+  // The cluster's bound on a response head (and on its trailers), in RFC 9113 6.5.2 bytes.
+  uint64_t maxResponseHeadersBytes() const { return max_response_headers_bytes_; }
   void scheduleSend();
   // A stream started (its id is known) or ended (removed; the connection may go idle).
   void registerStream(int32_t id, Http2ClientStream* stream);
@@ -96,6 +99,7 @@ class Http2ClientConnection : public Deferrable, public TransportCallbacks {
   std::string peer_;
   std::string scheme_;
   config::Duration idle_timeout_;
+  uint64_t max_response_headers_bytes_;
   Http2ConnectionOwner& owner_;
   std::unique_ptr<Transport> transport_;
   nghttp2_session* session_ = nullptr;

@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "proxy/http1_parser.h"
 #include "proxy/http2_client_connection.h"
 #include "proxy/http2_outbound.h"
+#include "proxy/log.h"
 
 namespace remora {
 
@@ -95,6 +97,21 @@ void Http2ClientStream::takeRequestBody(evbuffer* out, size_t length) {
 }
 
 void Http2ClientStream::addHeader(std::string_view name, std::string_view value) {
+  if (too_large_) return;
+  // RFC 9113 6.5.2 counts each field as name + value + 32 bytes; the count is the HTTP/1.1
+  // upstream parser's.
+  block_bytes_ += name.size() + value.size() + 32;
+  if (++block_fields_ > http1::Limits().max_headers ||
+      block_bytes_ > connection_->maxResponseHeadersBytes()) {
+    LOG_DEBUG("upstream %s: HTTP/2 response header block over %zu fields or %llu bytes",
+              connection_->peer().c_str(), http1::Limits().max_headers,
+              static_cast<unsigned long long>(connection_->maxResponseHeadersBytes()));
+    too_large_ = true;
+    trailers_.clear();
+    // The Stream lets go of this request, whose destruction cancels the stream upstream.
+    fail(UpstreamFailure::ProtocolError);
+    return;
+  }
   if (response_started_) {
     trailers_.add(std::string(name), std::string(value));
     return;
@@ -110,6 +127,9 @@ void Http2ClientStream::addHeader(std::string_view name, std::string_view value)
 }
 
 void Http2ClientStream::onHeaders(bool end_stream) {
+  block_bytes_ = 0;
+  block_fields_ = 0;
+  if (too_large_) return;
   if (response_started_) {
     response_complete_ = true;
     if (callbacks_ != nullptr) callbacks_->onUpstreamTrailers(trailers_);

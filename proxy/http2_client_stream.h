@@ -32,6 +32,8 @@ class Http2ClientStream : public UpstreamRequest {
   bool reused() const override { return reused_; }
 
   // --- From the connection. ---
+  // One field of the response head or trailers; past the cluster's limits the try fails as a
+  // protocol error (502, or a reset once the response has started) and the stream is cancelled.
   void addHeader(std::string_view name, std::string_view value);
   // A HEADERS block is complete: the response head (1xx ones are skipped), or its trailers.
   void onHeaders(bool end_stream);
@@ -60,6 +62,10 @@ class Http2ClientStream : public UpstreamRequest {
 
   ResponseHeaders response_;
   HeaderMap trailers_;
+  // The header block being received (a 1xx head, the final head, or the trailers).
+  uint64_t block_bytes_ = 0;
+  size_t block_fields_ = 0;
+  bool too_large_ = false;
   Buffer inbound_;  // the DATA frame being received
   size_t unconsumed_ = 0;
   bool read_disabled_ = false;

@@ -6,8 +6,10 @@
 
 #include "proxy/event_time.h"
 #include "proxy/hop_by_hop.h"
+#include "proxy/http1_parser.h"
 #include "proxy/http2_outbound.h"
 #include "proxy/http2_server_connection.h"
+#include "proxy/log.h"
 #include "proxy/path_normalize.h"
 
 namespace remora {
@@ -83,6 +85,7 @@ void Http2ServerStream::addHeader(std::string_view name, std::string_view value)
       request_.scheme = value;
     } else if (name == ":authority") {
       request_.authority = value;
+      has_authority_ = true;
     } else if (name == ":path") {
       request_.path = value;
     }
@@ -99,8 +102,9 @@ void Http2ServerStream::addHeader(std::string_view name, std::string_view value)
     return;
   }
   if (name == "host") {
-    // :authority wins when both are present (RFC 9113 8.3.1).
-    if (request_.authority.empty()) request_.authority = value;
+    // nghttp2 lets only one through.
+    host_ = value;
+    has_host_ = true;
     return;
   }
   request_.headers.add(std::string(name), std::string(value));
@@ -117,6 +121,12 @@ void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_
     reject(501, "CONNECT is not supported");
     return;
   }
+  if (const char* problem = authorityProblem()) {
+    reject(400, problem);
+    return;
+  }
+  // :authority wins when both are present (RFC 9113 8.3.1); they are the same by now.
+  if (!has_authority_ && has_host_) request_.authority = std::move(host_);
   if (!cookies_.empty()) request_.headers.add("cookie", std::move(cookies_));
   request_.path = normalizePath(request_.path);
   // nghttp2 refuses connection-specific fields; `te: trailers` stays, for an HTTP/2 upstream
@@ -134,7 +144,37 @@ void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_
   if (!end_stream) armBodyTimer();
 }
 
+const char* Http2ServerStream::authorityProblem() const {
+  // An HTTP/2 :authority names a host, like an absolute-form target (RFC 9113 8.3.1: no
+  // userinfo); a Host field is checked as on HTTP/1.1, where an empty one is allowed.
+  if (has_authority_ && !http1::isValidAuthority(request_.authority)) {
+    return request_.authority.find('@') != std::string::npos ? "userinfo in :authority"
+                                                             : "invalid :authority";
+  }
+  if (!has_host_) return nullptr;
+  if (!host_.empty() && !http1::isValidAuthority(host_)) {
+    return host_.find('@') != std::string::npos ? "userinfo in Host" : "invalid Host";
+  }
+  // RFC 9113 8.3.1: a Host naming another entity than :authority makes the request malformed;
+  // routing on one while the upstream reads the other is how such requests would be abused.
+  if (has_authority_ && !equalsIgnoreCase(host_, request_.authority)) {
+    return "Host differs from :authority";
+  }
+  return nullptr;
+}
+
 void Http2ServerStream::addTrailer(std::string_view name, std::string_view value) {
+  if (trailers_too_large_) return;
+  // Counted as the head is, against the same limits (SETTINGS_MAX_HEADER_LIST_SIZE covers
+  // every field block).
+  trailer_bytes_ += name.size() + value.size() + 32;
+  const config::Listener& limits = connection_.settings();
+  if (trailer_bytes_ > limits.max_request_headers_bytes ||
+      request_trailers_.size() >= limits.max_request_headers_count) {
+    trailers_too_large_ = true;
+    request_trailers_.clear();
+    return;
+  }
   request_trailers_.add(std::string(name), std::string(value));
 }
 
@@ -142,7 +182,30 @@ void Http2ServerStream::onRequestTrailers() {
   request_complete_ = true;
   stopBodyTimer();
   if (stream_ == nullptr) return;
+  if (trailers_too_large_) {
+    refuseTrailers();
+    return;
+  }
   stream_->decodeTrailers(std::move(request_trailers_));
+}
+
+void Http2ServerStream::refuseTrailers() {
+  if (!response_started_) {
+    // Nothing answered yet: the client is told why, as for a head over the limits (RFC 9113
+    // 10.5.1); the request ended with these trailers, so the response closes the stream.
+    stream_->sendLocalReply(431, "request trailer fields too large\n", "request_trailers_too_large");
+    return;
+  }
+  // Part of the response is out, so the stream can only be reset. ENHANCE_YOUR_CALM is RFC 9113's
+  // code for a peer whose behaviour may be generating excessive load, as a field block past the
+  // advertised SETTINGS_MAX_HEADER_LIST_SIZE is; the message itself is not malformed
+  // (PROTOCOL_ERROR), nor did remora fail (INTERNAL_ERROR).
+  LOG_DEBUG("listener %s: %s: HTTP/2 stream %d: request trailers over the limits: reset",
+            connection_.listenerName().c_str(), connection_.peer().c_str(), id_);
+  nghttp2_submit_rst_stream(connection_.session(), NGHTTP2_FLAG_NONE, id_,
+                            NGHTTP2_ENHANCE_YOUR_CALM);
+  stream_->onDownstreamGone();
+  connection_.scheduleSend();
 }
 
 void Http2ServerStream::onDataFrame(bool end_stream) {

@@ -33,9 +33,10 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   void addHeader(std::string_view name, std::string_view value);
   // The head is complete: the exchange starts (or a 400/431/501 is answered).
   void onRequestHeaders(const ListenerInfo& listener, bool end_stream);
-  // One field of the request's trailers.
+  // One field of the request's trailers; they have the head's limits.
   void addTrailer(std::string_view name, std::string_view value);
-  // Trailers end the request.
+  // Trailers end the request: they go on, or over the limits they get a 431 (RST_STREAM
+  // ENHANCE_YOUR_CALM once the response has started).
   void onRequestTrailers();
   void addData(const uint8_t* data, size_t length) {
     inbound_.add({reinterpret_cast<const char*>(data), length});
@@ -69,6 +70,9 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
  private:
   // Answers a request that never became a Stream.
   void reject(int status, std::string_view reason);
+  // Why :authority and Host make the request malformed (400), or nullptr.
+  const char* authorityProblem() const;
+  void refuseTrailers();
   void submitResponse(ResponseHeaders& headers, bool end_stream);
   void consume(size_t bytes);
   // The whole response is queued: the rest of the request body, if any, is only drained.
@@ -82,6 +86,9 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   int32_t id_;
   RequestHeaders request_;
   std::string cookies_;  // RFC 9113 8.2.3: joined with "; " for the HTTP/1.1 upstream
+  bool has_authority_ = false;
+  std::string host_;  // a `host` field, checked against :authority
+  bool has_host_ = false;
   size_t header_bytes_ = 0;
   bool too_large_ = false;
   bool expect_continue_ = false;
@@ -93,6 +100,8 @@ class Http2ServerStream : public DownstreamCodec, public Deferrable {
   bool read_disabled_ = false;
 
   HeaderMap request_trailers_;
+  uint64_t trailer_bytes_ = 0;
+  bool trailers_too_large_ = false;
 
   Http2OutboundBody outbound_;  // the response body waiting for nghttp2 to frame it
   bool above_watermark_ = false;

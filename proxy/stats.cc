@@ -6,6 +6,8 @@
 
 #include <sstream>
 
+#include "filters/access_log/log_sink.h"
+
 namespace remora::stats {
 
 namespace {
@@ -78,14 +80,15 @@ void addRequestFamilies(const std::map<std::map<std::string, std::string>, Total
   out.push_back(std::move(durations));
 }
 
-// One counter family labelled by cluster; nothing when no cluster has counted yet.
-void addClusterCounter(const std::map<std::string, uint64_t>& totals, const char* name,
-                       const char* help, std::vector<prometheus::MetricFamily>& out) {
+// One counter family with one label (cluster, listener); nothing when none has counted yet.
+void addCounterByLabel(const std::map<std::string, uint64_t>& totals, const char* label,
+                       const char* name, const char* help,
+                       std::vector<prometheus::MetricFamily>& out) {
   if (totals.empty()) return;
   prometheus::MetricFamily family{name, help, prometheus::MetricType::Counter, {}};
-  for (const auto& [cluster, total] : totals) {
+  for (const auto& [value, total] : totals) {
     prometheus::ClientMetric metric;
-    metric.label = {{"cluster", cluster}};
+    metric.label = {{label, value}};
     metric.counter.value = static_cast<double>(total);
     family.metric.push_back(std::move(metric));
   }
@@ -132,6 +135,15 @@ void WorkerStats::recordRetry(std::string_view cluster) { bump(clusterCells(clus
 
 void WorkerStats::recordRetryOverflow(std::string_view cluster) {
   bump(clusterCells(cluster).retry_overflow, 1);
+}
+
+void WorkerStats::recordAcceptError(std::string_view listener) {
+  auto it = listeners_.find(listener);
+  if (it == listeners_.end()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    it = listeners_.emplace(std::string(listener), std::make_unique<ListenerCells>()).first;
+  }
+  bump(it->second->accept_errors, 1);
 }
 
 RequestCells& WorkerStats::cells(Table& table, std::string_view key,
@@ -215,10 +227,31 @@ std::string Registry::render() const {
       overflow[cluster] += cells.retry_overflow.load(std::memory_order_relaxed);
     });
   }
-  addClusterCounter(retries, "remora_upstream_retries_total",
+  addCounterByLabel(retries, "cluster", "remora_upstream_retries_total",
                     "Upstream requests sent again by a route's retry policy", families);
-  addClusterCounter(overflow, "remora_upstream_retry_overflow_total",
+  addCounterByLabel(overflow, "cluster", "remora_upstream_retry_overflow_total",
                     "Retries not made because the cluster's retry budget was spent", families);
+  std::map<std::string, uint64_t> accept_errors;
+  for (const auto& worker : workers_) {
+    worker->forEachListener([&](const std::string& listener, const ListenerCells& cells) {
+      accept_errors[listener] += cells.accept_errors.load(std::memory_order_relaxed);
+    });
+  }
+  addCounterByLabel(accept_errors, "listener", "remora_downstream_accept_errors_total",
+                    "Failed accepts of client connections (out of file descriptors, ...)",
+                    families);
+  {
+    // Counted by the access log's own rings and writers, off the workers' stats.
+    prometheus::MetricFamily family{"remora_access_log_dropped_total",
+                                    "Access log lines dropped: a worker's buffer was full, or "
+                                    "the destination failed",
+                                    prometheus::MetricType::Counter,
+                                    {}};
+    prometheus::ClientMetric metric;
+    metric.counter.value = static_cast<double>(filters::LogSink::droppedTotal());
+    family.metric.push_back(std::move(metric));
+    families.push_back(std::move(family));
+  }
   {
     prometheus::MetricFamily family{"remora_upstream_grpc_responses_total",
                                     "gRPC responses from upstreams by grpc-status",

@@ -38,6 +38,11 @@ struct ClusterCells {
   void recordGrpc(int status);
 };
 
+// Per-listener counters beside the request cells.
+struct ListenerCells {
+  std::atomic<uint64_t> accept_errors{0};  // accept(2) calls that failed
+};
+
 struct TransparentHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -54,6 +59,7 @@ class WorkerStats {
   void recordGrpc(std::string_view cluster, int grpc_status);
   void recordRetry(std::string_view cluster);
   void recordRetryOverflow(std::string_view cluster);
+  void recordAcceptError(std::string_view listener);
 
   struct Entry {
     std::map<std::string, std::string> labels;
@@ -71,6 +77,11 @@ class WorkerStats {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [cluster, cells] : clusters_) visit(cluster, *cells);
   }
+  template <class Visit>
+  void forEachListener(Visit&& visit) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [listener, cells] : listeners_) visit(listener, *cells);
+  }
 
  private:
   using Table = std::unordered_map<std::string, Entry, TransparentHash, std::equal_to<>>;
@@ -85,6 +96,8 @@ class WorkerStats {
   Table upstream_;
   std::unordered_map<std::string, std::unique_ptr<ClusterCells>, TransparentHash, std::equal_to<>>
       clusters_;
+  std::unordered_map<std::string, std::unique_ptr<ListenerCells>, TransparentHash, std::equal_to<>>
+      listeners_;
 };
 
 // Everything the process counts, owned by the main thread and read by /metrics.

@@ -3,10 +3,13 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <unordered_set>
 
 #include "filters/router/router_filter.h"
 #include "proxy/downstream_connection.h"
+#include "proxy/event_time.h"
 #include "proxy/http1_server_connection.h"
 #include "proxy/http2_server_connection.h"
 #include "proxy/log.h"
@@ -16,6 +19,17 @@
 namespace remora {
 
 namespace {
+
+// Accepting again after a resource shortage: the first pause, and the longest.
+constexpr std::chrono::milliseconds kFirstAcceptPause{10};
+constexpr std::chrono::milliseconds kLongestAcceptPause{1000};
+
+// Accept errors that the next accept would hit again at once, since they are the process's or
+// the system's, not one connection's.
+bool isResourceShortage(int error) {
+  return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+}
+
 std::string peerText(const sockaddr* address) {
   char ip[INET6_ADDRSTRLEN] = "?";
   if (address->sa_family == AF_INET) {
@@ -30,7 +44,14 @@ std::string peerText(const sockaddr* address) {
   }
   return "unknown";
 }
+
 }  // namespace
+
+Worker::ActiveListener::~ActiveListener() {
+  if (shortage_since) shared->workers_short.fetch_sub(1, std::memory_order_relaxed);
+  if (resume_timer != nullptr) event_free(resume_timer);
+  if (listener != nullptr) evconnlistener_free(listener);
+}
 
 Worker::Worker(size_t index, stats::WorkerStats& stats, CircuitBreakers& breakers)
     : index_(index),
@@ -45,7 +66,6 @@ Worker::~Worker() {
   connections_.clear();
   pool_.reset();
   deferred_.clear();
-  for (auto& listener : listeners_) evconnlistener_free(listener->listener);
   listeners_.clear();
   event_free(cleanup_event_);
   notifier_.reset();
@@ -102,23 +122,22 @@ void Worker::addListener(std::shared_ptr<ListenerShared> shared, int fd) {
   auto active = std::make_unique<ActiveListener>();
   active->owner = this;
   active->shared = std::move(shared);
-  // Accepted sockets arrive non-blocking already (libevent accepts with SOCK_NONBLOCK).
+  // Accepted sockets arrive non-blocking already (libevent accepts with SOCK_NONBLOCK). Backlog
+  // 0: the socket listens already, with its own backlog; -1 would listen again with 128.
   active->listener = evconnlistener_new(base_, &Worker::onAccept, active.get(),
-                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
   if (active->listener == nullptr) {
     LOG_ERROR("worker %zu: cannot listen for %s", index_, active->shared->name.c_str());
     return;
   }
-  evconnlistener_set_error_cb(active->listener, [](evconnlistener*, void*) {
-    // Accept errors (EMFILE and the like) are transient; libevent retries on the next event.
-  });
+  evconnlistener_set_error_cb(active->listener, &Worker::onAcceptError);
+  active->resume_timer = evtimer_new(base_, &Worker::onResumeTimer, active.get());
   listeners_.push_back(std::move(active));
 }
 
 void Worker::removeListener(const std::string& name) {
   for (auto it = listeners_.begin(); it != listeners_.end();) {
     if ((*it)->shared->name == name) {
-      evconnlistener_free((*it)->listener);
       it = listeners_.erase(it);
     } else {
       ++it;
@@ -126,10 +145,67 @@ void Worker::removeListener(const std::string& name) {
   }
 }
 
+void Worker::onAcceptError(evconnlistener* listener, void* context) {
+  const int error = EVUTIL_SOCKET_ERROR();
+  auto* active = static_cast<ActiveListener*>(context);
+  active->owner->stats_.recordAcceptError(active->shared->name);
+  if (!isResourceShortage(error)) {
+    // One connection's failure (the network errors accept(2) passes on): the next goes on.
+    LOG_DEBUG("listener %s: accept: %s", active->shared->name.c_str(),
+              evutil_socket_error_to_string(error));
+    return;
+  }
+  // The listening socket stays readable while the backlog holds connections, so accepting on
+  // would fail again at once, forever: it pauses instead, a little longer each time.
+  if (!active->shortage_since) {
+    active->shortage_since = std::chrono::steady_clock::now();
+    // Workers share the process's descriptors: they run short together, and say so once.
+    if (active->shared->workers_short.fetch_add(1, std::memory_order_relaxed) == 0) {
+      LOG_WARN(
+          "listener %s: cannot accept connections: %s; accepting pauses (%lld ms, doubling "
+          "up to %lld ms) until it works again",
+          active->shared->name.c_str(), evutil_socket_error_to_string(error),
+          static_cast<long long>(kFirstAcceptPause.count()),
+          static_cast<long long>(kLongestAcceptPause.count()));
+    }
+  }
+  active->backoff = active->backoff.count() == 0
+                        ? kFirstAcceptPause
+                        : std::min(active->backoff * 2, kLongestAcceptPause);
+  active->paused = true;
+  evconnlistener_disable(listener);
+  const timeval pause = toTimeval(active->backoff);
+  evtimer_add(active->resume_timer, &pause);
+}
+
+void Worker::onResumeTimer(evutil_socket_t, short, void* context) {
+  auto* active = static_cast<ActiveListener*>(context);
+  if (active->paused) {
+    active->paused = false;
+    evconnlistener_enable(active->listener);
+    return;
+  }
+  // An accept succeeded and no shortage followed it in the same round of accepts: it is over.
+  if (!active->shortage_since) return;
+  const auto paused_for = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - *active->shortage_since);
+  active->shortage_since.reset();
+  if (active->shared->workers_short.fetch_sub(1, std::memory_order_relaxed) == 1) {
+    LOG_INFO("listener %s: accepting connections again, after %lld ms",
+             active->shared->name.c_str(), static_cast<long long>(paused_for.count()));
+  }
+}
+
 void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int, void* context) {
   auto* active = static_cast<ActiveListener*>(context);
   Worker* worker = active->owner;
   ListenerShared& shared = *active->shared;
+  if (active->shortage_since) {
+    // Checked once this round of accepts is over: a shortage right after this accept goes on.
+    active->backoff = std::chrono::milliseconds(0);
+    const timeval now{0, 0};
+    evtimer_add(active->resume_timer, &now);
+  }
   if (shared.connections.fetch_add(1, std::memory_order_relaxed) >=
       shared.max_connections.load(std::memory_order_relaxed)) {
     shared.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -186,7 +262,6 @@ void Worker::beginDrain(const std::set<std::string>& keep_accepting) {
       ++it;
       continue;
     }
-    evconnlistener_free((*it)->listener);
     it = listeners_.erase(it);
   }
   pool_->closeIdle();

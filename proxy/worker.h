@@ -5,9 +5,11 @@
 #include <event2/listener.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -33,6 +35,9 @@ struct ListenerShared {
   std::string name;
   std::atomic<uint32_t> max_connections{0};
   std::atomic<uint32_t> connections{0};
+  // Workers whose accepting is paused by a shortage of descriptors or memory: the first logs
+  // the shortage, the last to recover logs its end.
+  std::atomic<uint32_t> workers_short{0};
 };
 
 class Worker : public StreamHost, public Upstreams {
@@ -87,12 +92,26 @@ class Worker : public StreamHost, public Upstreams {
 
  private:
   struct ActiveListener {
+    ActiveListener() = default;
+    ActiveListener(const ActiveListener&) = delete;
+    ActiveListener& operator=(const ActiveListener&) = delete;
+    ~ActiveListener();  // frees the listener (closing its socket) and the timer
+
     Worker* owner = nullptr;
     std::shared_ptr<ListenerShared> shared;
     evconnlistener* listener = nullptr;
+    // Out of file descriptors or memory, accepting pauses (see onAcceptError). The timer ends a
+    // pause, and after a successful accept tells whether the shortage is over.
+    event* resume_timer = nullptr;
+    std::chrono::milliseconds backoff{0};  // the last pause; 0 once an accept succeeded
+    bool paused = false;
+    // When the shortage began (its one warning); nullopt when accepting works.
+    std::optional<std::chrono::steady_clock::time_point> shortage_since;
   };
   static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, int length,
                        void* context);
+  static void onAcceptError(evconnlistener* listener, void* context);
+  static void onResumeTimer(evutil_socket_t, short, void* context);
   static void onCleanup(evutil_socket_t, short, void* self);
 
   size_t index_;

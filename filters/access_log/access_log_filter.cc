@@ -1,14 +1,12 @@
-// The `access_log` filter: `{format: text | json, path: FILE}` (path defaults to stdout).
+// The `access_log` filter: `{format: text | json, path: FILE}` (path defaults to stdout): the
+// line formats, and the filter handing each line to its destination's LogSink.
 #include "filters/access_log/access_log_filter.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <cstdio>
 #include <ctime>
 
 #include "config/yaml_reader.h"
+#include "filters/access_log/log_sink.h"
 
 namespace remora::filters {
 
@@ -68,52 +66,54 @@ std::string isoTime(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-class AccessLogFactory;
+class AccessLogFactory : public FilterFactory {
+ public:
+  AccessLogFactory(std::shared_ptr<LogSink> sink, bool json)
+      : sink_(std::move(sink)), json_(json) {}
+  std::unique_ptr<Filter> create(StreamContext&) const override;
+  // On the worker: formatted into a buffer the thread keeps, then copied to its ring.
+  void write(const StreamInfo& info) const {
+    thread_local std::string line;
+    line.clear();
+    appendAccessLogLine(line, info, json_);
+    sink_->append(line);
+  }
+
+ private:
+  std::shared_ptr<LogSink> sink_;
+  bool json_;
+};
 
 class AccessLogFilter : public Filter {
  public:
   explicit AccessLogFilter(const AccessLogFactory& factory) : factory_(factory) {}
-  void onComplete(const StreamInfo& info) override;
+  void onComplete(const StreamInfo& info) override { factory_.write(info); }
 
  private:
   const AccessLogFactory& factory_;
 };
 
-class AccessLogFactory : public FilterFactory {
- public:
-  AccessLogFactory(int fd, bool owns_fd, bool json) : fd_(fd), owns_fd_(owns_fd), json_(json) {}
-  ~AccessLogFactory() override {
-    if (owns_fd_) close(fd_);
-  }
-  std::unique_ptr<Filter> create(StreamContext&) const override {
-    return std::make_unique<AccessLogFilter>(*this);
-  }
-  void write(const StreamInfo& info) const {
-    std::string line = formatAccessLogLine(info, json_);
-    // O_APPEND and one write per line keep lines from several workers whole.
-    ssize_t ignored = ::write(fd_, line.data(), line.size());
-    (void)ignored;
-  }
-
- private:
-  int fd_;
-  bool owns_fd_;
-  bool json_;
-};
-
-void AccessLogFilter::onComplete(const StreamInfo& info) { factory_.write(info); }
+std::unique_ptr<Filter> AccessLogFactory::create(StreamContext&) const {
+  return std::make_unique<AccessLogFilter>(*this);
+}
 
 }  // namespace
 
 std::string formatAccessLogLine(const StreamInfo& info, bool json) {
+  std::string out;
+  out.reserve(256);
+  appendAccessLogLine(out, info, json);
+  return out;
+}
+
+void appendAccessLogLine(std::string& out, const StreamInfo& info, bool json) {
   const double duration_ms = std::chrono::duration<double, std::milli>(info.duration).count();
   char number[32];
   snprintf(number, sizeof(number), "%.3f", duration_ms);
-  std::string out;
-  out.reserve(256);
+  const size_t start = out.size();
   if (json) {
     auto field = [&](const char* name, std::string_view value) {
-      out += out.size() == 1 ? "\"" : ",\"";
+      out += out.size() == start + 1 ? "\"" : ",\"";
       out += name;
       out += "\":";
       appendJsonString(out, value);
@@ -144,7 +144,7 @@ std::string formatAccessLogLine(const StreamInfo& info, bool json) {
     field("user_agent", info.user_agent);
     field("local_reason", info.local_reason);
     out += "}\n";
-    return out;
+    return;
   }
   out += '[';
   out += isoTime(info.start_time);
@@ -174,7 +174,6 @@ std::string formatAccessLogLine(const StreamInfo& info, bool json) {
   out += ' ';
   appendQuoted(out, info.local_reason);
   out += '\n';
-  return out;
 }
 
 Result<std::shared_ptr<const FilterFactory>> createAccessLogFilterFactory(
@@ -202,15 +201,11 @@ Result<std::shared_ptr<const FilterFactory>> createAccessLogFilterFactory(
   }
   std::vector<Error> errors = reader.takeErrors();
   if (!errors.empty()) return errors;
-  if (path.empty() || path == "-" || path == "/dev/stdout") {
-    return std::shared_ptr<const FilterFactory>(
-        std::make_shared<AccessLogFactory>(STDOUT_FILENO, false, json));
-  }
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return Error{path_where, "access_log: cannot open '" + path + "': " + std::strerror(errno)};
-  }
-  return std::shared_ptr<const FilterFactory>(std::make_shared<AccessLogFactory>(fd, true, json));
+  std::string error;
+  std::shared_ptr<LogSink> sink = LogSink::open(path, error);
+  if (sink == nullptr) return Error{path_where, "access_log: cannot open '" + path + "': " + error};
+  return std::shared_ptr<const FilterFactory>(
+      std::make_shared<AccessLogFactory>(std::move(sink), json));
 }
 
 }  // namespace remora::filters

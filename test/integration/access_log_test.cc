@@ -1,6 +1,14 @@
 // The access_log filter writing to a file: one JSON object per request with its fields, the text
-// format's status and path, and requests remora answers itself (404: no route) logged as well.
+// format's status and path, requests remora answers itself (404: no route) logged as well, lines
+// written out at exit, and a destination that blocks holding up nothing but its own lines.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -41,8 +49,9 @@ std::vector<std::string> completeLines(const std::filesystem::path& path) {
 
 class AccessLog : public ::testing::Test {
  protected:
-  void start(const std::string& format) {
-    log_path_ = remora_.dir().file("access.log");
+  // `path`: where the log goes; access.log in remora's directory by default.
+  void start(const std::string& format, const std::filesystem::path& path = {}) {
+    log_path_ = path.empty() ? remora_.dir().file("access.log") : path;
     ASSERT_TRUE(remora_.start(render(
         kConfig,
         {{"format", format}, {"path", log_path_.string()}, {"backend", backend_.address()}})));
@@ -154,6 +163,48 @@ TEST_F(AccessLog, TextFormatLogsTheNoRoute404) {
   ASSERT_EQ(lines.size(), 1u) << readFile(log_path_);
   EXPECT_NE(lines[0].find("/nowhere-text"), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find(" 404 "), std::string::npos) << lines[0];
+}
+
+// Lines are written by a thread of their own, at least every 100 ms: those of requests answered
+// just before a SIGTERM are written out before remora exits.
+TEST_F(AccessLog, LinesOfAnsweredRequestsSurviveSigterm) {
+  start("text");
+  HttpClient client(port_);
+  for (int i = 0; i < 20; ++i) {
+    HttpResponse r = client.request("GET", "/api/" + std::to_string(i));
+    ASSERT_EQ(r.status, 200) << r;
+  }
+  client.close();
+  ASSERT_TRUE(remora_.signal(SIGTERM));
+  EXPECT_EQ(remora_.waitExit(deadlineIn(5s)), 0);
+  std::vector<std::string> lines = completeLines(log_path_);
+  ASSERT_EQ(lines.size(), 20u) << readFile(log_path_);
+  EXPECT_NE(lines[19].find("/api/19"), std::string::npos) << lines[19];
+}
+
+// A FIFO whose reader never reads: writes to it would block. Requests are answered as fast as
+// ever, and the lines that find the worker's buffer full are dropped and counted.
+TEST_F(AccessLog, DestinationThatBlocksDoesNotHoldUpRequests) {
+  const std::filesystem::path fifo = remora_.dir().file("access.fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  const int reader = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(reader, 0) << std::strerror(errno);
+  start("json", fifo);
+
+  // Lines of some 30 KB: the FIFO (64 KiB) and the worker's 1 MiB buffer fill within 40.
+  const HeaderList big_agent = {{"User-Agent", std::string(30000, 'a')}};
+  HttpClient client(port_);
+  const auto begin = Clock::now();
+  for (int i = 0; i < 100; ++i) {
+    HttpResponse r =
+        client.request("GET", "/api/" + std::to_string(i), big_agent, {}, deadlineIn(2s));
+    ASSERT_EQ(r.status, 200) << "request " << i << ": " << r;
+  }
+  EXPECT_LT(Clock::now() - begin, 10s);
+  HttpResponse metrics = remora_.adminGet("/metrics");
+  EXPECT_GT(metricValue(metrics.body, "remora_access_log_dropped_total"), 0) << metrics.body;
+  EXPECT_EQ(httpGet(port_, "/api/after").status, 200);
+  close(reader);
 }
 
 }  // namespace

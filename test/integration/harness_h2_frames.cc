@@ -238,27 +238,32 @@ bool H2Client::send(std::string_view bytes, Deadline deadline) {
   return false;
 }
 
-std::optional<Frame> H2Client::readFrame(Deadline deadline) {
-  if (closed_) return std::nullopt;
-  std::optional<std::string> header = socket_.readExactly(9, deadline);
-  std::optional<std::string> payload;
-  if (header) {
-    const size_t length = (static_cast<size_t>(static_cast<uint8_t>((*header)[0])) << 16) |
-                          (static_cast<size_t>(static_cast<uint8_t>((*header)[1])) << 8) |
-                          static_cast<uint8_t>((*header)[2]);
-    payload = socket_.readExactly(length, deadline);
-  }
-  if (!payload) {
-    error_ = socket_.error();
-    // A reset counts as a close: the server may close with the client's bytes still unread.
-    if (socket_.status() == IoStatus::Eof || socket_.status() == IoStatus::Error) closed_ = true;
-    return std::nullopt;
-  }
+std::optional<Frame> readRawFrame(Socket& socket, Deadline deadline) {
+  std::optional<std::string> header = socket.readExactly(9, deadline);
+  if (!header) return std::nullopt;
+  const size_t length = (static_cast<size_t>(static_cast<uint8_t>((*header)[0])) << 16) |
+                        (static_cast<size_t>(static_cast<uint8_t>((*header)[1])) << 8) |
+                        static_cast<uint8_t>((*header)[2]);
+  std::optional<std::string> payload = socket.readExactly(length, deadline);
+  if (!payload) return std::nullopt;
   Frame frame;
   frame.type = static_cast<uint8_t>((*header)[3]);
   frame.flags = static_cast<uint8_t>((*header)[4]);
   frame.stream = getUint32(*header, 5) & 0x7fffffff;
   frame.payload = std::move(*payload);
+  return frame;
+}
+
+std::optional<Frame> H2Client::readFrame(Deadline deadline) {
+  if (closed_) return std::nullopt;
+  std::optional<Frame> read = readRawFrame(socket_, deadline);
+  if (!read) {
+    error_ = socket_.error();
+    // A reset counts as a close: the server may close with the client's bytes still unread.
+    if (socket_.status() == IoStatus::Eof || socket_.status() == IoStatus::Error) closed_ = true;
+    return std::nullopt;
+  }
+  Frame frame = std::move(*read);
   if (frame.type == kHeaders) {
     std::string_view fragment = frame.payload;
     size_t pad = 0;

@@ -60,11 +60,13 @@ clusters:
 )",
              {{"a", a.address()}, {"b", b.address()}, {"dead", std::to_string(dead)}})));
   const uint16_t port = remora.port("edge");
-  // The first result decides: b (503) and the dead endpoint are out at once.
+  // The first result decides: b (503) and the dead endpoint are out at once. Each endpoint is
+  // checked on its own, so a's first result may come after the others'.
   ASSERT_TRUE(waitUntil(
       [&] {
         return endpointAt(remora, b.address())["healthy"] == false &&
-               endpointAt(remora, "127.0.0.1:" + std::to_string(dead))["healthy"] == false;
+               endpointAt(remora, "127.0.0.1:" + std::to_string(dead))["healthy"] == false &&
+               endpointAt(remora, a.address())["health_check"] == "healthy (HTTP 200)";
       },
       deadlineIn(5s)))
       << remora.adminGet("/clusters").body;

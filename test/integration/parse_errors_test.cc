@@ -1,9 +1,11 @@
 // remora's local replies to malformed or oversized requests: exact statuses, the connection
 // closed afterwards, and nothing forwarded upstream.
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "integration/harness/h2_frames.h"
 #include "integration/harness/harness.h"
 
 namespace remora::harness {
@@ -90,7 +92,15 @@ std::vector<Malformed> malformedRequests() {
       {"SpaceBeforeColon", "GET / HTTP/1.1\r\nHost: a\r\nX-Foo : bar\r\n\r\n", 400, true},
       {"ObsoleteLineFolding", "GET / HTTP/1.1\r\nHost: a\r\nX-Foo: one\r\n  two\r\n\r\n", 400,
        true},
+      {"DifferingContentLengthList",
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5,6\r\n\r\nhello!", 400, true},
       {"MissingHost", "GET / HTTP/1.1\r\nX-Foo: bar\r\n\r\n", 400, true},
+      {"UserinfoInHost", "GET / HTTP/1.1\r\nHost: user:pw@a\r\n\r\n", 400, true},
+      {"HostPortNotDigits", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400, true},
+      {"HostUnclosedIpLiteral", "GET / HTTP/1.1\r\nHost: [::1:80\r\n\r\n", 400, true},
+      {"UserinfoInAbsoluteTarget", "GET http://user@a/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, true},
+      {"BadPortInAbsoluteTarget", "GET http://a:8x/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, true},
+      {"TargetInNoForm", "GET x HTTP/1.1\r\nHost: a\r\n\r\n", 400, true},
       {"GarbageRequestLine", "HELLO THERE\r\n\r\n", 400, true},
       {"UnknownTransferCoding",
        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n\x1f\x8b", 501, true},
@@ -114,6 +124,27 @@ INSTANTIATE_TEST_SUITE_P(Http1, MalformedRequest, ::testing::ValuesIn(malformedR
                          [](const ::testing::TestParamInfo<Malformed>& info) {
                            return info.param.name;
                          });
+
+// RFC 9110 8.6: one length said twice is still that length; the upstream gets it once.
+TEST_F(ParseErrors, RepeatedIdenticalContentLengthIsForwardedOnce) {
+  HttpResponse r = exchange("edge",
+                            "POST /cl HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n"
+                            "Content-Length: 5\r\n\r\nhello");
+  EXPECT_EQ(r.status, 200) << r;
+  EXPECT_EQ(r.body, "POST /cl\nhello");
+  ASSERT_EQ(upstream_.requestCount(), 1u);
+  EXPECT_EQ(upstream_.requests()[0].headers.getAll("content-length"),
+            std::vector<std::string>{"5"});
+}
+
+// RFC 9112 3.2.2: the target's authority is the request's; an empty path is "/".
+TEST_F(ParseErrors, AbsoluteFormTargetRoutesOnItsAuthority) {
+  HttpResponse r = exchange("edge", "GET HTTP://b.example:81?q=1 HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(r.status, 200) << r;
+  EXPECT_EQ(r.body, "GET /?q=1\n");
+  ASSERT_EQ(upstream_.requestCount(), 1u);
+  EXPECT_EQ(upstream_.requests()[0].headers.get("host"), "b.example:81");
+}
 
 TEST_F(ParseErrors, HeadersUnderTheDefaultLimitPass) {
   HeaderList headers = padding(50, 1024);
@@ -149,6 +180,86 @@ TEST_F(ParseErrors, PartialHeadTimesOutWith408) {
   EXPECT_GE(waited, 150ms);
   EXPECT_LT(waited, 2s);
   expectClosed();
+  EXPECT_EQ(upstream_.requestCount(), 0u);
+}
+
+// Upstream responses follow the same Content-Length rules: one length said twice reaches the
+// client once, two different ones are a malformed response (502).
+TEST(UpstreamContentLength, RepeatedIdenticalIsPassedOnOnceAndDifferingIs502) {
+  ScriptedUpstream upstream([](UpstreamConnection& connection) {
+    while (std::optional<HttpRequest> request = connection.readRequest()) {
+      const std::string length = request->target == "/same"
+                                     ? "Content-Length: 2, 2\r\nContent-Length: 2"
+                                     : "Content-Length: 2, 3";
+      if (!connection.send("HTTP/1.1 200 OK\r\n" + length + "\r\n\r\nhi")) return;
+    }
+  });
+  Remora remora;
+  ASSERT_TRUE(remora.start(render(kConfig, {{"backend", upstream.address()}})));
+  HttpResponse same = httpGet(remora.port("edge"), "/same");
+  EXPECT_EQ(same.status, 200) << same;
+  EXPECT_EQ(same.body, "hi");
+  EXPECT_EQ(same.headers.getAll("content-length"), std::vector<std::string>{"2"}) << same;
+  HttpResponse differing = httpGet(remora.port("edge"), "/differing");
+  EXPECT_EQ(differing.status, 502) << differing;
+}
+
+// The same rules for HTTP/2 clients: :authority and Host must name a host without userinfo (and
+// the same one), else 400 on the stream; nghttp2 refuses a Content-Length list outright.
+class Http2ParseErrors : public ParseErrors {
+ protected:
+  // The response HEADERS (or RST_STREAM) for a request whose header block is `block`.
+  std::optional<h2::Frame> answer(const std::string& block, uint32_t stream = 1) {
+    if (!client_h2_.socket().valid() && !client_h2_.connect(remora_.port("edge"))) {
+      return std::nullopt;
+    }
+    if (!client_h2_.send(h2::headersFrame(stream, block, h2::kEndHeaders | h2::kEndStream))) {
+      return std::nullopt;
+    }
+    return client_h2_.readUntil([&](const h2::Frame& f) {
+      return (f.type == h2::kHeaders || f.type == h2::kRstStream) && f.stream == stream;
+    });
+  }
+  // The response's status; -1 for RST_STREAM, 0 for nothing.
+  int status(const std::string& block, uint32_t stream) {
+    std::optional<h2::Frame> frame = answer(block, stream);
+    if (!frame) return 0;
+    return frame->type == h2::kHeaders ? frame->status() : -1;
+  }
+
+  h2::H2Client client_h2_;
+};
+
+// :method GET, :scheme http, :path /, then `fields` as literals.
+std::string block(const HeaderList& fields) {
+  std::string out = "\x82\x86\x84";
+  for (const auto& [name, value] : fields) out += h2::hpackLiteral(name, value);
+  return out;
+}
+
+TEST_F(Http2ParseErrors, AuthorityAndHostMustBeValidAndAgree) {
+  uint32_t stream = 1;
+  auto next = [&] { return stream += 2; };
+  EXPECT_EQ(status(block({{":authority", "a.example:80"}}), stream), 200);
+  EXPECT_EQ(status(block({{":authority", "[::1]:80"}, {"host", "[::1]:80"}}), next()), 200);
+  EXPECT_EQ(status(block({{"host", "b.example"}}), next()), 200);
+  EXPECT_EQ(status(block({{":authority", "user@a.example"}}), next()), 400);
+  EXPECT_EQ(status(block({{":authority", "a.example:8x"}}), next()), 400);
+  // nghttp2 refuses an empty :authority itself, with RST_STREAM (RFC 9113 8.1.1).
+  EXPECT_EQ(status(block({{":authority", ""}}), next()), -1);
+  EXPECT_EQ(status(block({{"host", "u:p@b.example"}}), next()), 400);
+  EXPECT_EQ(status(block({{":authority", "a.example"}, {"host", "b.example"}}), next()), 400);
+  EXPECT_EQ(upstream_.requestCount(), 3u) << "a malformed request was forwarded";
+  ASSERT_GE(upstream_.requestCount(), 3u);
+  EXPECT_EQ(upstream_.requests()[2].headers.get("host"), "b.example");
+}
+
+TEST_F(Http2ParseErrors, ContentLengthListResetsTheStream) {
+  std::optional<h2::Frame> frame =
+      answer(h2::requestBlock("/", "a", {{"content-length", "0, 0"}}, "POST"));
+  ASSERT_TRUE(frame) << client_h2_.describeFrames();
+  EXPECT_EQ(frame->type, h2::kRstStream) << describe(*frame);
+  EXPECT_EQ(frame->errorCode(), h2::kProtocolError) << describe(*frame);
   EXPECT_EQ(upstream_.requestCount(), 0u);
 }
 

@@ -93,6 +93,10 @@ std::string windowUpdateFrame(uint32_t stream, uint32_t increment);
 // A GET (with END_HEADERS | END_STREAM) for `path`, in one HEADERS frame.
 std::string getRequest(uint32_t stream, std::string_view path = "/", const HeaderList& extra = {});
 
+// The next frame on `socket`, its header block left undecoded (`fields` empty): for scripted
+// HTTP/2 upstreams. nullopt on close, error or the deadline (see socket.status()).
+std::optional<Frame> readRawFrame(Socket& socket, Deadline deadline);
+
 // --- HPACK (RFC 7541), just enough to encode requests without any dynamic table. ---
 std::string hpackInteger(uint64_t value, int prefix_bits, uint8_t first_byte_flags);
 std::string hpackString(std::string_view text);  // no Huffman coding

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace remora::http1 {
 namespace {
@@ -87,6 +88,90 @@ TEST(Http1RequestHead, HostRules) {
   EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nHost: a\r\nHOST: b\r\n\r\n"), 400);
   EXPECT_EQ(requestStatus("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"), 400);
   EXPECT_EQ(requestStatus("GET / HTTP/1.1\r\nhOsT: a\r\n\r\n"), 0);
+}
+
+// The reason a request head is rejected with, "" if it is not.
+std::string requestError(std::string_view in) {
+  RequestHead head;
+  HeadResult r = parseRequest(in, head);
+  return r.status == HeadStatus::Error ? r.error.reason : "";
+}
+
+std::string withHost(std::string_view host) {
+  return "GET / HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n";
+}
+
+TEST(Http1RequestHead, HostIsAnAuthorityWithoutUserinfo) {
+  for (std::string_view host :
+       {"example.com", "example.com:8080", "example.com:", "127.0.0.1:80", "[::1]", "[::1]:80",
+        "[2001:db8::7]:443", "[::1]:", "[v1.fe:80]", "a%41b", "a-b_c~d.e", "a,b", ""}) {
+    EXPECT_EQ(requestStatus(withHost(host)), 0) << host;
+  }
+  for (std::string_view host : {"user@example.com",
+                                "user:pw@example.com",
+                                "@example.com",
+                                "example.com:8x",
+                                "example.com:-1",
+                                "a:1:2",
+                                ":80",
+                                "[::1",
+                                "[zz]:80",
+                                "[::1]x",
+                                "[]",
+                                "[v.x]",
+                                "a%4",
+                                "a%zz",
+                                "a/b",
+                                "a?b",
+                                "a#b",
+                                "a b",
+                                "a\"b",
+                                "a[b]"}) {
+    EXPECT_EQ(requestStatus(withHost(host)), 400) << host;
+  }
+  EXPECT_EQ(requestError(withHost("user@example.com")), "userinfo in Host");
+  EXPECT_EQ(requestError(withHost("example.com:http")), "invalid Host");
+  // Checked on HTTP/1.0 too, where Host is optional.
+  EXPECT_EQ(requestStatus("GET / HTTP/1.0\r\nHost: u@a\r\n\r\n"), 400);
+}
+
+TEST(Http1RequestHead, TargetFormsFollowTheirMethods) {
+  EXPECT_EQ(requestStatus("GET * HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET x HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET a.example:80 HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET ftp://a/b HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+  EXPECT_EQ(requestStatus("GET HTTP://a/b HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+  EXPECT_EQ(requestStatus("GET https://a:8443 HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+  EXPECT_EQ(requestStatus("GET http://a?q=1 HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+  EXPECT_EQ(requestStatus("GET http://[::1]:80/x HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+  EXPECT_EQ(requestError("GET http://user@a/b HTTP/1.1\r\nHost: a\r\n\r\n"),
+            "userinfo in request target");
+  EXPECT_EQ(requestError("GET http://u:p@a/b HTTP/1.1\r\nHost: a\r\n\r\n"),
+            "userinfo in request target");
+  EXPECT_EQ(requestError("GET http://a:8x/ HTTP/1.1\r\nHost: a\r\n\r\n"),
+            "invalid authority in request target");
+  EXPECT_EQ(requestError("GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n"),
+            "invalid authority in request target");
+  EXPECT_EQ(requestError("GET http://a#f/x HTTP/1.1\r\nHost: a\r\n\r\n"),
+            "invalid authority in request target");
+  // The start line is judged before the fields arrive.
+  EXPECT_EQ(requestStatus("GET http://u@a/ HTTP/1.1\r\n"), 400);
+}
+
+TEST(Http1AbsoluteForm, SplitsHttpAndHttpsTargets) {
+  AbsoluteForm parts;
+  ASSERT_TRUE(splitAbsoluteForm("http://a.example:8080/p/q?x=1", parts));
+  EXPECT_EQ(parts.authority, "a.example:8080");
+  EXPECT_EQ(parts.path_and_query, "/p/q?x=1");
+  ASSERT_TRUE(splitAbsoluteForm("HTTPS://a?x", parts));
+  EXPECT_EQ(parts.authority, "a");
+  EXPECT_EQ(parts.path_and_query, "?x");
+  ASSERT_TRUE(splitAbsoluteForm("http://a", parts));
+  EXPECT_EQ(parts.authority, "a");
+  EXPECT_EQ(parts.path_and_query, "");
+  EXPECT_FALSE(splitAbsoluteForm("/http://a/", parts));
+  EXPECT_FALSE(splitAbsoluteForm("ws://a/", parts));
+  EXPECT_FALSE(splitAbsoluteForm("http:/a/", parts));
 }
 
 TEST(Http1RequestHead, PipelinedRequestsStopAtFirstHead) {
@@ -372,6 +457,29 @@ TEST(Http1RequestFraming, ContentLength) {
   EXPECT_EQ(out.framing.kind, BodyKind::ContentLength);
 }
 
+// The fields a request's Content-Length lines leave in its head once framed.
+std::vector<std::string> contentLengthsAfterFraming(std::string_view fields) {
+  RequestHead head;
+  std::string in = "POST / HTTP/1.1\r\nHost: a\r\n" + std::string(fields) + "\r\n";
+  EXPECT_EQ(parseRequest(in, head).status, HeadStatus::Complete);
+  BodyFraming framing;
+  ParseError error;
+  EXPECT_TRUE(requestBodyFraming(head, framing, error)) << error.reason;
+  std::vector<std::string> values;
+  for (const HeaderField& f : head.headers) {
+    if (f.name == "content-length") values.push_back(f.value);
+  }
+  return values;
+}
+
+TEST(Http1RequestFraming, RepeatedContentLengthIsPassedOnOnce) {
+  using Values = std::vector<std::string>;
+  EXPECT_EQ(contentLengthsAfterFraming("Content-Length: 5, 5\r\n"), Values{"5"});
+  EXPECT_EQ(contentLengthsAfterFraming("Content-Length: 5\r\nX: y\r\nContent-Length: 05\r\n"),
+            Values{"5"});
+  EXPECT_EQ(contentLengthsAfterFraming("Content-Length: 007\r\n"), Values{"007"});
+}
+
 TEST(Http1RequestFraming, RejectsBadContentLength) {
   EXPECT_EQ(requestFramingError("Content-Length: 5\r\nContent-Length: 6\r\n"), 400);
   EXPECT_EQ(requestFramingError("Content-Length: 5, 6\r\n"), 400);
@@ -491,6 +599,25 @@ TEST(Http1ResponseFraming, Errors) {
   EXPECT_FALSE(out.ok);
   out = responseFraming("HTTP/1.1 200 OK\r\nTransfer-Encoding: ,\r\n\r\n");
   EXPECT_FALSE(out.ok);
+  // Responses without a body still say a length; a bad one is as malformed there.
+  out = responseFraming("HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n", "HEAD");
+  EXPECT_FALSE(out.ok);
+  out = responseFraming("HTTP/1.1 304 Not Modified\r\nContent-Length: x\r\n\r\n");
+  EXPECT_FALSE(out.ok);
+}
+
+TEST(Http1ResponseFraming, RepeatedContentLengthIsPassedOnOnce) {
+  ResponseHead head;
+  ASSERT_EQ(parseResponseHead(
+                "HTTP/1.1 200 OK\r\nContent-Length: 4, 4\r\nContent-Length: 4\r\n\r\n", {}, head)
+                .status,
+            HeadStatus::Complete);
+  BodyFraming framing;
+  ParseError error;
+  ASSERT_TRUE(responseBodyFraming(head, "GET", framing, error)) << error.reason;
+  EXPECT_EQ(framing.length, 4u);
+  EXPECT_EQ(head.headers.size(), 1u);
+  EXPECT_EQ(head.headers.joined("content-length"), "4");
 }
 
 }  // namespace
