@@ -6,6 +6,7 @@
 #include <netdb.h>
 
 #include <cstring>
+#include <map>
 
 #include "discovery/endpoint_interner.h"
 #include "filters/registry.h"
@@ -46,9 +47,35 @@ uint32_t subsetIndex(const config::Cluster& cluster, std::vector<SubsetSpec>& su
   return static_cast<uint32_t>(subsets.size() - 1);
 }
 
+using RouteFilters = std::map<const config::Route*, std::shared_ptr<const FilterFactories>>;
+
+// The factories of every route's own `filters:`; errors with their places.
+RouteFilters buildRouteFilters(const config::Config& config, std::vector<Error>& errors) {
+  RouteFilters built;
+  for (const auto& listener : config.listeners) {
+    for (const auto& host : listener.virtual_hosts) {
+      for (const auto& route : host.routes) {
+        if (route.filters.empty()) continue;
+        auto factories = std::make_shared<FilterFactories>();
+        for (const auto& filter : route.filters) {
+          auto factory = filters::createFilterFactory(filter);
+          if (!factory) {
+            errors.insert(errors.end(), factory.errors().begin(), factory.errors().end());
+            continue;
+          }
+          factories->push_back(std::move(*factory));
+        }
+        built.emplace(&route, std::move(factories));
+      }
+    }
+  }
+  return built;
+}
+
 // A listener's routes as written: regexes compiled, targets with their configured weights.
 std::unique_ptr<const RouteTable> compileRoutes(const config::Config& config,
                                                 const config::Listener& listener,
+                                                const RouteFilters& route_filters,
                                                 std::vector<std::vector<SubsetSpec>>& subsets) {
   std::vector<CompiledVirtualHost> hosts;
   for (const config::VirtualHost& host : listener.virtual_hosts) {
@@ -56,6 +83,9 @@ std::unique_ptr<const RouteTable> compileRoutes(const config::Config& config,
     for (const config::Route& route : host.routes) {
       CompiledRoute compiled;
       compiled.config = &route;
+      if (auto it = route_filters.find(&route); it != route_filters.end()) {
+        compiled.filters = it->second;
+      }
       if (route.match.path_kind == config::RouteMatch::PathKind::Regex) {
         compiled.regex = std::make_shared<const re2::RE2>(route.match.path);
       }
@@ -206,13 +236,14 @@ Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
     }
     loaded->cluster_tls.push_back(std::move(tls));
   }
+  const RouteFilters route_filters = buildRouteFilters(*config, errors);
   if (!errors.empty()) return errors;
   loaded->subsets.resize(config->clusters.size());
   for (size_t c = 0; c < config->clusters.size(); ++c) {
     subsetIndex(config->clusters[c], loaded->subsets[c], {});
   }
   for (const auto& listener : config->listeners) {
-    loaded->routes.push_back(compileRoutes(*config, listener, loaded->subsets));
+    loaded->routes.push_back(compileRoutes(*config, listener, route_filters, loaded->subsets));
   }
   loaded->config = std::move(config);
   return std::shared_ptr<const LoadedConfig>(std::move(loaded));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "filters/filter.h"
 #include "proxy/message.h"
 
 namespace remora {
@@ -21,10 +22,14 @@ struct RouteTarget {
   uint32_t weight = 1;
 };
 
+using FilterFactories = std::vector<std::shared_ptr<const filters::FilterFactory>>;
+
 struct CompiledRoute {
   const config::Route* config = nullptr;
   std::shared_ptr<const re2::RE2> regex;  // with PathKind::Regex; compiled once per config
   std::vector<RouteTarget> targets;       // empty for direct_response
+  // The route's own `filters:`, run after the listener's; built once per config.
+  std::shared_ptr<const FilterFactories> filters;
 };
 
 struct CompiledVirtualHost {

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "proxy/event_time.h"
 #include "proxy/header_mutations.h"
 
 namespace remora {
@@ -40,9 +41,6 @@ std::string clientIp(const std::string& address) {
   if (!address.empty() && address.front() == '[') return address.substr(1, address.find(']') - 1);
   return address.substr(0, address.rfind(':'));
 }
-
-// How much body a stopped filter may hold up before the stream gives up on it.
-constexpr uint64_t kDefaultBufferLimit = 1024 * 1024;
 
 }  // namespace
 
@@ -89,7 +87,9 @@ Stream::Stream(StreamHost& host, DownstreamCodec& codec, std::shared_ptr<const S
       listener_(listener),
       info_(std::move(info)) {}
 
-Stream::~Stream() = default;
+Stream::~Stream() {
+  if (idle_timer_assigned_) evtimer_del(&idle_timer_);
+}
 
 void Stream::decodeHeaders(RequestHeaders headers, bool end_stream, bool expect_continue,
                            bool upgrade) {
@@ -100,8 +100,39 @@ void Stream::decodeHeaders(RequestHeaders headers, bool end_stream, bool expect_
   upgrade_ = upgrade;
   decorateRequest();
   route_ = listener_.routes->match(request_);
+  armIdleTimer();
   buildChain();
   runRequestHeaders(0);
+}
+
+void Stream::armIdleTimer() {
+  idle_timeout_ = listener_.config->stream_idle_timeout;
+  if (route_ != nullptr && route_->config->stream_idle_timeout) {
+    idle_timeout_ = *route_->config->stream_idle_timeout;
+  }
+  if (idle_timeout_.count() == 0) return;
+  touch();
+  evtimer_assign(&idle_timer_, host_.base(), &Stream::onIdleTimer, this);
+  idle_timer_assigned_ = true;
+  const timeval tv = toTimeval(idle_timeout_);
+  evtimer_add(&idle_timer_, &tv);
+}
+
+void Stream::onIdleTimer(evutil_socket_t, short, void* self) {
+  auto* stream = static_cast<Stream*>(self);
+  if (stream->completed_) return;
+  const auto idle = std::chrono::steady_clock::now() - stream->last_activity_;
+  if (idle < stream->idle_timeout_) {
+    const timeval tv = toTimeval(
+        std::chrono::duration_cast<std::chrono::milliseconds>(stream->idle_timeout_ - idle) +
+        std::chrono::milliseconds(1));
+    evtimer_add(&stream->idle_timer_, &tv);
+    return;
+  }
+  // Nothing moved either way: the client's request stalled (408), or the upstream is silent
+  // (504); once the response started, the stream is reset. The router lets go of its upstream.
+  const int status = stream->request_complete_ ? 504 : 408;
+  stream->localReply({status, "stream idle timeout\n", "stream_idle_timeout"});
 }
 
 void Stream::decorateRequest() {
@@ -111,6 +142,11 @@ void Stream::decorateRequest() {
   if (const std::string* agent = request_.headers.get("user-agent")) info_.user_agent = *agent;
 
   HeaderMap& h = request_.headers;
+  if (!listener_.config->trusted) {
+    // remora's own headers (x-remora-attempt, ...) steer remora: only trusted clients may send
+    // them, or a client could switch off retries or fake an overload.
+    h.removeIf([](const HeaderField& field) { return field.name.starts_with("x-remora-"); });
+  }
   const std::string ip = clientIp(info_.downstream_address);
   if (const std::string* xff = h.get("x-forwarded-for")) {
     h.set("x-forwarded-for", *xff + ", " + ip);
@@ -128,7 +164,11 @@ void Stream::decorateRequest() {
 
 void Stream::buildChain() {
   const auto& listener_filters = *listener_.filters;
-  slot_count_ = static_cast<int>(listener_filters.size()) + 1;
+  const FilterFactories* route_filters =
+      route_ != nullptr && route_->filters != nullptr ? route_->filters.get() : nullptr;
+  slot_count_ = static_cast<int>(listener_filters.size() +
+                                 (route_filters != nullptr ? route_filters->size() : 0)) +
+                1;
   slots_ = std::make_unique<Slot[]>(static_cast<size_t>(slot_count_));
   int index = 0;
   auto add = [&](auto make) {
@@ -139,6 +179,11 @@ void Stream::buildChain() {
   };
   for (const auto& factory : listener_filters) {
     add([&](Slot& slot) { return factory->create(slot); });
+  }
+  if (route_filters != nullptr) {
+    for (const auto& factory : *route_filters) {
+      add([&](Slot& slot) { return factory->create(slot); });
+    }
   }
   add([&](Slot& slot) { return host_.makeRouter(slot); });
 }
@@ -209,6 +254,7 @@ void Stream::flushRequest() {
 }
 
 void Stream::decodeData(Buffer& data, bool end_stream) {
+  touch();
   info_.request_body_bytes += data.length();
   if (end_stream) request_complete_ = true;
   if (requestAbandoned()) return;
@@ -233,6 +279,7 @@ void Stream::queueRequestBody(Buffer& data, bool end_stream) {
 }
 
 void Stream::decodeTrailers(HeaderMap trailers) {
+  touch();
   request_complete_ = true;
   if (requestAbandoned()) return;
   Held& held = request_held_;
@@ -253,7 +300,7 @@ void Stream::updateReadDisabled() {
   codec_.readDisable(disabled);
 }
 
-uint64_t Stream::bufferLimit() const { return kDefaultBufferLimit; }
+uint64_t Stream::bufferLimit() const { return listener_.config->max_buffered_body_bytes; }
 
 // --- The response direction: from the filter before the router back to the first. ---
 
@@ -310,6 +357,7 @@ void Stream::runResponseHeaders(int from) {
   }
   info_.status = response_.status;
   response_headers_sent_ = true;
+  touch();
   if (response_end_at_headers_) {
     complete();
     codec_.encodeHeaders(response_, true);
@@ -337,6 +385,7 @@ void Stream::runResponseBody(int from, Buffer& data, bool end_stream) {
     }
   }
   info_.response_body_bytes += data.length();
+  touch();
   if (end_stream) {
     complete();
     codec_.encodeData(data, true);
@@ -468,6 +517,7 @@ void Stream::complete() {
   if (completed_) return;
   completed_ = true;
   response_complete_ = true;
+  if (idle_timer_assigned_) evtimer_del(&idle_timer_);
   info_.duration = std::chrono::steady_clock::now() - info_.start;
   const uint64_t duration_ns = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(info_.duration).count());

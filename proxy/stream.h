@@ -4,6 +4,10 @@
 // exchange. It knows nothing of clusters, balancers or retries.
 #pragma once
 
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -121,6 +125,10 @@ class Stream : public Deferrable {
   void updateResponseWatermark();
   uint64_t bufferLimit() const;
   void complete();
+  // The stream idle timeout: armed once, it checks on firing whether anything moved since.
+  void armIdleTimer();
+  void touch() { last_activity_ = std::chrono::steady_clock::now(); }
+  static void onIdleTimer(evutil_socket_t, short, void* self);
 
   StreamHost& host_;
   DownstreamCodec& codec_;
@@ -147,6 +155,11 @@ class Stream : public Deferrable {
   bool downstream_above_ = false;  // the client's side is above its watermark
   bool response_watermark_told_ = false;
   uint32_t response_generation_ = 0;  // a local reply replaces the response in progress
+
+  std::chrono::milliseconds idle_timeout_{0};
+  std::chrono::steady_clock::time_point last_activity_;
+  event idle_timer_;  // embedded: no allocation per request
+  bool idle_timer_assigned_ = false;
 
   bool local_reply_started_ = false;
   bool response_headers_sent_ = false;

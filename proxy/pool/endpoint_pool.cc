@@ -29,7 +29,6 @@ void EndpointPool::update(const std::shared_ptr<const LoadedConfig>& loaded,
   loaded_ = loaded;
   cluster_ = &cluster;
   limits_ = breakerLimits(cluster);
-  if (limits_.pending_timeout.count() == 0) limits_.pending_timeout = cluster.connect_timeout;
 }
 
 bool EndpointPool::acquireConnection() {
