@@ -28,15 +28,36 @@ void reply(evhttp_request* request, int status, const std::string& body,
 nlohmann::json clustersJson(const Snapshot& snapshot) {
   nlohmann::json clusters = nlohmann::json::array();
   for (const auto& cluster : snapshot.clusters) {
+    // In rotation: a member of the whole-cluster subset (in panic, every endpoint the registry
+    // has in is one).
+    std::vector<bool> in_rotation(cluster.endpoints.size(), false);
+    const bool panic = !cluster.subsets.empty() && cluster.subsets[0].panic;
+    if (!cluster.subsets.empty()) {
+      for (uint32_t m : cluster.subsets[0].members) in_rotation[m] = true;
+    }
     nlohmann::json endpoints = nlohmann::json::array();
-    for (const auto& endpoint : cluster.endpoints) {
-      nlohmann::json entry = {
-          {"address", endpoint.key},
-          {"weight", endpoint.weight},
-          {"meta", *endpoint.meta},
-          {"healthy", endpoint.healthy},
-          {"reason", endpoint.healthy ? "in rotation" : *endpoint.health_reason}};
+    for (size_t e = 0; e < cluster.endpoints.size(); ++e) {
+      const EndpointInfo& endpoint = cluster.endpoints[e];
+      std::string reason = "in rotation";
+      if (!endpoint.healthy) {
+        reason = *endpoint.health_reason;
+      } else if (endpoint.ejected) {
+        reason = "outlier: " + *endpoint.ejection;
+      }
+      if (panic && (!endpoint.healthy || endpoint.ejected) && in_rotation[e]) {
+        reason = "in rotation (panic); " + reason;
+      }
+      nlohmann::json entry = {{"address", endpoint.key},
+                              {"weight", endpoint.weight},
+                              {"meta", *endpoint.meta},
+                              {"healthy", endpoint.healthy},
+                              {"in_rotation", static_cast<bool>(in_rotation[e])},
+                              {"reason", reason}};
       if (!endpoint.health_check->empty()) entry["health_check"] = *endpoint.health_check;
+      if (endpoint.ejected) {
+        entry["ejected"] = true;
+        entry["ejection"] = *endpoint.ejection;
+      }
       endpoints.push_back(std::move(entry));
     }
     const char* lb = "round_robin";
@@ -45,6 +66,7 @@ nlohmann::json clustersJson(const Snapshot& snapshot) {
     clusters.push_back({{"name", cluster.config->name},
                         {"source", cluster.source},
                         {"lb", lb},
+                        {"panic", panic},
                         {"endpoints", std::move(endpoints)}});
   }
   return {{"version", snapshot.version}, {"clusters", std::move(clusters)}};

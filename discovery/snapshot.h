@@ -40,6 +40,9 @@ struct EndpointInfo {
   std::shared_ptr<const std::string> health_reason = emptyText();
   // The active check's verdict ("healthy (HTTP 200)"); "" when unchecked.
   std::shared_ptr<const std::string> health_check = emptyText();
+  // Out of rotation (but for panic) by outlier detection, and why and until when; "" when in.
+  bool ejected = false;
+  std::shared_ptr<const std::string> ejection = emptyText();
 
   static const std::shared_ptr<const config::Metadata>& emptyMetadata();
   static const std::shared_ptr<const std::string>& emptyText();
@@ -48,12 +51,16 @@ struct EndpointInfo {
 // A set of endpoints chosen by metadata; subset 0 of every cluster is the whole cluster.
 struct SubsetInfo {
   config::Metadata selector;
-  std::string label;              // "version=v2,zone=a"; "" for the whole cluster
-  std::vector<uint32_t> members;  // healthy endpoints matching the selector, by index
-  std::string lb_key;             // "cluster|label": keys per-worker balancer state
-  uint64_t generation = 0;        // the snapshot version that built it
-  bool equal_weights = true;      // every member has the same weight
-  uint64_t total_weight = 0;      // sum of the members' weights
+  std::string label;  // "version=v2,zone=a"; "" for the whole cluster
+  // Endpoints matching the selector, by index: the healthy ones not ejected; in panic, every one
+  // the registry has in (active checks and ejections set aside).
+  std::vector<uint32_t> members;
+  std::string lb_key;         // "cluster|label": keys per-worker balancer state
+  uint64_t generation = 0;    // the snapshot version that built it
+  bool equal_weights = true;  // every member has the same weight
+  uint64_t total_weight = 0;  // sum of the members' weights
+  // Fewer than the cluster's panic_threshold percent of its endpoints were healthy.
+  bool panic = false;
 };
 
 struct ClusterInfo {

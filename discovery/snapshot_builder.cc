@@ -294,6 +294,48 @@ std::vector<HealthTarget> healthTargets(const config::Config& config,
 
 namespace {
 
+void addMember(SubsetInfo& subset, const std::vector<EndpointInfo>& endpoints, uint32_t e) {
+  subset.members.push_back(e);
+  subset.total_weight += endpoints[e].weight;
+  subset.equal_weights =
+      subset.equal_weights && endpoints[e].weight == endpoints[subset.members[0]].weight;
+}
+
+// A subset's members: the healthy endpoints that are not ejected. When fewer than
+// `panic_threshold` percent of the endpoints the registry has in are, it balances over all of
+// those instead: remora's own judgement (active checks, ejections) may be what is wrong, and
+// spreading the load beats piling it on the few left. What the registry took out stays out.
+SubsetInfo buildSubset(const SubsetSpec& spec, const std::vector<EndpointInfo>& endpoints,
+                       const std::vector<bool>& registered, uint32_t panic_threshold,
+                       uint64_t version) {
+  SubsetInfo subset;
+  subset.selector = spec.selector;
+  subset.label = spec.label;
+  subset.lb_key = spec.lb_key;
+  subset.generation = version;
+  size_t candidates = 0;
+  for (uint32_t e = 0; e < endpoints.size(); ++e) {
+    const EndpointInfo& endpoint = endpoints[e];
+    if (!metadataMatches(spec.selector, *endpoint.meta)) continue;
+    if (registered[e]) ++candidates;
+    if (endpoint.healthy && !endpoint.ejected) addMember(subset, endpoints, e);
+  }
+  if (panic_threshold == 0 || candidates == 0 ||
+      subset.members.size() * 100 >= uint64_t{panic_threshold} * candidates) {
+    return subset;
+  }
+  subset.panic = true;
+  subset.members.clear();
+  subset.total_weight = 0;
+  subset.equal_weights = true;
+  for (uint32_t e = 0; e < endpoints.size(); ++e) {
+    if (registered[e] && metadataMatches(spec.selector, *endpoints[e].meta)) {
+      addMember(subset, endpoints, e);
+    }
+  }
+  return subset;
+}
+
 // One endpoint as written (static or from the registry) as what workers dial: an IP literal as
 // it is; a name as every address its last good answer gave (with `meta.hostname`), or out of
 // rotation until it has one. Never a blocking lookup: the main thread must keep serving the
@@ -363,7 +405,8 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
                                               std::shared_ptr<const RegistryView> view,
                                               const HealthChecker* health,
                                               const dns::StaticHosts* hosts, uint64_t version,
-                                              EndpointInterner* interner) {
+                                              EndpointInterner* interner,
+                                              const outlier::OutlierDetector* outliers) {
   const RegistryView& registry = *view;
   EndpointInterner own;  // without one that lives on, endpoints share within this snapshot
   EndpointInterner& shared = interner != nullptr ? *interner : own;
@@ -377,6 +420,8 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
     ClusterInfo info;
     info.config = &cluster;
     info.tls = loaded->cluster_tls[c].get();
+    // Endpoints the registry has in and that have an address: what panic balances over.
+    std::vector<bool> registered;
     if (cluster.service.empty()) {
       info.source = "static";
       for (const auto& endpoint : cluster.endpoints) {
@@ -396,6 +441,8 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
           appendEndpoints(entry.endpoint, view, hosts, shared, info.endpoints);
           for (size_t e = first; e < info.endpoints.size(); ++e) {
             EndpointInfo& endpoint = info.endpoints[e];
+            registered.resize(e + 1, true);
+            registered[e] = entry.healthy;
             if (!entry.healthy && endpoint.healthy) {
               endpoint.healthy = false;
               endpoint.health_reason = shared.text("registry: " + entry.health_reason);
@@ -405,22 +452,21 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
         }
       }
     }
+    registered.resize(info.endpoints.size(), true);
+    for (size_t e = 0; e < info.endpoints.size(); ++e) {
+      EndpointInfo& endpoint = info.endpoints[e];
+      if (endpoint.address_length == 0) registered[e] = false;
+      const outlier::Ejection* ejection =
+          outliers != nullptr ? outliers->ejection(cluster.name, endpoint.key) : nullptr;
+      if (ejection != nullptr) {
+        endpoint.ejected = true;
+        endpoint.ejection = shared.text(ejection->reason);
+      }
+    }
     info.subsets.reserve(loaded->subsets[c].size());
     for (const SubsetSpec& spec : loaded->subsets[c]) {
-      SubsetInfo subset;
-      subset.selector = spec.selector;
-      subset.label = spec.label;
-      subset.lb_key = spec.lb_key;
-      subset.generation = version;
-      for (uint32_t e = 0; e < info.endpoints.size(); ++e) {
-        const EndpointInfo& endpoint = info.endpoints[e];
-        if (!endpoint.healthy || !metadataMatches(spec.selector, *endpoint.meta)) continue;
-        subset.members.push_back(e);
-        subset.total_weight += endpoint.weight;
-        subset.equal_weights =
-            subset.equal_weights && endpoint.weight == info.endpoints[subset.members[0]].weight;
-      }
-      info.subsets.push_back(std::move(subset));
+      info.subsets.push_back(
+          buildSubset(spec, info.endpoints, registered, cluster.panic_threshold, version));
     }
     snapshot->clusters.push_back(std::move(info));
   }

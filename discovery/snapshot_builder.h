@@ -9,6 +9,7 @@
 #include "discovery/dns/static_hosts.h"
 #include "discovery/endpoint_interner.h"
 #include "discovery/health/health_checker.h"
+#include "discovery/outlier/outlier_detector.h"
 #include "discovery/registry_view.h"
 #include "discovery/snapshot.h"
 
@@ -27,11 +28,13 @@ Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
 // kept out of rotation with the reason. Endpoints' metadata points into the config and `view`
 // (which the snapshot keeps); texts are shared through `interner` (null: only within this
 // snapshot): pass the same one to every build so that they share with the previous snapshot too.
+// Endpoints `outliers` (may be null) has ejected are out of rotation but for panic.
 std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig> loaded,
                                               std::shared_ptr<const RegistryView> view,
                                               const HealthChecker* health,
                                               const dns::StaticHosts* hosts, uint64_t version,
-                                              EndpointInterner* interner);
+                                              EndpointInterner* interner,
+                                              const outlier::OutlierDetector* outliers = nullptr);
 // The same with a copy of `registry` (tests, fuzzers).
 std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig> loaded,
                                               const RegistryView& registry,

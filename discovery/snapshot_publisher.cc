@@ -4,6 +4,7 @@
 #include <malloc.h>
 
 #include "discovery/snapshot_builder.h"
+#include "proxy/log.h"
 
 namespace remora::discovery {
 
@@ -23,9 +24,11 @@ void SnapshotPublisher::setSources(const HealthChecker* health, const dns::Stati
 }
 
 void SnapshotPublisher::rebuild() {
-  snapshot_ = buildSnapshot(loaded_, registry_, health_, hosts_, ++version_, &interner_);
+  snapshot_ = buildSnapshot(loaded_, registry_, health_, hosts_, ++version_, &interner_, outliers_);
   deliver_(snapshot_);
+  if (outliers_ != nullptr) outliers_->setEndpoints(*snapshot_);
   updateEndpointGauges();
+  updatePanic();
   interner_.sweep();
   static constexpr timeval kTrimAfter = {1, 0};
   evtimer_add(trim_timer_, &kTrimAfter);
@@ -50,6 +53,37 @@ void SnapshotPublisher::updateEndpointGauges() {
                     {{"cluster", name}, {"health", "unhealthy"}},
                     static_cast<double>(cluster.endpoints.size() - healthy));
   }
+}
+
+void SnapshotPublisher::updatePanic() {
+  std::map<std::string, bool> now;
+  stats_.clearGauge("remora_cluster_panic");
+  for (const ClusterInfo& cluster : snapshot_->clusters) {
+    const std::string& name = cluster.config->name;
+    const bool panic = !cluster.subsets.empty() && cluster.subsets[0].panic;
+    now[name] = panic;
+    stats_.setGauge("remora_cluster_panic",
+                    "1 while fewer than panic_threshold percent of a cluster's endpoints are "
+                    "healthy and it balances over all of them",
+                    {{"cluster", name}}, panic ? 1 : 0);
+    auto before = panic_.find(name);
+    const bool was = before != panic_.end() && before->second;
+    if (panic == was) continue;
+    size_t healthy = 0;
+    for (const EndpointInfo& endpoint : cluster.endpoints) {
+      healthy += endpoint.healthy && !endpoint.ejected ? 1 : 0;
+    }
+    if (panic) {
+      LOG_WARN(
+          "cluster %s: panic: %zu of %zu endpoint(s) healthy, under panic_threshold %u%%: "
+          "balancing over every endpoint the registry has in",
+          name.c_str(), healthy, cluster.endpoints.size(), cluster.config->panic_threshold);
+    } else {
+      LOG_INFO("cluster %s: panic over: %zu of %zu endpoint(s) healthy", name.c_str(), healthy,
+               cluster.endpoints.size());
+    }
+  }
+  panic_ = std::move(now);
 }
 
 }  // namespace remora::discovery

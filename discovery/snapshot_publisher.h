@@ -8,12 +8,15 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "discovery/coalescer.h"
 #include "discovery/dns/static_hosts.h"
 #include "discovery/endpoint_interner.h"
 #include "discovery/health/health_checker.h"
+#include "discovery/outlier/outlier_detector.h"
 #include "discovery/registry_view.h"
 #include "discovery/snapshot.h"
 #include "proxy/stats.h"
@@ -34,6 +37,8 @@ class SnapshotPublisher {
 
   // What snapshots are built from. `health` and `hosts` (null in tests) outlive the publisher.
   void setSources(const HealthChecker* health, const dns::StaticHosts* hosts);
+  // Its ejections go into every snapshot, and it learns each snapshot's endpoints.
+  void setOutliers(outlier::OutlierDetector* outliers) { outliers_ = outliers; }
   void setConfig(std::shared_ptr<const LoadedConfig> loaded) { loaded_ = std::move(loaded); }
   void setRegistry(RegistryView view) {
     registry_ = std::make_shared<const RegistryView>(std::move(view));
@@ -53,6 +58,8 @@ class SnapshotPublisher {
  private:
   void rebuild();
   void updateEndpointGauges();
+  // remora_cluster_panic, and a log line when a cluster's panic starts or ends.
+  void updatePanic();
   static void onTrim(evutil_socket_t, short, void* self);
 
   stats::Registry& stats_;
@@ -61,6 +68,8 @@ class SnapshotPublisher {
   event* trim_timer_;
   const HealthChecker* health_ = nullptr;
   const dns::StaticHosts* hosts_ = nullptr;
+  outlier::OutlierDetector* outliers_ = nullptr;
+  std::map<std::string, bool> panic_;  // by cluster, as the last snapshot had it
   std::shared_ptr<const LoadedConfig> loaded_;
   std::shared_ptr<const RegistryView> registry_ = std::make_shared<const RegistryView>();
   EndpointInterner interner_;

@@ -7,6 +7,7 @@ namespace remora {
 
 void ClusterState::reconcile(const ClusterInfo& cluster, std::vector<std::string>& left) {
   limits_ = breakerLimits(*cluster.config);
+  outlier_ = cluster.config->outlier_detection;
   if (cluster.config->lb != policy_) {
     policy_ = cluster.config->lb;
     balancers_.clear();
@@ -72,6 +73,61 @@ void ClusterState::requestFinished(EndpointState& endpoint) {
   if (!endpoint.retired || endpoint.active > 0) return;
   auto it = endpoints_.find(endpoint.key);
   if (it != endpoints_.end() && it->second.get() == &endpoint) endpoints_.erase(it);
+}
+
+namespace {
+
+// Whether a run of `count` failures just reached `threshold` (0: off), or another multiple of it:
+// an ejection the main thread refused (too many out already) is asked for again later.
+bool reached(uint32_t count, uint32_t threshold) {
+  return threshold > 0 && count >= threshold && (count - threshold) % threshold == 0;
+}
+
+}  // namespace
+
+void ClusterState::recordOutcome(EndpointState& endpoint, outlier::Outcome outcome) {
+  uint8_t crossed = 0;
+  switch (outcome) {
+    case outlier::Outcome::Success:
+      ++endpoint.outcomes.successes;
+      endpoint.consecutive_5xx = endpoint.consecutive_gateway = 0;
+      endpoint.consecutive_local_origin = 0;
+      break;
+    case outlier::Outcome::ServerError:
+      ++endpoint.outcomes.server_errors;
+      endpoint.consecutive_gateway = endpoint.consecutive_local_origin = 0;
+      if (reached(++endpoint.consecutive_5xx, outlier_.consecutive_5xx)) {
+        crossed |= outlier::kCrossed5xx;
+      }
+      break;
+    case outlier::Outcome::Gateway:
+      ++endpoint.outcomes.gateway;
+      endpoint.consecutive_local_origin = 0;
+      if (reached(++endpoint.consecutive_5xx, outlier_.consecutive_5xx)) {
+        crossed |= outlier::kCrossed5xx;
+      }
+      if (reached(++endpoint.consecutive_gateway, outlier_.consecutive_gateway_failure)) {
+        crossed |= outlier::kCrossedGateway;
+      }
+      break;
+    case outlier::Outcome::LocalOrigin:
+      ++endpoint.outcomes.local_origin;
+      if (reached(++endpoint.consecutive_local_origin, outlier_.consecutive_local_origin_failure)) {
+        crossed |= outlier::kCrossedLocalOrigin;
+      }
+      break;
+  }
+  if (crossed == 0 || !outlier_.enabled || sink_ == nullptr) return;
+  sink_->reportNow({name_, endpoint.key, endpoint.outcomes, crossed});
+  endpoint.outcomes = {};
+}
+
+void ClusterState::collectOutcomes(outlier::OutcomeBatch& batch) {
+  for (auto& [key, endpoint] : endpoints_) {
+    if (endpoint->outcomes.empty()) continue;
+    batch.push_back({name_, key, endpoint->outcomes, 0});
+    endpoint->outcomes = {};
+  }
 }
 
 uint32_t ClusterState::active(const ClusterInfo& cluster, uint32_t index) const {

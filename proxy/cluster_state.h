@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "discovery/outlier/outcomes.h"
 #include "discovery/snapshot.h"
 #include "filters/router/retry_budget.h"
 #include "proxy/lb/load_balancer.h"
@@ -24,15 +25,31 @@ struct EndpointState {
   std::string key;
   uint32_t active = 0;   // requests in flight from this worker (what least_request weighs)
   bool retired = false;  // it left the cluster; dropped once nothing is in flight
+  outlier::OutcomeCounts outcomes;  // since the last report to the main thread
+  // Failures in a row, as outlier detection counts them.
+  uint32_t consecutive_5xx = 0;
+  uint32_t consecutive_gateway = 0;
+  uint32_t consecutive_local_origin = 0;
+};
+
+// Where a worker's outcome reports go (the main thread's outlier detector).
+class OutcomeSink {
+ public:
+  virtual ~OutcomeSink() = default;
+  // A run of failures just reached a threshold: reported at once, not with the next batch.
+  virtual void reportNow(outlier::EndpointReport report) = 0;
 };
 
 class ClusterState : public EndpointLoad {
  public:
-  ClusterState(const config::Cluster& cluster, std::shared_ptr<BreakerCounts> breaker)
+  ClusterState(const config::Cluster& cluster, std::shared_ptr<BreakerCounts> breaker,
+               OutcomeSink* sink)
       : name_(cluster.name),
         policy_(cluster.lb),
         breaker_(std::move(breaker)),
-        limits_(breakerLimits(cluster)) {}
+        limits_(breakerLimits(cluster)),
+        outlier_(cluster.outlier_detection),
+        sink_(sink) {}
   ClusterState(const ClusterState&) = delete;
   ClusterState& operator=(const ClusterState&) = delete;
 
@@ -51,6 +68,11 @@ class ClusterState : public EndpointLoad {
   void requestStarted(EndpointState& endpoint) { ++endpoint.active; }
   // A retired endpoint's last request ended: its state goes.
   void requestFinished(EndpointState& endpoint);
+
+  // A try on `endpoint` ended so; a run of failures that reaches a threshold is reported now.
+  void recordOutcome(EndpointState& endpoint, outlier::Outcome outcome);
+  // Appends what every endpoint saw since the last report, and starts counting anew.
+  void collectOutcomes(outlier::OutcomeBatch& batch);
 
   uint32_t active(const ClusterInfo& cluster, uint32_t index) const override;
   size_t endpointStates() const { return endpoints_.size(); }
@@ -76,6 +98,8 @@ class ClusterState : public EndpointLoad {
   router::BudgetCounts budget_;
   std::shared_ptr<BreakerCounts> breaker_;
   BreakerLimits limits_;
+  config::OutlierDetection outlier_;
+  OutcomeSink* sink_;  // null: outcomes are only counted (tests)
 };
 
 }  // namespace remora

@@ -53,6 +53,8 @@ Server::~Server() {
   watcher_.reset();
   lifecycle_.reset();
   publisher_.reset();
+  outliers_.reset();
+  main_notifier_.reset();
   // Before the client their calls run on, and before the loop.
   registrar_.reset();
   provider_.reset();
@@ -116,6 +118,15 @@ bool Server::start() {
   static_hosts_ = std::make_unique<discovery::dns::StaticHosts>(
       base_, staticHostResolver(cfg.registry), [this] { publisher_->requestPublish(); });
   publisher_->setSources(health_.get(), static_hosts_.get());
+  outliers_ = std::make_unique<outlier::OutlierDetector>(base_, *stats_, health_.get(),
+                                                         [this] { publisher_->requestPublish(); });
+  publisher_->setOutliers(outliers_.get());
+  main_notifier_ = std::make_unique<LoopNotifier>(base_);
+  for (auto& worker : workers_) {
+    worker->setOutcomeReporter([this](outlier::OutcomeBatch batch) {
+      main_notifier_->post([this, batch = std::move(batch)] { outliers_->onBatch(batch); });
+    });
+  }
   static_hosts_->setNames(discovery::hostNames(cfg, publisher_->registry()));
   startProvider(cfg);
   if (cfg.registry.file) {

@@ -15,6 +15,7 @@
 #include "discovery/health/health_checker.h"
 #include "discovery/http_client.h"
 #include "discovery/lifecycle.h"
+#include "discovery/outlier/outlier_detector.h"
 #include "discovery/registrar.h"
 #include "discovery/registry_provider.h"
 #include "discovery/registry_view.h"
@@ -22,6 +23,7 @@
 #include "discovery/snapshot_publisher.h"
 #include "proxy/file_watcher.h"
 #include "proxy/listener_manager.h"
+#include "proxy/loop_notifier.h"
 #include "proxy/stats.h"
 #include "proxy/worker.h"
 
@@ -81,6 +83,9 @@ class Server {
   std::unique_ptr<ListenerManager> listeners_;
   std::shared_ptr<const LoadedConfig> loaded_;
   std::unique_ptr<discovery::SnapshotPublisher> publisher_;
+  // Workers' outcome reports reach the main thread's outlier detector through this.
+  std::unique_ptr<LoopNotifier> main_notifier_;
+  std::unique_ptr<outlier::OutlierDetector> outliers_;
   std::unique_ptr<FileWatcher> watcher_;
   std::unique_ptr<discovery::HttpClient> http_;
   std::unique_ptr<discovery::RegistryProvider> provider_;

@@ -59,6 +59,7 @@ Worker::Worker(size_t index, stats::WorkerStats& stats, CircuitBreakers& breaker
       base_(event_base_new()),
       notifier_(std::make_unique<LoopNotifier>(base_)),
       cleanup_event_(event_new(base_, -1, 0, &Worker::onCleanup, this)),
+      report_timer_(event_new(base_, -1, EV_PERSIST, &Worker::onReportTimer, this)),
       breakers_(breakers),
       pool_(std::make_unique<ConnectionPools>(*this, breakers)) {}
 
@@ -67,6 +68,7 @@ Worker::~Worker() {
   pool_.reset();
   deferred_.clear();
   listeners_.clear();
+  event_free(report_timer_);
   event_free(cleanup_event_);
   notifier_.reset();
   event_base_free(base_);
@@ -96,8 +98,8 @@ ClusterState& Worker::clusterState(const ClusterInfo& cluster) {
   auto it = clusters_.find(name);
   if (it == clusters_.end()) {
     it = clusters_
-             .emplace(name,
-                      std::make_unique<ClusterState>(*cluster.config, breakers_.forCluster(name)))
+             .emplace(name, std::make_unique<ClusterState>(*cluster.config,
+                                                           breakers_.forCluster(name), this))
              .first;
   }
   return *it->second;
@@ -105,7 +107,24 @@ ClusterState& Worker::clusterState(const ClusterInfo& cluster) {
 
 ConnectionPool& Worker::pool() { return *pool_; }
 
+void Worker::reportNow(outlier::EndpointReport report) {
+  if (!reporter_) return;
+  outlier::OutcomeBatch batch;
+  batch.push_back(std::move(report));
+  reporter_(std::move(batch));
+}
+
+void Worker::onReportTimer(evutil_socket_t, short, void* self) {
+  auto* worker = static_cast<Worker*>(self);
+  if (!worker->reporter_) return;
+  outlier::OutcomeBatch batch;
+  for (auto& [name, state] : worker->clusters_) state->collectOutcomes(batch);
+  if (!batch.empty()) worker->reporter_(std::move(batch));
+}
+
 void Worker::start() {
+  static constexpr timeval kReportInterval = {1, 0};
+  event_add(report_timer_, &kReportInterval);
   thread_ = std::thread([this] { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); });
 }
 

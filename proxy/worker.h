@@ -40,13 +40,16 @@ struct ListenerShared {
   std::atomic<uint32_t> workers_short{0};
 };
 
-class Worker : public StreamHost, public Upstreams {
+class Worker : public StreamHost, public Upstreams, public OutcomeSink {
  public:
   Worker(size_t index, stats::WorkerStats& stats, CircuitBreakers& breakers);
   ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
+  // Where outcome reports go (posted to the main thread); set before start().
+  using OutcomeReporter = std::function<void(outlier::OutcomeBatch)>;
+  void setOutcomeReporter(OutcomeReporter reporter) { reporter_ = std::move(reporter); }
   void start();
   // Posts a closure to run on this worker's thread (control messages only).
   void post(std::function<void()> task) { notifier_->post(std::move(task)); }
@@ -85,6 +88,7 @@ class Worker : public StreamHost, public Upstreams {
   std::unique_ptr<filters::Filter> makeRouter(filters::StreamContext& context) override;
   ClusterState& clusterState(const ClusterInfo& cluster) override;
   ConnectionPool& pool() override;
+  void reportNow(outlier::EndpointReport report) override;
 
   void onConnectionClosed(DownstreamConnection* connection);
   // A connection whose protocol became known hands over to the codec that speaks it.
@@ -113,12 +117,15 @@ class Worker : public StreamHost, public Upstreams {
   static void onAcceptError(evconnlistener* listener, void* context);
   static void onResumeTimer(evutil_socket_t, short, void* context);
   static void onCleanup(evutil_socket_t, short, void* self);
+  static void onReportTimer(evutil_socket_t, short, void* self);
 
   size_t index_;
   stats::WorkerStats& stats_;
   event_base* base_;
   std::unique_ptr<LoopNotifier> notifier_;
   event* cleanup_event_;
+  event* report_timer_;  // outcome batches, once a second
+  OutcomeReporter reporter_;
   std::thread thread_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;

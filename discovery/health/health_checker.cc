@@ -101,6 +101,7 @@ void HealthChecker::record(Checked& target, bool success, bool warning, std::str
   health.warning = success && warning;
   if (success) {
     ++health.successes;
+    ++health.passes;
     health.failures = 0;
   } else {
     ++health.failures;

@@ -28,6 +28,7 @@ struct TargetHealth {
   std::string last_result;  // "HTTP 200", "HTTP 503", "connection refused", ...
   uint32_t successes = 0;   // in a row
   uint32_t failures = 0;    // in a row
+  uint64_t passes = 0;      // checks passed in all (an outlier ejection ends at the next one)
 };
 
 class HealthChecker {

@@ -293,6 +293,10 @@ void RouterFilter::onDownstreamWatermark(bool above) {
 
 void RouterFilter::onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) {
   upstream_status_ = headers.status;
+  const int status = headers.status;
+  recordOutcome(status == 502 || status == 503 || status == 504 ? outlier::Outcome::Gateway
+                : status >= 500                                 ? outlier::Outcome::ServerError
+                                                                : outlier::Outcome::Success);
   // A gRPC status in the headers is final only when they end the response (Trailers-Only).
   if (canRetry() && headers.status != 101 &&
       retriableResponse(*retry_, headers.status,
@@ -346,6 +350,11 @@ void RouterFilter::onUpstreamFailure(UpstreamFailure failure, bool response_star
     requestStream();
     return;
   }
+  // The endpoint's fault as far as anyone can tell (an upstream's REFUSED_STREAM is its choice,
+  // and a reused connection's race is nobody's).
+  if (!response_started && failure != UpstreamFailure::Refused) {
+    recordOutcome(outlier::Outcome::LocalOrigin);
+  }
   if (!response_started && !tunnel_ && canRetry() &&
       retriableFailure(*retry_, tryFailure(failure)) && budgetAllowsRetry()) {
     retryAfter(failure == UpstreamFailure::ConnectTimeout ? 504 : 502, false);
@@ -385,6 +394,10 @@ void RouterFilter::releaseUpstream(bool reusable) {
     if (!completed_) context_.setRequestReadDisabled(false);
   }
   endpointFinished();
+}
+
+void RouterFilter::recordOutcome(outlier::Outcome outcome) {
+  if (endpoint_ != nullptr) state_->recordOutcome(*endpoint_, outcome);
 }
 
 void RouterFilter::endpointFinished() {

@@ -62,6 +62,8 @@ class RouterFilter final : public filters::Filter, public UpstreamCallbacks, pub
   void forwardBody(Buffer& data, bool end_stream);
   void forwardTrailers(HeaderMap& trailers);
   void releaseUpstream(bool reusable);
+  // What the try's end says about its endpoint, for outlier detection.
+  void recordOutcome(outlier::Outcome outcome);
   void endpointFinished();
   // Answers locally with what the failure of the last try means.
   void failRequest(int status, std::string_view body, std::string_view reason);

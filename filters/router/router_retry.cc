@@ -106,6 +106,7 @@ void RouterFilter::onTryTimer(evutil_socket_t, short, void* self) {
     router->requestStream();
     return;
   }
+  router->recordOutcome(outlier::Outcome::LocalOrigin);
   if (router->canRetry() && retriableFailure(*router->retry_, TryFailure::Timeout) &&
       router->budgetAllowsRetry()) {
     router->retryAfter(504, false);
@@ -117,6 +118,10 @@ void RouterFilter::onTryTimer(evutil_socket_t, short, void* self) {
 
 void RouterFilter::onRouteTimeout(evutil_socket_t, short, void* self) {
   auto* router = static_cast<RouterFilter*>(self);
+  // A try still waiting for its response head: its endpoint was too slow.
+  if (router->upstream_ != nullptr && router->upstream_status_ == 0) {
+    router->recordOutcome(outlier::Outcome::LocalOrigin);
+  }
   router->upstream_status_ = 504;
   router->failRequest(504, "upstream request timeout\n", "upstream_timeout");
 }

@@ -21,10 +21,12 @@ bool sameTls(const config::TlsClient& a, const config::TlsClient& b) {
 ConnectionPools::ConnectionPools(Worker& worker, CircuitBreakers& breakers)
     : worker_(worker), breakers_(breakers) {
   event_assign(&sweep_event_, worker.base(), -1, 0, &ConnectionPools::onSweep, this);
+  evtimer_assign(&retry_starved_, worker.base(), &ConnectionPools::onRetryStarved, this);
 }
 
 ConnectionPools::~ConnectionPools() {
   event_del(&sweep_event_);
+  evtimer_del(&retry_starved_);
   starved_.clear();
   pools_.clear();
 }
@@ -106,6 +108,17 @@ size_t ConnectionPools::idleCount() const {
 void ConnectionPools::waitForCapacity(const std::string& cluster, EndpointPool* pool) {
   std::vector<EndpointPool*>& waiting = starved_[cluster];
   if (std::find(waiting.begin(), waiting.end(), pool) == waiting.end()) waiting.push_back(pool);
+  if (!evtimer_pending(&retry_starved_, nullptr)) {
+    static constexpr timeval kRetry = {0, 10 * 1000};
+    evtimer_add(&retry_starved_, &kRetry);
+  }
+}
+
+void ConnectionPools::onRetryStarved(evutil_socket_t, short, void* self) {
+  auto* pools = static_cast<ConnectionPools*>(self);
+  std::vector<std::string> clusters;
+  for (const auto& [cluster, waiting] : pools->starved_) clusters.push_back(cluster);
+  for (const std::string& cluster : clusters) pools->capacityFreed(cluster);
 }
 
 void ConnectionPools::capacityFreed(const std::string& cluster) {

@@ -47,6 +47,7 @@ class ConnectionPools final : public ConnectionPool, public PoolTable {
   // the same as `cluster`'s (a stream may hold an older snapshot); null when there is none.
   const TlsClientContext* tlsContext(const config::Cluster& cluster) const;
   static void onSweep(evutil_socket_t, short, void* self);
+  static void onRetryStarved(evutil_socket_t, short, void* self);
 
   Worker& worker_;
   CircuitBreakers& breakers_;
@@ -61,6 +62,9 @@ class ConnectionPools final : public ConnectionPool, public PoolTable {
   std::vector<std::string> sweep_candidates_;
   event sweep_event_;
   bool sweep_scheduled_ = false;
+  // Starved pools try again every few milliseconds: the connection that frees room for them may
+  // close on another worker, which cannot tell them.
+  event retry_starved_;
 };
 
 }  // namespace remora

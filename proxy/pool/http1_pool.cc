@@ -95,7 +95,16 @@ void Http1Pool::release(std::unique_ptr<Http1ClientConnection> connection, bool 
     return;
   }
   if (serveWaiting(connection)) return;
-  if (idle_.size() >= cluster_->max_idle_connections) {
+  // The cluster (or this endpoint) is at its connection limit and streams wait elsewhere (another
+  // endpoint, another worker): an idle connection here would keep them waiting, so it closes and
+  // makes room.
+  const bool at_limit =
+      breaker_->current(BreakerResource::Connections) >= limits_.of(BreakerResource::Connections) ||
+      (endpoint_connections_ != nullptr && limits_.max_connections_per_endpoint > 0 &&
+       endpoint_connections_->count.load(std::memory_order_relaxed) >=
+           limits_.max_connections_per_endpoint);
+  const bool others_starve = at_limit && breaker_->current(BreakerResource::PendingRequests) > 0;
+  if (idle_.size() >= cluster_->max_idle_connections || others_starve) {
     destroy(std::move(connection));
     return;
   }

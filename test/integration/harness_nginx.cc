@@ -89,25 +89,43 @@ Nginx::Nginx(const std::string& server_body, const std::optional<NginxTls>& tls,
     port_ = freePort();
     std::filesystem::path conf = dir_.file("nginx.conf");
     writeFile(conf, nginxConfig(dir_.path(), port_, server_body, tls, http2));
-    std::error_code ignored;
-    std::filesystem::remove(dir_.file("error.log"), ignored);
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{"/usr/sbin/nginx", "-p", dir_.path().string(), "-c", conf.string(),
-                                 "-e", dir_.file("error.log").string(), "-g", "daemon off;"},
-        dir_.path(), "nginx");
-    bool up = waitUntil(
-        [this] {
-          if (!process_->running()) return true;
-          return Socket::connectTo(port_, deadlineIn(std::chrono::seconds(1))).valid();
-        },
-        deadlineIn(std::chrono::seconds(10)));
-    // Accepting and still running (a port stolen meanwhile makes nginx exit instead).
-    if (up && process_->running() && errorLog().find("[emerg]") == std::string::npos) return;
+    if (launch()) return;
     last_error = errorLog() + process_->err();
     process_.reset();
     if (last_error.find("Address already in use") == std::string::npos) break;
   }
   throw std::runtime_error("nginx did not start:\n" + last_error);
+}
+
+bool Nginx::launch() {
+  std::error_code ignored;
+  std::filesystem::remove(dir_.file("error.log"), ignored);
+  process_ = std::make_unique<Process>(
+      std::vector<std::string>{"/usr/sbin/nginx", "-p", dir_.path().string(), "-c",
+                               dir_.file("nginx.conf").string(), "-e",
+                               dir_.file("error.log").string(), "-g", "daemon off;"},
+      dir_.path(), "nginx");
+  bool up = waitUntil(
+      [this] {
+        if (!process_->running()) return true;
+        return Socket::connectTo(port_, deadlineIn(std::chrono::seconds(1))).valid();
+      },
+      deadlineIn(std::chrono::seconds(10)));
+  // Accepting and still running (a port stolen meanwhile makes nginx exit instead).
+  return up && process_->running() && errorLog().find("[emerg]") == std::string::npos;
+}
+
+void Nginx::kill() {
+  if (!process_ || !process_->running()) return;
+  process_->signal(SIGKILL);
+  process_->waitExit(deadlineIn(std::chrono::seconds(5)));
+}
+
+bool Nginx::restart(std::string* error) {
+  kill();
+  if (launch()) return true;
+  if (error != nullptr) *error = errorLog() + process_->err();
+  return false;
 }
 
 Nginx::~Nginx() {

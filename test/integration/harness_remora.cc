@@ -109,6 +109,25 @@ uint16_t Remora::port(const std::string& listener) const {
 
 HttpResponse Remora::adminGet(std::string_view path) const { return httpGet(admin_port_, path); }
 
+nlohmann::json Remora::cluster(std::string_view name) const {
+  const HttpResponse response = adminGet("/clusters");
+  if (response.status != 200) return nullptr;
+  const nlohmann::json clusters = nlohmann::json::parse(response.body);
+  for (const auto& cluster : clusters["clusters"]) {
+    if (cluster["name"] == std::string(name)) return cluster;
+  }
+  return nullptr;
+}
+
+nlohmann::json Remora::endpoint(std::string_view cluster_name, std::string_view address) const {
+  const nlohmann::json found = cluster(cluster_name);
+  if (found.is_null()) return nullptr;
+  for (const auto& endpoint : found["endpoints"]) {
+    if (endpoint["address"] == std::string(address)) return endpoint;
+  }
+  return nullptr;
+}
+
 HttpResponse Remora::adminPost(std::string_view path) const {
   return httpRequest(admin_port_, "POST", path, {{"Content-Length", "0"}});
 }

@@ -161,4 +161,16 @@ ScriptedUpstream::Handler ScriptedUpstream::echo() {
   };
 }
 
+ScriptedUpstream::Handler ScriptedUpstream::named(std::string name,
+                                                  const std::atomic<int>& health) {
+  return [name, &health](UpstreamConnection& c) {
+    while (std::optional<HttpRequest> request =
+               c.readRequest(deadlineIn(std::chrono::seconds(30)))) {
+      const bool answered =
+          request->target == "/health" ? c.respond(health.load(), "health") : c.respond(200, name);
+      if (!answered) return;
+    }
+  };
+}
+
 }  // namespace remora::harness

@@ -12,35 +12,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// An upstream answering its `name` on every path but /health, which answers `health`.
-ScriptedUpstream::Handler checkedUpstream(std::string name, std::atomic<int>& health) {
-  return [name, &health](UpstreamConnection& connection) {
-    while (auto request = connection.readRequest()) {
-      if (request->target == "/health") {
-        connection.respond(health.load(), "health");
-      } else {
-        connection.respond(200, name);
-      }
-    }
-  };
-}
-
-nlohmann::json endpointsOf(const Remora& remora) {
-  return nlohmann::json::parse(remora.adminGet("/clusters").body)["clusters"][0]["endpoints"];
-}
-
 nlohmann::json endpointAt(const Remora& remora, const std::string& address) {
-  for (const auto& endpoint : endpointsOf(remora)) {
-    if (endpoint["address"] == address) return endpoint;
-  }
-  return nullptr;
+  return remora.endpoint("backend", address);
 }
 
 TEST(HealthCheck, AnEndpointFailingItsCheckLeavesRotationAndComesBackAfterItsThreshold) {
   std::atomic<int> a_health{200};
   std::atomic<int> b_health{503};
-  ScriptedUpstream a(checkedUpstream("a", a_health));
-  ScriptedUpstream b(checkedUpstream("b", b_health));
+  ScriptedUpstream a(ScriptedUpstream::named("a", a_health));
+  ScriptedUpstream b(ScriptedUpstream::named("b", b_health));
   const uint16_t dead = freePort();
   Remora remora;
   ASSERT_TRUE(remora.start(
@@ -57,6 +37,7 @@ clusters:
     endpoints: [{{a}}, {{b}}, "127.0.0.1:{{dead}}"]
     health_check: {path: /health, interval: 100ms, timeout: 100ms, healthy_threshold: 3,
                    unhealthy_threshold: 2}
+    panic_threshold: 0   # one of three healthy would be panic: this test is about rotation
 )",
              {{"a", a.address()}, {"b", b.address()}, {"dead", std::to_string(dead)}})));
   const uint16_t port = remora.port("edge");

@@ -52,6 +52,13 @@ listeners:
       - match: {prefix: /unbudgeted}
         cluster: unbudgeted
         retry: {on: [5xx], backoff: {base: 1ms}}
+  - name: public
+    address: "127.0.0.1:0"
+    trusted: false
+    routes:
+      - match: {prefix: /always}
+        cluster: busy
+        retry: {attempts: 2, on: [gateway-error], backoff: {base: 1ms}}
 clusters:
   - name: flaky
     endpoints: ["{{busy}}", "{{echo}}"]
@@ -228,6 +235,18 @@ TEST_F(Retries, OneRetryingHopARequestFromARetryingRemoraGoesOnce) {
   EXPECT_EQ(r.status, 503) << r;
   ASSERT_EQ(busy_.requestCount(), 1u);
   EXPECT_EQ(busy_.requests()[0].headers.get("x-remora-attempt").value_or(""), "2");
+}
+
+TEST_F(Retries, AnUntrustedClientCannotSwitchRetriesOffNorSendRemorasHeaders) {
+  HttpResponse r =
+      httpGet(remora_.port("public"), "/always", {{"x-remora-attempt", "3"}, {"x-remora-x", "1"}});
+  EXPECT_EQ(r.status, 503) << r;
+  const std::vector<HttpRequest> tries = busy_.requests();
+  ASSERT_EQ(tries.size(), 3u);
+  for (size_t i = 0; i < tries.size(); ++i) {
+    EXPECT_EQ(tries[i].headers.get("x-remora-attempt").value_or(""), std::to_string(i + 1));
+    EXPECT_FALSE(tries[i].headers.has("x-remora-x"));
+  }
 }
 
 TEST_F(Retries, ASpentRetryBudgetLetsTheFailureThroughAndIsCounted) {

@@ -33,6 +33,12 @@ class Nginx {
                  bool http2 = false);
   ~Nginx();
 
+  // SIGKILL, as a crash would; the port stays this nginx's for restart().
+  void kill();
+  // Starts it again on the same port with the same config; false (with the log in `error`) when
+  // it did not come up.
+  bool restart(std::string* error = nullptr);
+
   uint16_t port() const { return port_; }
   std::string address() const;  // "127.0.0.1:port"
   std::string errorLog() const;
@@ -52,6 +58,9 @@ class Nginx {
   static std::optional<std::string> echoField(std::string_view body, std::string_view key);
 
  private:
+  // Runs nginx on `port_` with the config file written already; true once it accepts.
+  bool launch();
+
   TempDir dir_;
   uint16_t port_ = 0;
   std::unique_ptr<Process> process_;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,9 @@ class Remora {
   uint16_t adminPort() const { return admin_port_; }
   HttpResponse adminGet(std::string_view path) const;
   HttpResponse adminPost(std::string_view path) const;
+  // From /clusters: the endpoint `address` of `cluster` (null when absent), and the cluster.
+  nlohmann::json endpoint(std::string_view cluster, std::string_view address) const;
+  nlohmann::json cluster(std::string_view name) const;
 
   std::string logs() const;  // stderr then stdout, so far
   bool signal(int sig) { return process_ && process_->signal(sig); }

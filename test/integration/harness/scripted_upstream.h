@@ -74,6 +74,8 @@ class ScriptedUpstream {
   static Handler respondWith(int status, std::string body, HeaderList headers = {});
   // 200 with body "METHOD TARGET\n" followed by the request body.
   static Handler echo();
+  // `name` on every path but /health, which answers with the status `health` holds then.
+  static Handler named(std::string name, const std::atomic<int>& health);
 
  private:
   friend class UpstreamConnection;

@@ -33,7 +33,7 @@ struct View {
 
 TEST(ClusterStateTest, EndpointsThatLeaveAreDroppedAndReported) {
   View first(1, {1, 2, 3});
-  ClusterState state(first.config, std::make_shared<BreakerCounts>());
+  ClusterState state(first.config, std::make_shared<BreakerCounts>(), nullptr);
   std::vector<std::string> left;
   state.reconcile(first.cluster, left);
   EXPECT_EQ(state.endpointStates(), 3u);
@@ -46,7 +46,7 @@ TEST(ClusterStateTest, EndpointsThatLeaveAreDroppedAndReported) {
 
 TEST(ClusterStateTest, AnEndpointInUseStaysUntilItsLastRequestEnds) {
   View first(1, {1, 2});
-  ClusterState state(first.config, std::make_shared<BreakerCounts>());
+  ClusterState state(first.config, std::make_shared<BreakerCounts>(), nullptr);
   std::vector<std::string> left;
   state.reconcile(first.cluster, left);
   EndpointState& busy = state.endpoint(first.cluster, 0);
@@ -62,7 +62,7 @@ TEST(ClusterStateTest, AnEndpointInUseStaysUntilItsLastRequestEnds) {
 }
 
 TEST(ClusterStateTest, ChurnLeavesNothingBehind) {
-  ClusterState state(View(1, {}).config, std::make_shared<BreakerCounts>());
+  ClusterState state(View(1, {}).config, std::make_shared<BreakerCounts>(), nullptr);
   std::vector<std::string> left;
   for (int round = 1; round <= 50; ++round) {
     std::vector<int> ids;
@@ -77,7 +77,7 @@ TEST(ClusterStateTest, ChurnLeavesNothingBehind) {
 
 TEST(ClusterStateTest, IndicesOfTheAlignedSnapshotAndKeysOfOthersReachTheSameState) {
   View first(1, {1, 2, 3});
-  ClusterState state(first.config, std::make_shared<BreakerCounts>());
+  ClusterState state(first.config, std::make_shared<BreakerCounts>(), nullptr);
   std::vector<std::string> left;
   state.reconcile(first.cluster, left);
   View second(2, {3, 1});

@@ -31,7 +31,8 @@ struct Fixture {
     }
     all.generation = 1;
     cluster.subsets.push_back(all);
-    owned_state = std::make_unique<ClusterState>(config, std::make_shared<BreakerCounts>());
+    owned_state =
+        std::make_unique<ClusterState>(config, std::make_shared<BreakerCounts>(), nullptr);
     std::vector<std::string> left;
     owned_state->reconcile(cluster, left);
   }
