@@ -86,5 +86,49 @@ TEST(ClusterStateTest, IndicesOfTheAlignedSnapshotAndKeysOfOthersReachTheSameSta
   EXPECT_EQ(&state.endpoint(second.cluster, 0), &state.endpoint(first.cluster, 2));
 }
 
+// Collects what a worker would post to the main thread at once.
+struct Reports : OutcomeSink {
+  void reportNow(outlier::EndpointReport report) override { reports.push_back(report); }
+  std::vector<outlier::EndpointReport> reports;
+};
+
+TEST(ClusterStateTest, ARunOfFailuresIsReportedAtOnceEveryThresholdAndASuccessEndsIt) {
+  View view(1, {1});
+  Reports sink;
+  ClusterState state(view.config, std::make_shared<BreakerCounts>(), &sink);
+  std::vector<std::string> left;
+  state.reconcile(view.cluster, left);
+  EndpointState& endpoint = state.endpoint(view.cluster, 0);
+  for (int i = 0; i < 4; ++i) state.recordOutcome(endpoint, outlier::Outcome::LocalOrigin);
+  EXPECT_TRUE(sink.reports.empty());
+  state.recordOutcome(endpoint, outlier::Outcome::LocalOrigin);
+  ASSERT_EQ(sink.reports.size(), 1u);
+  EXPECT_EQ(sink.reports[0].crossed, outlier::kCrossedLocalOrigin);
+  EXPECT_EQ(sink.reports[0].counts.local_origin, 5u);
+  // Asked again after another run of the threshold's length (the main thread may have refused).
+  for (int i = 0; i < 5; ++i) state.recordOutcome(endpoint, outlier::Outcome::LocalOrigin);
+  EXPECT_EQ(sink.reports.size(), 2u);
+  state.recordOutcome(endpoint, outlier::Outcome::Success);
+  for (int i = 0; i < 4; ++i) state.recordOutcome(endpoint, outlier::Outcome::Gateway);
+  EXPECT_EQ(sink.reports.size(), 2u);
+  // A 500 is not a gateway error: the gateway run starts over (5xx is off by default).
+  state.recordOutcome(endpoint, outlier::Outcome::ServerError);
+  for (int i = 0; i < 4; ++i) state.recordOutcome(endpoint, outlier::Outcome::Gateway);
+  EXPECT_EQ(sink.reports.size(), 2u);
+  state.recordOutcome(endpoint, outlier::Outcome::Gateway);
+  ASSERT_EQ(sink.reports.size(), 3u);
+  EXPECT_EQ(sink.reports[2].crossed, outlier::kCrossedGateway);
+  // What was reported at once is not reported again with the batch.
+  state.recordOutcome(endpoint, outlier::Outcome::Success);
+  outlier::OutcomeBatch batch;
+  state.collectOutcomes(batch);
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch[0].endpoint, "10.0.0.1:80");
+  EXPECT_EQ(batch[0].counts.total(), 1u);
+  batch.clear();
+  state.collectOutcomes(batch);
+  EXPECT_TRUE(batch.empty());
+}
+
 }  // namespace
 }  // namespace remora
