@@ -44,6 +44,11 @@ void ClusterState::reconcile(const ClusterInfo& cluster, std::vector<std::string
   std::unordered_set<std::string_view> labels;
   for (const SubsetInfo& subset : cluster.subsets) labels.insert(subset.label);
   std::erase_if(balancers_, [&](const auto& entry) { return !labels.contains(entry.first); });
+  balancer_by_subset_.assign(cluster.subsets.size(), nullptr);
+  for (size_t s = 0; s < cluster.subsets.size(); ++s) {
+    auto it = balancers_.find(cluster.subsets[s].label);
+    if (it != balancers_.end()) balancer_by_subset_[s] = it->second.get();
+  }
 }
 
 EndpointState& ClusterState::endpoint(const ClusterInfo& cluster, uint32_t index) {
@@ -61,10 +66,14 @@ EndpointState& ClusterState::endpoint(const ClusterInfo& cluster, uint32_t index
 }
 
 LoadBalancer& ClusterState::balancer(const ClusterInfo& cluster, const SubsetInfo& subset) {
+  const bool cached = aligned(cluster);
+  const size_t index = static_cast<size_t>(&subset - cluster.subsets.data());
+  if (cached && balancer_by_subset_[index] != nullptr) return *balancer_by_subset_[index];
   auto it = balancers_.find(subset.label);
   if (it == balancers_.end()) {
     it = balancers_.emplace(subset.label, makeLoadBalancer(cluster.config->lb)).first;
   }
+  if (cached) balancer_by_subset_[index] = it->second.get();
   return *it->second;
 }
 

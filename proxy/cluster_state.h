@@ -91,6 +91,7 @@ class ClusterState : public EndpointLoad {
                      std::equal_to<>>
       endpoints_;
   std::vector<EndpointState*> by_index_;
+  std::vector<LoadBalancer*> balancer_by_subset_;  // aligned like `by_index_`; null: not made yet
   // By subset label ("" for the whole cluster).
   std::unordered_map<std::string, std::unique_ptr<LoadBalancer>, stats::TransparentHash,
                      std::equal_to<>>

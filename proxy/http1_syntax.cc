@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 
+#include <array>
+
 #include "proxy/http1_parser.h"
 
 namespace remora::http1 {
@@ -21,16 +23,28 @@ bool isSubDelim(char c) {
   return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
 }
 
+// The characters a reg-name may hold as they are (unreserved and sub-delims), as a table: every
+// request's Host is checked against it.
+constexpr std::array<bool, 256> kRegNameChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    table[static_cast<size_t>(c)] =
+        (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+        std::string_view("-._~!$&'()*+,;=").find(ch) != std::string_view::npos;
+  }
+  return table;
+}();
+
 // reg-name = *( unreserved / pct-encoded / sub-delims ): no '@', so userinfo never passes.
 bool isRegName(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= s.size() || !isHexDigit(s[i + 1]) || !isHexDigit(s[i + 2])) return false;
-      i += 2;
-    } else if (!isUnreserved(c) && !isSubDelim(c)) {
+    if (kRegNameChars[static_cast<unsigned char>(c)]) continue;
+    if (c != '%' || i + 2 >= s.size() || !isHexDigit(s[i + 1]) || !isHexDigit(s[i + 2])) {
       return false;
     }
+    i += 2;
   }
   return true;
 }

@@ -4,7 +4,6 @@
 
 #include <random>
 
-#include "proxy/event_time.h"
 #include "proxy/header_mutations.h"
 
 namespace remora {
@@ -87,9 +86,7 @@ Stream::Stream(StreamHost& host, DownstreamCodec& codec, std::shared_ptr<const S
       listener_(listener),
       info_(std::move(info)) {}
 
-Stream::~Stream() {
-  if (idle_timer_assigned_) evtimer_del(&idle_timer_);
-}
+Stream::~Stream() { host_.idleSweeper().remove(*this); }
 
 void Stream::decodeHeaders(RequestHeaders headers, bool end_stream, bool expect_continue,
                            bool upgrade) {
@@ -100,39 +97,25 @@ void Stream::decodeHeaders(RequestHeaders headers, bool end_stream, bool expect_
   upgrade_ = upgrade;
   decorateRequest();
   route_ = listener_.routes->match(request_);
-  armIdleTimer();
+  watchIdle();
   buildChain();
   runRequestHeaders(0);
 }
 
-void Stream::armIdleTimer() {
+void Stream::watchIdle() {
   idle_timeout_ = listener_.config->stream_idle_timeout;
   if (route_ != nullptr && route_->config->stream_idle_timeout) {
     idle_timeout_ = *route_->config->stream_idle_timeout;
   }
-  if (idle_timeout_.count() == 0) return;
-  touch();
-  evtimer_assign(&idle_timer_, host_.base(), &Stream::onIdleTimer, this);
-  idle_timer_assigned_ = true;
-  const timeval tv = toTimeval(idle_timeout_);
-  evtimer_add(&idle_timer_, &tv);
+  if (idle_timeout_.count() != 0) host_.idleSweeper().add(*this);
 }
 
-void Stream::onIdleTimer(evutil_socket_t, short, void* self) {
-  auto* stream = static_cast<Stream*>(self);
-  if (stream->completed_) return;
-  const auto idle = std::chrono::steady_clock::now() - stream->last_activity_;
-  if (idle < stream->idle_timeout_) {
-    const timeval tv = toTimeval(
-        std::chrono::duration_cast<std::chrono::milliseconds>(stream->idle_timeout_ - idle) +
-        std::chrono::milliseconds(1));
-    evtimer_add(&stream->idle_timer_, &tv);
-    return;
-  }
+void Stream::onStill(IdleSweeper::Clock::duration still) {
+  if (completed_ || still < idle_timeout_) return;
   // Nothing moved either way: the client's request stalled (408), or the upstream is silent
   // (504); once the response started, the stream is reset. The router lets go of its upstream.
-  const int status = stream->request_complete_ ? 504 : 408;
-  stream->localReply({status, "stream idle timeout\n", "stream_idle_timeout"});
+  const int status = request_complete_ ? 504 : 408;
+  localReply({status, "stream idle timeout\n", "stream_idle_timeout"});
 }
 
 void Stream::decorateRequest() {
@@ -517,7 +500,7 @@ void Stream::complete() {
   if (completed_) return;
   completed_ = true;
   response_complete_ = true;
-  if (idle_timer_assigned_) evtimer_del(&idle_timer_);
+  host_.idleSweeper().remove(*this);
   info_.duration = std::chrono::steady_clock::now() - info_.start;
   const uint64_t duration_ns = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(info_.duration).count());

@@ -4,9 +4,6 @@
 // exchange. It knows nothing of clusters, balancers or retries.
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
-
 #include <chrono>
 #include <memory>
 #include <string>
@@ -15,11 +12,12 @@
 #include "discovery/snapshot.h"
 #include "filters/filter.h"
 #include "proxy/codec.h"
+#include "proxy/idle_sweeper.h"
 #include "proxy/stream_host.h"
 
 namespace remora {
 
-class Stream : public Deferrable {
+class Stream : public Deferrable, private IdleSweeper::Entry {
  public:
   Stream(StreamHost& host, DownstreamCodec& codec, std::shared_ptr<const Snapshot> snapshot,
          const ListenerInfo& listener, filters::StreamInfo info);
@@ -125,10 +123,9 @@ class Stream : public Deferrable {
   void updateResponseWatermark();
   uint64_t bufferLimit() const;
   void complete();
-  // The stream idle timeout: armed once, it checks on firing whether anything moved since.
-  void armIdleTimer();
-  void touch() { last_activity_ = std::chrono::steady_clock::now(); }
-  static void onIdleTimer(evutil_socket_t, short, void* self);
+  // The stream idle timeout, checked by the worker's sweeper.
+  void watchIdle();
+  void onStill(IdleSweeper::Clock::duration still) override;
 
   StreamHost& host_;
   DownstreamCodec& codec_;
@@ -157,9 +154,6 @@ class Stream : public Deferrable {
   uint32_t response_generation_ = 0;  // a local reply replaces the response in progress
 
   std::chrono::milliseconds idle_timeout_{0};
-  std::chrono::steady_clock::time_point last_activity_;
-  event idle_timer_;  // embedded: no allocation per request
-  bool idle_timer_assigned_ = false;
 
   bool local_reply_started_ = false;
   bool response_headers_sent_ = false;

@@ -7,6 +7,7 @@
 
 #include "filters/filter.h"
 #include "proxy/deferrable.h"
+#include "proxy/idle_sweeper.h"
 #include "proxy/stats.h"
 
 namespace remora {
@@ -18,6 +19,8 @@ class StreamHost {
   // Destroys `object` once the current callback has returned.
   virtual void deferDelete(std::unique_ptr<Deferrable> object) = 0;
   virtual stats::WorkerStats& stats() = 0;
+  // Checks streams' idle timeouts.
+  virtual IdleSweeper& idleSweeper() = 0;
   // The terminal filter of every chain: the router, which sends the request upstream.
   virtual std::unique_ptr<filters::Filter> makeRouter(filters::StreamContext& context) = 0;
 };

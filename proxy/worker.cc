@@ -60,6 +60,7 @@ Worker::Worker(size_t index, stats::WorkerStats& stats, CircuitBreakers& breaker
       notifier_(std::make_unique<LoopNotifier>(base_)),
       cleanup_event_(event_new(base_, -1, 0, &Worker::onCleanup, this)),
       report_timer_(event_new(base_, -1, EV_PERSIST, &Worker::onReportTimer, this)),
+      idle_sweeper_(std::make_unique<IdleSweeper>(base_)),
       breakers_(breakers),
       pool_(std::make_unique<ConnectionPools>(*this, breakers)) {}
 
@@ -68,6 +69,7 @@ Worker::~Worker() {
   pool_.reset();
   deferred_.clear();
   listeners_.clear();
+  idle_sweeper_.reset();
   event_free(report_timer_);
   event_free(cleanup_event_);
   notifier_.reset();
@@ -78,9 +80,12 @@ void Worker::setSnapshot(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
   std::unordered_set<std::string_view> present;
   std::vector<std::string> left;
+  cluster_by_index_.clear();
   for (const ClusterInfo& cluster : snapshot_->clusters) {
     present.insert(cluster.config->name);
-    clusterState(cluster).reconcile(cluster, left);
+    ClusterState& state = clusterState(cluster);
+    state.reconcile(cluster, left);
+    cluster_by_index_.push_back(&state);
   }
   pool_->closeIdleTo(left);
   // A cluster that left the config goes once no request to it is in flight.
@@ -94,6 +99,13 @@ std::unique_ptr<filters::Filter> Worker::makeRouter(filters::StreamContext& cont
 }
 
 ClusterState& Worker::clusterState(const ClusterInfo& cluster) {
+  if (snapshot_ != nullptr && cluster_by_index_.size() == snapshot_->clusters.size()) {
+    const ClusterInfo* first = snapshot_->clusters.data();
+    const std::less<> before;
+    if (!before(&cluster, first) && before(&cluster, first + snapshot_->clusters.size())) {
+      return *cluster_by_index_[static_cast<size_t>(&cluster - first)];
+    }
+  }
   const std::string& name = cluster.config->name;
   auto it = clusters_.find(name);
   if (it == clusters_.end()) {

@@ -84,6 +84,7 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
 
   // --- StreamHost and Upstreams. ---
   stats::WorkerStats& stats() override { return stats_; }
+  IdleSweeper& idleSweeper() override { return *idle_sweeper_; }
   void deferDelete(std::unique_ptr<Deferrable> object) override;
   std::unique_ptr<filters::Filter> makeRouter(filters::StreamContext& context) override;
   ClusterState& clusterState(const ClusterInfo& cluster) override;
@@ -125,6 +126,7 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
   std::unique_ptr<LoopNotifier> notifier_;
   event* cleanup_event_;
   event* report_timer_;  // outcome batches, once a second
+  std::unique_ptr<IdleSweeper> idle_sweeper_;
   OutcomeReporter reporter_;
   std::thread thread_;
   std::shared_ptr<const Snapshot> snapshot_;
@@ -136,6 +138,8 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
   std::unordered_map<std::string, std::unique_ptr<ClusterState>, stats::TransparentHash,
                      std::equal_to<>>
       clusters_;
+  // By cluster index of the current snapshot: what most requests look up, without a hash.
+  std::vector<ClusterState*> cluster_by_index_;
   bool draining_ = false;
   bool drain_noticed_ = false;
 };

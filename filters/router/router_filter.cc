@@ -64,7 +64,7 @@ filters::Next RouterFilter::onRequestHeaders(RequestHeaders& headers, bool end_s
     return filters::Next::Stop;
   }
   applyHeaderMutations(route.request_headers, headers.headers);
-  const int target = pickTarget(route_->targets, lbRandom());
+  const int target = pickTarget(route_->targets, &lbRandom);
   if (target < 0) {
     context_.sendLocalReply({503, "no healthy upstream\n", "no_healthy_upstream"});
     return filters::Next::Stop;
@@ -309,7 +309,8 @@ void RouterFilter::onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) 
   if (try_timer_assigned_) evtimer_del(&try_timer_);
   if (headers.status == 101) {
     tunnel_ = true;
-    if (route_timer_assigned_) evtimer_del(&route_timer_);
+    if (route_timer_armed_) evtimer_del(&route_timer_);
+    route_timer_armed_ = false;
   }
   if (end_stream) upstream_done_ = true;
   applyHeaderMutations(route_->config->response_headers, headers.headers);

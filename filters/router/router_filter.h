@@ -118,6 +118,7 @@ class RouterFilter final : public filters::Filter, public UpstreamCallbacks, pub
   bool try_timer_assigned_ = false;
   event route_timer_;  // the route timeout; embedded: no allocation per request
   bool route_timer_assigned_ = false;
+  bool route_timer_armed_ = false;
   bool retried_connection_ = false;
   int refused_retries_ = 0;
   int upstream_status_ = 0;

@@ -68,11 +68,12 @@ void RouterFilter::armTimeouts() {
   if (route_ == nullptr || tunnel_ || completed_ || !context_.requestComplete()) return;
   // Armed once, when the request is complete: it bounds every try together.
   const config::Duration timeout = route_->config->timeout;
-  if (timeout.count() != 0 && !(route_timer_assigned_ && evtimer_pending(&route_timer_, nullptr))) {
+  if (timeout.count() != 0 && !route_timer_armed_) {
     if (!route_timer_assigned_) {
       evtimer_assign(&route_timer_, context_.loop(), &RouterFilter::onRouteTimeout, this);
     }
     route_timer_assigned_ = true;
+    route_timer_armed_ = true;
     const timeval tv = toTimeval(timeout);
     evtimer_add(&route_timer_, &tv);
   }
@@ -93,7 +94,8 @@ void RouterFilter::armTryTimer(config::Duration delay) {
 
 void RouterFilter::stopTimers() {
   if (try_timer_assigned_) evtimer_del(&try_timer_);
-  if (route_timer_assigned_) evtimer_del(&route_timer_);
+  if (route_timer_armed_) evtimer_del(&route_timer_);
+  route_timer_armed_ = false;
 }
 
 void RouterFilter::onTryTimer(evutil_socket_t, short, void* self) {
@@ -118,6 +120,7 @@ void RouterFilter::onTryTimer(evutil_socket_t, short, void* self) {
 
 void RouterFilter::onRouteTimeout(evutil_socket_t, short, void* self) {
   auto* router = static_cast<RouterFilter*>(self);
+  router->route_timer_armed_ = false;
   // A try still waiting for its response head: its endpoint was too slow.
   if (router->upstream_ != nullptr && router->upstream_status_ == 0) {
     router->recordOutcome(outlier::Outcome::LocalOrigin);

@@ -9,7 +9,7 @@
 namespace remora::router {
 
 // A target by weight (targets with weight 0 are never chosen), or -1 when none may be;
-// `random` is uniform over 64 bits.
-int pickTarget(const std::vector<RouteTarget>& targets, uint64_t random);
+// `random` (uniform over 64 bits) is called only when there is a choice to make.
+int pickTarget(const std::vector<RouteTarget>& targets, uint64_t (*random)());
 
 }  // namespace remora::router

@@ -47,10 +47,14 @@ PendingStream* ConnectionPools::newStream(const Snapshot& snapshot, const Cluste
   const bool http2 = settings.protocol == config::HttpProtocol::Http2;
   // A TLS connection is only reused with the context it was made with: new certificates or CAs
   // after a reload take effect on new connections, and a plaintext one never passes for TLS.
-  thread_local std::string key;
-  key = endpoint.key;
-  if (tls != nullptr) key.append("|tls").append(std::to_string(tls->id()));
-  if (http2) key.append("|h2");
+  thread_local std::string decorated;
+  std::string_view key = endpoint.key;
+  if (tls != nullptr || http2) {
+    decorated = endpoint.key;
+    if (tls != nullptr) decorated.append("|tls").append(std::to_string(tls->id()));
+    if (http2) decorated.append("|h2");
+    key = decorated;
+  }
   auto it = pools_.find(key);
   if (it == pools_.end()) {
     std::shared_ptr<const LoadedConfig> tls_owner =
@@ -62,13 +66,15 @@ PendingStream* ConnectionPools::newStream(const Snapshot& snapshot, const Cluste
             : nullptr;
     std::unique_ptr<EndpointPool> pool;
     if (http2) {
-      pool = std::make_unique<Http2Pool>(worker_, *this, key, endpoint, tls, std::move(tls_owner),
-                                         std::move(breaker), std::move(per_endpoint));
+      pool = std::make_unique<Http2Pool>(worker_, *this, std::string(key), endpoint, tls,
+                                         std::move(tls_owner), std::move(breaker),
+                                         std::move(per_endpoint));
     } else {
-      pool = std::make_unique<Http1Pool>(worker_, *this, key, endpoint, tls, std::move(tls_owner),
-                                         std::move(breaker), std::move(per_endpoint));
+      pool = std::make_unique<Http1Pool>(worker_, *this, std::string(key), endpoint, tls,
+                                         std::move(tls_owner), std::move(breaker),
+                                         std::move(per_endpoint));
     }
-    it = pools_.emplace(key, std::move(pool)).first;
+    it = pools_.emplace(std::string(key), std::move(pool)).first;
   }
   EndpointPool& pool = *it->second;
   pool.update(snapshot.loaded, settings);

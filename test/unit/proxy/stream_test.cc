@@ -113,12 +113,16 @@ class RecordingFactory : public filters::FilterFactory {
 class FakeHost : public StreamHost {
  public:
   explicit FakeHost(Log& log) : router_factory("router", log) {}
-  ~FakeHost() override { event_base_free(base_); }
+  ~FakeHost() override {
+    sweeper_.reset();
+    event_base_free(base_);
+  }
   event_base* base() override { return base_; }
   void deferDelete(std::unique_ptr<Deferrable> object) override {
     deferred.push_back(std::move(object));
   }
   stats::WorkerStats& stats() override { return stats_; }
+  IdleSweeper& idleSweeper() override { return *sweeper_; }
   std::unique_ptr<filters::Filter> makeRouter(filters::StreamContext& context) override {
     return router_factory.create(context);
   }
@@ -129,6 +133,7 @@ class FakeHost : public StreamHost {
  private:
   event_base* base_ = event_base_new();
   stats::WorkerStats stats_;
+  std::unique_ptr<IdleSweeper> sweeper_ = std::make_unique<IdleSweeper>(base_);
 };
 
 class StreamTest : public ::testing::Test {
