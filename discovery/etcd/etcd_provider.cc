@@ -1,5 +1,5 @@
 // The etcd watch loop: range, watch from revision+1, resume after a break, re-sync after
-// compaction, and the views built from the keys.
+// compaction, and a view passed on whenever the watched services' instances changed.
 #include "discovery/etcd/etcd_provider.h"
 
 #include <nlohmann/json.hpp>
@@ -12,24 +12,6 @@ namespace {
 
 constexpr std::chrono::milliseconds kRangeTimeout{5000};
 
-bool sameView(const RegistryView& a, const RegistryView& b) {
-  if (a.services.size() != b.services.size()) return false;
-  for (const auto& [name, endpoints] : a.services) {
-    auto it = b.services.find(name);
-    if (it == b.services.end() || it->second.size() != endpoints.size()) return false;
-    for (size_t i = 0; i < endpoints.size(); ++i) {
-      const RegistryEndpoint& x = endpoints[i];
-      const RegistryEndpoint& y = it->second[i];
-      if (x.endpoint.address.text() != y.endpoint.address.text() ||
-          x.endpoint.weight != y.endpoint.weight || x.endpoint.meta != y.endpoint.meta ||
-          x.healthy != y.healthy || x.health_reason != y.health_reason) {
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 EtcdProvider::EtcdProvider(HttpClient& http, const config::EtcdRegistry& config,
@@ -38,10 +20,11 @@ EtcdProvider::EtcdProvider(HttpClient& http, const config::EtcdRegistry& config,
       config_(config),
       callbacks_(std::move(callbacks)),
       client_(http, config),
+      instances_(config.prefix),
       retry_timer_(evtimer_new(http.base(), &EtcdProvider::onRetry, this)),
-      publish_(http.base(), [this] { publish(); }) {
-  last_view_.source = "etcd";
-}
+      publish_(http.base(), [this] {
+        if (instances_.changed()) publish();
+      }) {}
 
 EtcdProvider::~EtcdProvider() {
   call_.reset();
@@ -51,9 +34,10 @@ EtcdProvider::~EtcdProvider() {
 void EtcdProvider::watch(const std::set<std::string>& services) {
   const bool first = services_.empty() && !have_range_ && !call_;
   services_ = services;
+  instances_.watch(services);
   if (first) {
     range();
-  } else if (have_range_) {
+  } else if (have_range_ && instances_.changed()) {
     publish();
   }
 }
@@ -71,12 +55,11 @@ void EtcdProvider::range() {
     std::string error;
     auto reply = parseRangeReply(response.body, error);
     if (!reply) return fail("range: " + error);
-    kvs_.clear();
-    for (auto& kv : reply->kvs) kvs_[kv.key] = std::move(kv.value);
+    instances_.replace(std::move(reply->kvs));
     revision_ = reply->revision;
     have_range_ = true;
     succeeded();
-    publish();
+    if (instances_.changed()) publish();
     startWatch();
   });
 }
@@ -155,10 +138,9 @@ bool EtcdProvider::onWatchLine(std::string_view line) {
   bool changed = false;
   for (auto& event : message->events) {
     if (event.deleted) {
-      changed = kvs_.erase(event.kv.key) > 0 || changed;
+      changed = instances_.erase(event.kv.key) || changed;
     } else {
-      kvs_[event.kv.key] = std::move(event.kv.value);
-      changed = true;
+      changed = instances_.put(event.kv.key, event.kv.value) || changed;
     }
     revision_ = std::max(revision_, event.kv.mod_revision);
   }
@@ -171,29 +153,8 @@ bool EtcdProvider::onWatchLine(std::string_view line) {
 }
 
 void EtcdProvider::publish() {
-  RegistryView view;
+  RegistryView view = instances_.takeView();
   view.source = "etcd";
-  for (const std::string& service : services_) view.services[service];
-  for (const auto& [key, value] : kvs_) {
-    std::string_view rest(key);
-    rest.remove_prefix(config_.prefix.size());
-    const size_t slash = rest.find('/');
-    if (slash == std::string_view::npos) continue;
-    const std::string service(rest.substr(0, slash));
-    if (!services_.contains(service)) continue;
-    std::string error;
-    auto endpoint = parseInstance(value, error);
-    if (!endpoint) {
-      // One bad instance must not hide the others; it is left out and said so.
-      LOG_WARN("etcd: %s: %s", key.c_str(), error.c_str());
-      continue;
-    }
-    endpoint->endpoint.meta.emplace("instance", std::string(rest.substr(slash + 1)));
-    view.services[service].push_back(std::move(*endpoint));
-  }
-  if (published_once_ && sameView(view, last_view_)) return;
-  published_once_ = true;
-  last_view_ = view;
   callbacks_.on_view(std::move(view));
 }
 

@@ -3,7 +3,6 @@
 
 #include <event2/event.h>
 
-#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -12,6 +11,7 @@
 #include "discovery/backoff.h"
 #include "discovery/coalescer.h"
 #include "discovery/etcd/etcd_client.h"
+#include "discovery/etcd/etcd_instances.h"
 #include "discovery/registry_provider.h"
 
 namespace remora::discovery::etcd {
@@ -41,8 +41,8 @@ class EtcdProvider : public RegistryProvider {
   ProviderCallbacks callbacks_;
   EtcdClient client_;
   std::set<std::string> services_;
-  std::map<std::string, std::string> kvs_;  // key -> value, everything under the prefix
-  int64_t revision_ = 0;                    // every change up to this one is in kvs_
+  EtcdInstances instances_;  // everything under the prefix
+  int64_t revision_ = 0;     // every change up to this one is in instances_
   bool have_range_ = false;
   std::unique_ptr<HttpCall> call_;
   std::string partial_line_;
@@ -51,8 +51,6 @@ class EtcdProvider : public RegistryProvider {
   // Watch messages that remora reads behind a burst of changes make one view, not one each.
   Coalescer publish_;
   RegistryStatus status_;
-  bool published_once_ = false;
-  RegistryView last_view_;
 };
 
 }  // namespace remora::discovery::etcd
