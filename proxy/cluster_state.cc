@@ -1,6 +1,8 @@
-// Per-worker cluster state: alignment with snapshots, and dropping what left.
+// Per-worker cluster state: alignment with snapshots, state made on first use, and dropping what
+// left.
 #include "proxy/cluster_state.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 namespace remora {
@@ -13,16 +15,19 @@ void ClusterState::reconcile(const ClusterInfo& cluster, std::vector<std::string
     balancers_.clear();
   }
   generation_ = cluster.subsets.empty() ? 0 : cluster.subsets[0].generation;
-  by_index_.assign(cluster.endpoints.size(), nullptr);
+  // Fresh vectors, not assign(): a cluster that shrank gives its capacity back.
+  by_index_ = std::vector<EndpointState*>(cluster.endpoints.size(), nullptr);
+  std::vector<size_t> keys;
+  keys.reserve(cluster.endpoints.size());
+  for (const EndpointInfo& endpoint : cluster.endpoints) {
+    keys.push_back(std::hash<std::string_view>()(endpoint.key));
+  }
+  std::sort(keys.begin(), keys.end());
+  newest_keys_ = std::move(keys);
   std::unordered_set<const EndpointState*> present;
-  for (size_t i = 0; i < cluster.endpoints.size(); ++i) {
-    const std::string& key = cluster.endpoints[i].key;
-    auto it = endpoints_.find(key);
-    if (it == endpoints_.end()) {
-      auto state = std::make_unique<EndpointState>();
-      state->key = key;
-      it = endpoints_.emplace(key, std::move(state)).first;
-    }
+  for (size_t i = 0; i < cluster.endpoints.size() && !endpoints_.empty(); ++i) {
+    auto it = endpoints_.find(cluster.endpoints[i].key);
+    if (it == endpoints_.end()) continue;
     it->second->retired = false;
     by_index_[i] = it->second.get();
     present.insert(it->second.get());
@@ -52,17 +57,34 @@ void ClusterState::reconcile(const ClusterInfo& cluster, std::vector<std::string
 }
 
 EndpointState& ClusterState::endpoint(const ClusterInfo& cluster, uint32_t index) {
-  if (aligned(cluster)) return *by_index_[index];
-  // A stream that started before the last swap: found by key, or kept apart until it ends.
   const std::string& key = cluster.endpoints[index].key;
+  if (aligned(cluster)) {
+    EndpointState*& state = by_index_[index];
+    if (state == nullptr) state = &stateFor(key, false);
+    return *state;
+  }
+  // A stream that started before the last swap: found by key, or made; kept apart until the
+  // stream ends if the endpoint has left the cluster since.
+  auto it = endpoints_.find(key);
+  if (it != endpoints_.end()) return *it->second;
+  return stateFor(key, !inNewest(key));
+}
+
+EndpointState& ClusterState::stateFor(const std::string& key, bool retired) {
   auto it = endpoints_.find(key);
   if (it == endpoints_.end()) {
     auto state = std::make_unique<EndpointState>();
     state->key = key;
-    state->retired = true;
-    it = endpoints_.emplace(key, std::move(state)).first;
+    state->retired = retired;
+    return *endpoints_.emplace(key, std::move(state)).first->second;
   }
+  if (!retired) it->second->retired = false;
   return *it->second;
+}
+
+bool ClusterState::inNewest(std::string_view key) const {
+  return std::binary_search(newest_keys_.begin(), newest_keys_.end(),
+                            std::hash<std::string_view>()(key));
 }
 
 LoadBalancer& ClusterState::balancer(const ClusterInfo& cluster, const SubsetInfo& subset) {
@@ -140,7 +162,7 @@ void ClusterState::collectOutcomes(outlier::OutcomeBatch& batch) {
 }
 
 uint32_t ClusterState::active(const ClusterInfo& cluster, uint32_t index) const {
-  if (aligned(cluster)) return by_index_[index]->active;
+  if (aligned(cluster)) return by_index_[index] == nullptr ? 0 : by_index_[index]->active;
   auto it = endpoints_.find(cluster.endpoints[index].key);
   return it == endpoints_.end() ? 0 : it->second->active;
 }

@@ -1,7 +1,8 @@
 // ClusterState: what one worker keeps about one cluster across snapshots: per-endpoint load,
 // balancer state per subset, the retry budget's counts, and the circuit breaker's shared counts.
-// Reconciled on every snapshot swap, so that state of endpoints and subsets that left is dropped
-// (pods churn; nothing grows forever).
+// Per-endpoint state exists only for endpoints this worker's requests used (a cluster may have
+// 10,000 endpoints, a worker may use a few). Reconciled on every snapshot swap, so that state of
+// endpoints and subsets that left is dropped (pods churn; nothing grows forever).
 #pragma once
 
 #include <cstdint>
@@ -55,9 +56,10 @@ class ClusterState : public EndpointLoad {
 
   const std::string& name() const { return name_; }
   // Aligns with `cluster` as a new snapshot has it; adds to `left` the keys of endpoints that
-  // left it.
+  // left it and that this worker has state for (the only ones it can have connections to).
   void reconcile(const ClusterInfo& cluster, std::vector<std::string>& left);
-  // The state of `cluster.endpoints[index]`, whichever snapshot `cluster` comes from.
+  // The state of `cluster.endpoints[index]`, whichever snapshot `cluster` comes from; made on
+  // first use.
   EndpointState& endpoint(const ClusterInfo& cluster, uint32_t index);
   LoadBalancer& balancer(const ClusterInfo& cluster, const SubsetInfo& subset);
   router::BudgetCounts& budget() { return budget_; }
@@ -83,6 +85,10 @@ class ClusterState : public EndpointLoad {
   bool aligned(const ClusterInfo& cluster) const {
     return !cluster.subsets.empty() && cluster.subsets[0].generation == generation_;
   }
+  // The state keyed `key`, made if there is none; a retired one is taken back unless `retired`.
+  EndpointState& stateFor(const std::string& key, bool retired);
+  // Whether the newest snapshot's cluster has an endpoint keyed `key`.
+  bool inNewest(std::string_view key) const;
 
   std::string name_;
   uint64_t generation_ = 0;  // the snapshot version `by_index_` is aligned with
@@ -90,8 +96,11 @@ class ClusterState : public EndpointLoad {
   std::unordered_map<std::string, std::unique_ptr<EndpointState>, stats::TransparentHash,
                      std::equal_to<>>
       endpoints_;
-  std::vector<EndpointState*> by_index_;
+  std::vector<EndpointState*> by_index_;           // null for endpoints not used since the swap
   std::vector<LoadBalancer*> balancer_by_subset_;  // aligned like `by_index_`; null: not made yet
+  // The hashes of the newest snapshot's endpoint keys, sorted: whether an endpoint that a stream
+  // on an older snapshot turns to is still in the cluster, without keeping every key.
+  std::vector<size_t> newest_keys_;
   // By subset label ("" for the whole cluster).
   std::unordered_map<std::string, std::unique_ptr<LoadBalancer>, stats::TransparentHash,
                      std::equal_to<>>

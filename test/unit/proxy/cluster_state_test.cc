@@ -1,5 +1,5 @@
-// Unit tests of a worker's per-cluster state across snapshots: what left is dropped, what is in
-// flight is kept until it ends.
+// Unit tests of a worker's per-cluster state across snapshots: state is made for the endpoints
+// used, what left is dropped, what is in flight is kept until it ends.
 #include "proxy/cluster_state.h"
 
 #include <gtest/gtest.h>
@@ -29,6 +29,10 @@ struct View {
       cluster.subsets.push_back(subset);
     }
   }
+  // Asks for the state of every endpoint, as requests to each would.
+  void useAll(ClusterState& state) const {
+    for (uint32_t i = 0; i < cluster.endpoints.size(); ++i) state.endpoint(cluster, i);
+  }
 };
 
 TEST(ClusterStateTest, EndpointsThatLeaveAreDroppedAndReported) {
@@ -36,12 +40,15 @@ TEST(ClusterStateTest, EndpointsThatLeaveAreDroppedAndReported) {
   ClusterState state(first.config, std::make_shared<BreakerCounts>(), nullptr);
   std::vector<std::string> left;
   state.reconcile(first.cluster, left);
+  first.useAll(state);
   EXPECT_EQ(state.endpointStates(), 3u);
   EXPECT_TRUE(left.empty());
   View second(2, {2, 3, 4});
   state.reconcile(second.cluster, left);
-  EXPECT_EQ(state.endpointStates(), 3u);
+  EXPECT_EQ(state.endpointStates(), 2u);
   EXPECT_EQ(left, std::vector<std::string>{"10.0.0.1:80"});
+  second.useAll(state);
+  EXPECT_EQ(state.endpointStates(), 3u);
 }
 
 TEST(ClusterStateTest, AnEndpointInUseStaysUntilItsLastRequestEnds) {
@@ -49,6 +56,7 @@ TEST(ClusterStateTest, AnEndpointInUseStaysUntilItsLastRequestEnds) {
   ClusterState state(first.config, std::make_shared<BreakerCounts>(), nullptr);
   std::vector<std::string> left;
   state.reconcile(first.cluster, left);
+  first.useAll(state);
   EndpointState& busy = state.endpoint(first.cluster, 0);
   state.requestStarted(busy);
   View second(2, {2});
@@ -69,6 +77,7 @@ TEST(ClusterStateTest, ChurnLeavesNothingBehind) {
     for (int i = 0; i < 200; ++i) ids.push_back(round * 1000 + i);
     View view(static_cast<uint64_t>(round), ids, {{{"version", "v" + std::to_string(round)}}});
     state.reconcile(view.cluster, left);
+    view.useAll(state);
     state.balancer(view.cluster, view.cluster.subsets[1]);
     EXPECT_EQ(state.endpointStates(), 200u);
     EXPECT_LE(state.balancerStates(), 2u);
@@ -84,6 +93,68 @@ TEST(ClusterStateTest, IndicesOfTheAlignedSnapshotAndKeysOfOthersReachTheSameSta
   state.reconcile(second.cluster, left);
   EXPECT_EQ(&state.endpoint(second.cluster, 1), &state.endpoint(first.cluster, 0));
   EXPECT_EQ(&state.endpoint(second.cluster, 0), &state.endpoint(first.cluster, 2));
+}
+
+TEST(ClusterStateTest, StateIsMadeOnlyForTheEndpointsRequestsUse) {
+  std::vector<int> ids;
+  for (int i = 0; i < 1000; ++i) ids.push_back(i);
+  View first(1, ids);
+  ClusterState state(first.config, std::make_shared<BreakerCounts>(), nullptr);
+  std::vector<std::string> left;
+  state.reconcile(first.cluster, left);
+  EXPECT_EQ(state.endpointStates(), 0u);
+  EXPECT_EQ(state.active(first.cluster, 7), 0u);
+  EndpointState& used = state.endpoint(first.cluster, 7);
+  state.requestStarted(used);
+  EXPECT_EQ(state.active(first.cluster, 7), 1u);
+  EXPECT_EQ(state.active(first.cluster, 8), 0u);
+  EXPECT_EQ(state.endpointStates(), 1u);
+  // Endpoints never used leave without a trace; the one used keeps its state across the swap.
+  View second(2, {7, 1000});
+  state.reconcile(second.cluster, left);
+  EXPECT_TRUE(left.empty());
+  EXPECT_EQ(&state.endpoint(second.cluster, 0), &used);
+  EXPECT_EQ(state.active(second.cluster, 0), 1u);
+  EXPECT_EQ(state.active(second.cluster, 1), 0u);
+  state.requestFinished(used);
+  EXPECT_EQ(state.endpointStates(), 1u);
+}
+
+TEST(ClusterStateTest, AStreamOnAnOldSnapshotSharesTheStateOfAnEndpointStillInTheCluster) {
+  View first(1, {1, 2});
+  ClusterState state(first.config, std::make_shared<BreakerCounts>(), nullptr);
+  std::vector<std::string> left;
+  state.reconcile(first.cluster, left);
+  View second(2, {2, 3});
+  state.reconcile(second.cluster, left);
+  // 10.0.0.2 was never used: the old stream's request makes its state, which stays.
+  EndpointState& old_stream = state.endpoint(first.cluster, 1);
+  state.requestStarted(old_stream);
+  EXPECT_EQ(&state.endpoint(second.cluster, 0), &old_stream);
+  EXPECT_EQ(state.active(second.cluster, 0), 1u);
+  state.requestFinished(old_stream);
+  EXPECT_EQ(state.endpointStates(), 1u);
+  View third(3, {3});
+  state.reconcile(third.cluster, left);
+  EXPECT_EQ(left, std::vector<std::string>{"10.0.0.2:80"});
+  EXPECT_EQ(state.endpointStates(), 0u);
+}
+
+TEST(ClusterStateTest, AStreamOnAnOldSnapshotKeepsTheStateOfAnEndpointThatLeftOnlyUntilItEnds) {
+  View first(1, {1, 2});
+  ClusterState state(first.config, std::make_shared<BreakerCounts>(), nullptr);
+  std::vector<std::string> left;
+  state.reconcile(first.cluster, left);
+  View second(2, {2});
+  state.reconcile(second.cluster, left);
+  EndpointState& gone = state.endpoint(first.cluster, 0);
+  state.requestStarted(gone);
+  EXPECT_EQ(state.endpointStates(), 1u);
+  EXPECT_EQ(state.active(first.cluster, 0), 1u);
+  state.requestFinished(gone);
+  EXPECT_EQ(state.endpointStates(), 0u);
+  state.reconcile(View(3, {2}).cluster, left);
+  EXPECT_TRUE(left.empty());
 }
 
 // Collects what a worker would post to the main thread at once.
