@@ -1,8 +1,6 @@
 // Worker threads: accept, connection ownership, deferred deletion, drain.
 #include "proxy/worker.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <unordered_set>
@@ -12,6 +10,7 @@
 #include "proxy/event_time.h"
 #include "proxy/http1_server_connection.h"
 #include "proxy/http2_server_connection.h"
+#include "proxy/listen_socket.h"
 #include "proxy/log.h"
 #include "proxy/pool/connection_pools.h"
 #include "proxy/protocol_detector.h"
@@ -28,21 +27,6 @@ constexpr std::chrono::milliseconds kLongestAcceptPause{1000};
 // the system's, not one connection's.
 bool isResourceShortage(int error) {
   return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
-}
-
-std::string peerText(const sockaddr* address) {
-  char ip[INET6_ADDRSTRLEN] = "?";
-  if (address->sa_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(address);
-    inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-    return std::string(ip) + ":" + std::to_string(ntohs(in->sin_port));
-  }
-  if (address->sa_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
-    inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-    return "[" + std::string(ip) + "]:" + std::to_string(ntohs(in6->sin6_port));
-  }
-  return "unknown";
 }
 
 }  // namespace
@@ -263,15 +247,15 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr* address, in
     case config::HttpProtocol::Auto:
       // Plaintext: the first bytes tell; TLS: ALPN does.
       connection = std::make_unique<ProtocolDetector>(*worker, std::move(transport), active->shared,
-                                                      peerText(address));
+                                                      socketAddressText(address));
       break;
     case config::HttpProtocol::Http1:
-      connection = std::make_unique<Http1ServerConnection>(*worker, std::move(transport),
-                                                           active->shared, peerText(address));
+      connection = std::make_unique<Http1ServerConnection>(
+          *worker, std::move(transport), active->shared, socketAddressText(address));
       break;
     case config::HttpProtocol::Http2:
-      connection = std::make_unique<Http2ServerConnection>(*worker, std::move(transport),
-                                                           active->shared, peerText(address));
+      connection = std::make_unique<Http2ServerConnection>(
+          *worker, std::move(transport), active->shared, socketAddressText(address));
       break;
   }
   DownstreamConnection* raw = connection.get();

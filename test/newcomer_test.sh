@@ -51,5 +51,9 @@ echo "--- a user's plain Release build (-O3), which must build without a warning
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >release.log 2>&1 &&
   cmake --build build-release -j "$(nproc)" --target remora >>release.log 2>&1 ||
   { tail -n 30 release.log; fail "the Release build"; }
-if grep -n 'warning:' release.log; then fail "the Release build warns"; fi
+if grep -q 'warning:' release.log; then
+  # The "In function ... inlined from" lines before a warning name the source line at fault.
+  grep -n -B14 'warning:' release.log | tail -n 80
+  fail "the Release build warns"
+fi
 echo "newcomer path: ok"
