@@ -193,7 +193,8 @@ void Http2ServerStream::refuseTrailers() {
   if (!response_started_) {
     // Nothing answered yet: the client is told why, as for a head over the limits (RFC 9113
     // 10.5.1); the request ended with these trailers, so the response closes the stream.
-    stream_->sendLocalReply(431, "request trailer fields too large\n", "request_trailers_too_large");
+    stream_->sendLocalReply(431, "request trailer fields too large\n",
+                            "request_trailers_too_large");
     return;
   }
   // Part of the response is out, so the stream can only be reset. ENHANCE_YOUR_CALM is RFC 9113's
