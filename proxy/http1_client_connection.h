@@ -25,6 +25,8 @@ class Http1ConnectionOwner {
   virtual void onConnected(Http1ClientConnection* connection) = 0;
   virtual void onConnectFailure(Http1ClientConnection* connection, UpstreamFailure failure) = 0;
   virtual void onIdleConnectionClosed(Http1ClientConnection* connection) = 0;
+  // A lent connection comes back from its stream: kept when `reusable`, closed otherwise.
+  virtual void release(std::unique_ptr<Http1ClientConnection> connection, bool reusable) = 0;
 };
 
 class Http1ClientConnection : public UpstreamRequest, public TransportCallbacks {
@@ -38,6 +40,8 @@ class Http1ClientConnection : public UpstreamRequest, public TransportCallbacks 
   ~Http1ClientConnection() override;
 
   const std::string& key() const { return key_; }
+  // The pool it belongs to; null once the pool let go of it.
+  Http1ConnectionOwner* owner() const { return owner_; }
   // True once it has carried a request (an idle reused connection may have been closed by the
   // upstream meanwhile; the stream may retry such a failure once on a new connection).
   bool reused() const override { return requests_ > 1; }

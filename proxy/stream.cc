@@ -152,7 +152,12 @@ void Stream::buildChain() {
   slot_count_ = static_cast<int>(listener_filters.size() +
                                  (route_filters != nullptr ? route_filters->size() : 0)) +
                 1;
-  slots_ = std::make_unique<Slot[]>(static_cast<size_t>(slot_count_));
+  if (slot_count_ <= kInlineSlots) {
+    slots_ = inline_slots_.data();
+  } else {
+    more_slots_ = std::make_unique<Slot[]>(static_cast<size_t>(slot_count_));
+    slots_ = more_slots_.get();
+  }
   int index = 0;
   auto add = [&](auto make) {
     Slot& slot = slots_[static_cast<size_t>(index)];

@@ -4,6 +4,7 @@
 // exchange. It knows nothing of clusters, balancers or retries.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -13,11 +14,12 @@
 #include "filters/filter.h"
 #include "proxy/codec.h"
 #include "proxy/idle_sweeper.h"
+#include "proxy/recycled.h"
 #include "proxy/stream_host.h"
 
 namespace remora {
 
-class Stream : public Deferrable, private IdleSweeper::Entry {
+class Stream : public Deferrable, public Recycled<Stream>, private IdleSweeper::Entry {
  public:
   Stream(StreamHost& host, DownstreamCodec& codec, std::shared_ptr<const Snapshot> snapshot,
          const ListenerInfo& listener, filters::StreamInfo info);
@@ -133,7 +135,12 @@ class Stream : public Deferrable, private IdleSweeper::Entry {
   const ListenerInfo& listener_;
   filters::StreamInfo info_;
   const CompiledRoute* route_ = nullptr;
-  std::unique_ptr<Slot[]> slots_;  // the listener's filters, the route's, the router last
+  // The listener's filters, the route's, the router last: kept in the stream itself when they
+  // are few, as they nearly always are, so that a request allocates no array for them.
+  static constexpr int kInlineSlots = 4;
+  std::array<Slot, kInlineSlots> inline_slots_;
+  std::unique_ptr<Slot[]> more_slots_;
+  Slot* slots_ = nullptr;  // inline_slots_ or more_slots_
   int slot_count_ = 0;
 
   RequestHeaders request_;

@@ -14,11 +14,15 @@
 #include "filters/filter.h"
 #include "filters/router/retry_policy.h"
 #include "proxy/codec.h"
+#include "proxy/recycled.h"
 #include "proxy/upstreams.h"
 
 namespace remora::router {
 
-class RouterFilter final : public filters::Filter, public UpstreamCallbacks, public PoolCallbacks {
+class RouterFilter final : public filters::Filter,
+                           public UpstreamCallbacks,
+                           public PoolCallbacks,
+                           public Recycled<RouterFilter> {
  public:
   RouterFilter(filters::StreamContext& context, Upstreams& upstreams);
   ~RouterFilter() override;

@@ -91,14 +91,14 @@ void ConnectionPools::release(std::unique_ptr<UpstreamRequest> request, bool reu
   }
   request.release();
   std::unique_ptr<Http1ClientConnection> owned(connection);
-  auto it = pools_.find(connection->key());
-  if (it == pools_.end()) {
-    // Cannot happen while the pool counts it; kept safe all the same.
+  // Its pool, found without a lookup: a pool lives while it counts a lent connection.
+  Http1ConnectionOwner* pool = owned->owner();
+  if (pool == nullptr) {
     owned->abandon();
     worker_.deferDelete(std::move(owned));
     return;
   }
-  static_cast<Http1Pool&>(*it->second).release(std::move(owned), reusable);
+  pool->release(std::move(owned), reusable);
 }
 
 void ConnectionPools::closeIdle() {

@@ -17,9 +17,6 @@ class Http1Pool final : public EndpointPool, public Http1ConnectionOwner {
   ~Http1Pool() override;
 
   PendingStream* newStream(PoolCallbacks& callbacks) override;
-  // A lent connection comes back: kept (or given to a waiting stream) when `reusable` and the
-  // connection agrees, closed otherwise.
-  void release(std::unique_ptr<Http1ClientConnection> connection, bool reusable);
   void onCapacity() override;
   void closeIdle() override;
   size_t idleCount() const override { return idle_.size(); }
@@ -29,6 +26,8 @@ class Http1Pool final : public EndpointPool, public Http1ConnectionOwner {
   void onConnected(Http1ClientConnection* connection) override;
   void onConnectFailure(Http1ClientConnection* connection, UpstreamFailure failure) override;
   void onIdleConnectionClosed(Http1ClientConnection* connection) override;
+  // Kept (or given to a waiting stream) when `reusable` and the connection agrees.
+  void release(std::unique_ptr<Http1ClientConnection> connection, bool reusable) override;
 
  private:
   bool connectingForAllWaiting() const override { return connecting_.size() >= pending_.size(); }
