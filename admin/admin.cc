@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin/cluster_json.h"
 #include "config/dump.h"
 #include "proxy/listen_socket.h"
 #include "proxy/server.h"
@@ -37,35 +38,11 @@ nlohmann::json clustersJson(const Snapshot& snapshot) {
     }
     nlohmann::json endpoints = nlohmann::json::array();
     for (size_t e = 0; e < cluster.endpoints.size(); ++e) {
-      const EndpointInfo& endpoint = cluster.endpoints[e];
-      std::string reason = "in rotation";
-      if (!endpoint.healthy) {
-        reason = *endpoint.health_reason;
-      } else if (endpoint.ejected) {
-        reason = "outlier: " + *endpoint.ejection;
-      }
-      if (panic && (!endpoint.healthy || endpoint.ejected) && in_rotation[e]) {
-        reason = "in rotation (panic); " + reason;
-      }
-      nlohmann::json entry = {{"address", endpoint.key},
-                              {"weight", endpoint.weight},
-                              {"meta", *endpoint.meta},
-                              {"healthy", endpoint.healthy},
-                              {"in_rotation", static_cast<bool>(in_rotation[e])},
-                              {"reason", reason}};
-      if (!endpoint.health_check->empty()) entry["health_check"] = *endpoint.health_check;
-      if (endpoint.ejected) {
-        entry["ejected"] = true;
-        entry["ejection"] = *endpoint.ejection;
-      }
-      endpoints.push_back(std::move(entry));
+      endpoints.push_back(admin::endpointJson(cluster.endpoints[e], in_rotation[e], panic));
     }
-    const char* lb = "round_robin";
-    if (cluster.config->lb == config::LbPolicy::LeastRequest) lb = "least_request";
-    if (cluster.config->lb == config::LbPolicy::Random) lb = "random";
     clusters.push_back({{"name", cluster.config->name},
                         {"source", cluster.source},
-                        {"lb", lb},
+                        {"lb", config::lbPolicyName(cluster.config->lb)},
                         {"panic", panic},
                         {"endpoints", std::move(endpoints)}});
   }

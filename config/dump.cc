@@ -9,18 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string_view lbName(LbPolicy policy) {
-  switch (policy) {
-    case LbPolicy::RoundRobin:
-      return "round_robin";
-    case LbPolicy::LeastRequest:
-      return "least_request";
-    case LbPolicy::Random:
-      return "random";
-  }
-  return "round_robin";
-}
-
 std::string_view protocolName(HttpProtocol protocol) {
   switch (protocol) {
     case HttpProtocol::Auto:
@@ -279,7 +267,7 @@ json clusterToJson(const Cluster& cluster) {
   } else {
     out["service"] = cluster.service;
   }
-  out["lb"] = lbName(cluster.lb);
+  out["lb"] = lbPolicyName(cluster.lb);
   out["protocol"] = protocolName(cluster.protocol);
   out["connect_timeout"] = formatDuration(cluster.connect_timeout);
   out["idle_timeout"] = formatDuration(cluster.idle_timeout);
@@ -318,6 +306,18 @@ json toJson(const Config& config) {
                 {"drain_timeout", formatDuration(config.lifecycle.drain_timeout)}}}};
   if (config.service) out["service"] = serviceToJson(*config.service);
   return out;
+}
+
+std::string_view lbPolicyName(LbPolicy policy) {
+  switch (policy) {
+    case LbPolicy::RoundRobin:
+      return "round_robin";
+    case LbPolicy::LeastRequest:
+      return "least_request";
+    case LbPolicy::Random:
+      return "random";
+  }
+  return "round_robin";
 }
 
 }  // namespace remora::config
