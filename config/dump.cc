@@ -69,23 +69,7 @@ json filtersToJson(const std::vector<FilterConfig>& filters) {
 
 // `listener_idle` is the listener's stream_idle_timeout, in effect unless the route overrides it.
 json routeToJson(const Route& route, Duration listener_idle) {
-  json match = json::object();
-  switch (route.match.path_kind) {
-    case RouteMatch::PathKind::Prefix:
-      match["prefix"] = route.match.path;
-      break;
-    case RouteMatch::PathKind::Exact:
-      match["path"] = route.match.path;
-      break;
-    case RouteMatch::PathKind::Regex:
-      match["regex"] = route.match.path;
-      break;
-  }
-  json headers = json::object();
-  for (const HeaderMatch& header : route.match.headers) headers[header.name] = header.value;
-  match["headers"] = headers;
-  match["methods"] = route.match.methods;
-  json out = {{"name", route.name}, {"match", match}};
+  json out = {{"name", route.name}, {"match", routeMatchToJson(route.match)}};
   if (!route.cluster.empty()) {
     out["cluster"] = route.cluster;
     out["subset"] = route.subset;
@@ -318,6 +302,26 @@ std::string_view lbPolicyName(LbPolicy policy) {
       return "random";
   }
   return "round_robin";
+}
+
+json routeMatchToJson(const RouteMatch& match) {
+  json out = json::object();
+  switch (match.path_kind) {
+    case RouteMatch::PathKind::Prefix:
+      out["prefix"] = match.path;
+      break;
+    case RouteMatch::PathKind::Exact:
+      out["path"] = match.path;
+      break;
+    case RouteMatch::PathKind::Regex:
+      out["regex"] = match.path;
+      break;
+  }
+  json headers = json::object();
+  for (const HeaderMatch& header : match.headers) headers[header.name] = header.value;
+  out["headers"] = headers;
+  out["methods"] = match.methods;
+  return out;
 }
 
 }  // namespace remora::config

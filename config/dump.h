@@ -15,4 +15,7 @@ nlohmann::json toJson(const Config& config);
 // The `lb:` name of a policy, as written in the config.
 std::string_view lbPolicyName(LbPolicy policy);
 
+// A route's `match:`: the path rule (prefix, path or regex), headers and methods.
+nlohmann::json routeMatchToJson(const RouteMatch& match);
+
 }  // namespace remora::config
