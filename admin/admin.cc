@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/cluster_json.h"
+#include "admin/explain.h"
 #include "config/dump.h"
 #include "proxy/listen_socket.h"
 #include "proxy/server.h"
@@ -55,6 +56,8 @@ constexpr const char* kIndex =
     "GET  /metrics            Prometheus metrics\n"
     "GET  /clusters           clusters and endpoints (JSON)\n"
     "GET  /config_dump        the effective configuration (JSON)\n"
+    "GET  /explain?listener=L&path=P&method=M&host=H&header=name:value\n"
+    "                         which route a request would take and why (JSON)\n"
     "POST /healthcheck/fail   make /ready answer 503\n"
     "POST /healthcheck/ok     undo /healthcheck/fail\n"
     "POST /drain              start draining, as SIGTERM does\n"
@@ -110,6 +113,14 @@ void Admin::handle(evhttp_request* request) {
     nlohmann::json dump = {{"version", server_.snapshot()->version},
                            {"config", config::toJson(*server_.snapshot()->config)}};
     reply(request, 200, dump.dump(2) + "\n", "application/json");
+  } else if (path == "/explain") {
+    const char* query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(request));
+    const admin::ExplainReply explained =
+        admin::explain(*server_.snapshot(), query != nullptr ? query : "");
+    // The query's values are the client's bytes, not necessarily UTF-8.
+    const std::string text =
+        explained.body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    reply(request, explained.status, text + "\n", "application/json");
   } else if (path == "/healthcheck/fail") {
     if (!needPost()) return;
     server_.setHealthcheckFailed(true);
