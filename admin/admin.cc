@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin/cluster_json.h"
+#include "admin/explain.h"
 #include "config/dump.h"
 #include "proxy/listen_socket.h"
 #include "proxy/server.h"
@@ -37,35 +39,11 @@ nlohmann::json clustersJson(const Snapshot& snapshot) {
     }
     nlohmann::json endpoints = nlohmann::json::array();
     for (size_t e = 0; e < cluster.endpoints.size(); ++e) {
-      const EndpointInfo& endpoint = cluster.endpoints[e];
-      std::string reason = "in rotation";
-      if (!endpoint.healthy) {
-        reason = *endpoint.health_reason;
-      } else if (endpoint.ejected) {
-        reason = "outlier: " + *endpoint.ejection;
-      }
-      if (panic && (!endpoint.healthy || endpoint.ejected) && in_rotation[e]) {
-        reason = "in rotation (panic); " + reason;
-      }
-      nlohmann::json entry = {{"address", endpoint.key},
-                              {"weight", endpoint.weight},
-                              {"meta", *endpoint.meta},
-                              {"healthy", endpoint.healthy},
-                              {"in_rotation", static_cast<bool>(in_rotation[e])},
-                              {"reason", reason}};
-      if (!endpoint.health_check->empty()) entry["health_check"] = *endpoint.health_check;
-      if (endpoint.ejected) {
-        entry["ejected"] = true;
-        entry["ejection"] = *endpoint.ejection;
-      }
-      endpoints.push_back(std::move(entry));
+      endpoints.push_back(admin::endpointJson(cluster.endpoints[e], in_rotation[e], panic));
     }
-    const char* lb = "round_robin";
-    if (cluster.config->lb == config::LbPolicy::LeastRequest) lb = "least_request";
-    if (cluster.config->lb == config::LbPolicy::Random) lb = "random";
     clusters.push_back({{"name", cluster.config->name},
                         {"source", cluster.source},
-                        {"lb", lb},
+                        {"lb", config::lbPolicyName(cluster.config->lb)},
                         {"panic", panic},
                         {"endpoints", std::move(endpoints)}});
   }
@@ -78,6 +56,8 @@ constexpr const char* kIndex =
     "GET  /metrics            Prometheus metrics\n"
     "GET  /clusters           clusters and endpoints (JSON)\n"
     "GET  /config_dump        the effective configuration (JSON)\n"
+    "GET  /explain?listener=L&path=P&method=M&host=H&header=name:value\n"
+    "                         which route a request would take and why (JSON)\n"
     "POST /healthcheck/fail   make /ready answer 503\n"
     "POST /healthcheck/ok     undo /healthcheck/fail\n"
     "POST /drain              start draining, as SIGTERM does\n"
@@ -133,6 +113,14 @@ void Admin::handle(evhttp_request* request) {
     nlohmann::json dump = {{"version", server_.snapshot()->version},
                            {"config", config::toJson(*server_.snapshot()->config)}};
     reply(request, 200, dump.dump(2) + "\n", "application/json");
+  } else if (path == "/explain") {
+    const char* query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(request));
+    const admin::ExplainReply explained =
+        admin::explain(*server_.snapshot(), query != nullptr ? query : "");
+    // The query's values are the client's bytes, not necessarily UTF-8.
+    const std::string text =
+        explained.body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    reply(request, explained.status, text + "\n", "application/json");
   } else if (path == "/healthcheck/fail") {
     if (!needPost()) return;
     server_.setHealthcheckFailed(true);

@@ -9,18 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string_view lbName(LbPolicy policy) {
-  switch (policy) {
-    case LbPolicy::RoundRobin:
-      return "round_robin";
-    case LbPolicy::LeastRequest:
-      return "least_request";
-    case LbPolicy::Random:
-      return "random";
-  }
-  return "round_robin";
-}
-
 std::string_view protocolName(HttpProtocol protocol) {
   switch (protocol) {
     case HttpProtocol::Auto:
@@ -81,23 +69,7 @@ json filtersToJson(const std::vector<FilterConfig>& filters) {
 
 // `listener_idle` is the listener's stream_idle_timeout, in effect unless the route overrides it.
 json routeToJson(const Route& route, Duration listener_idle) {
-  json match = json::object();
-  switch (route.match.path_kind) {
-    case RouteMatch::PathKind::Prefix:
-      match["prefix"] = route.match.path;
-      break;
-    case RouteMatch::PathKind::Exact:
-      match["path"] = route.match.path;
-      break;
-    case RouteMatch::PathKind::Regex:
-      match["regex"] = route.match.path;
-      break;
-  }
-  json headers = json::object();
-  for (const HeaderMatch& header : route.match.headers) headers[header.name] = header.value;
-  match["headers"] = headers;
-  match["methods"] = route.match.methods;
-  json out = {{"name", route.name}, {"match", match}};
+  json out = {{"name", route.name}, {"match", routeMatchToJson(route.match)}};
   if (!route.cluster.empty()) {
     out["cluster"] = route.cluster;
     out["subset"] = route.subset;
@@ -279,7 +251,7 @@ json clusterToJson(const Cluster& cluster) {
   } else {
     out["service"] = cluster.service;
   }
-  out["lb"] = lbName(cluster.lb);
+  out["lb"] = lbPolicyName(cluster.lb);
   out["protocol"] = protocolName(cluster.protocol);
   out["connect_timeout"] = formatDuration(cluster.connect_timeout);
   out["idle_timeout"] = formatDuration(cluster.idle_timeout);
@@ -317,6 +289,38 @@ json toJson(const Config& config) {
                {{"drain_delay", formatDuration(config.lifecycle.drain_delay)},
                 {"drain_timeout", formatDuration(config.lifecycle.drain_timeout)}}}};
   if (config.service) out["service"] = serviceToJson(*config.service);
+  return out;
+}
+
+std::string_view lbPolicyName(LbPolicy policy) {
+  switch (policy) {
+    case LbPolicy::RoundRobin:
+      return "round_robin";
+    case LbPolicy::LeastRequest:
+      return "least_request";
+    case LbPolicy::Random:
+      return "random";
+  }
+  return "round_robin";
+}
+
+json routeMatchToJson(const RouteMatch& match) {
+  json out = json::object();
+  switch (match.path_kind) {
+    case RouteMatch::PathKind::Prefix:
+      out["prefix"] = match.path;
+      break;
+    case RouteMatch::PathKind::Exact:
+      out["path"] = match.path;
+      break;
+    case RouteMatch::PathKind::Regex:
+      out["regex"] = match.path;
+      break;
+  }
+  json headers = json::object();
+  for (const HeaderMatch& header : match.headers) headers[header.name] = header.value;
+  out["headers"] = headers;
+  out["methods"] = match.methods;
   return out;
 }
 

@@ -14,6 +14,14 @@
 
 namespace remora::discovery {
 
+bool metadataMatches(const config::Metadata& selector, const config::Metadata& meta) {
+  for (const auto& [key, value] : selector) {
+    auto it = meta.find(key);
+    if (it == meta.end() || it->second != value) return false;
+  }
+  return true;
+}
+
 namespace {
 
 std::string subsetLabel(const config::Metadata& selector) {
@@ -23,14 +31,6 @@ std::string subsetLabel(const config::Metadata& selector) {
     label += key + "=" + value;
   }
   return label;
-}
-
-bool metadataMatches(const config::Metadata& selector, const config::Metadata& meta) {
-  for (const auto& [key, value] : selector) {
-    auto it = meta.find(key);
-    if (it == meta.end() || it->second != value) return false;
-  }
-  return true;
 }
 
 // The index of `selector` among a cluster's subsets, added if it is new.

@@ -47,6 +47,10 @@ std::set<std::string> hostNames(const config::Config& config, const RegistryView
 // What a cluster's active health checks must check: its endpoints, static or from the registry.
 std::vector<HealthTarget> healthTargets(const config::Config& config, const RegistryView& registry);
 
+// Whether endpoint metadata `meta` has every key of a subset's `selector`, with the same value:
+// which endpoints a subset is drawn from.
+bool metadataMatches(const config::Metadata& selector, const config::Metadata& meta);
+
 // Resolves "host:port" numerically or through the system resolver.
 bool resolveAddress(const config::Address& address, sockaddr_storage& out, socklen_t& length,
                     std::string& error);

@@ -24,6 +24,12 @@ bool isHopByHop(std::string_view name, bool keep_upgrade) {
   }
 }
 
+bool upgradePassesOn(std::string_view connection, const HeaderMap& headers) {
+  const std::string* upgrade_to = headers.get("upgrade");
+  return listHasToken(connection, "upgrade") && upgrade_to != nullptr &&
+         !equalsIgnoreCase(*upgrade_to, "h2c");
+}
+
 void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
   std::vector<std::string> named;  // beyond the usual close / keep-alive / upgrade
   if (headers.has("connection")) {

@@ -154,25 +154,7 @@ bool Http1ServerConnection::parseHead() {
   return true;
 }
 
-void Http1ServerConnection::startStream(http1::RequestHead& head, const ListenerInfo& listener) {
-  request_minor_ = head.minor_version;
-  const std::string connection = head.headers.joined("connection");
-  client_keep_alive_ = head.minor_version >= 1 ? !listHasToken(connection, "close")
-                                               : listHasToken(connection, "keep-alive");
-  // `Upgrade: h2c` asks this hop to switch protocols; remora answers in HTTP/1.1 (RFC 9113
-  // deprecated the mechanism) and must not pass it to an upstream that might accept it.
-  const std::string* upgrade_to = head.headers.get("upgrade");
-  const bool upgrade = listHasToken(connection, "upgrade") && upgrade_to != nullptr &&
-                       !equalsIgnoreCase(*upgrade_to, "h2c");
-  const std::string* expect = head.headers.get("expect");
-  const bool expect_continue =
-      head.minor_version >= 1 && expect != nullptr && equalsIgnoreCase(*expect, "100-continue");
-  awaiting_continue_ = expect_continue;
-  head_request_ = head.method == "HEAD";
-  response_chunked_ = false;
-  response_until_close_ = false;
-  close_after_response_ = !client_keep_alive_;
-
+RequestHeaders requestFromHead(http1::RequestHead& head, bool upgrade) {
   RequestHeaders request;
   request.method = std::move(head.method);
   if (const std::string* host = head.headers.get("host")) request.authority = *host;
@@ -192,6 +174,25 @@ void Http1ServerConnection::startStream(http1::RequestHead& head, const Listener
   removeHopByHop(head.headers, upgrade);
   head.headers.remove("host");
   request.headers = std::move(head.headers);
+  return request;
+}
+
+void Http1ServerConnection::startStream(http1::RequestHead& head, const ListenerInfo& listener) {
+  request_minor_ = head.minor_version;
+  const std::string connection = head.headers.joined("connection");
+  client_keep_alive_ = head.minor_version >= 1 ? !listHasToken(connection, "close")
+                                               : listHasToken(connection, "keep-alive");
+  const bool upgrade = upgradePassesOn(connection, head.headers);
+  const std::string* expect = head.headers.get("expect");
+  const bool expect_continue =
+      head.minor_version >= 1 && expect != nullptr && equalsIgnoreCase(*expect, "100-continue");
+  awaiting_continue_ = expect_continue;
+  head_request_ = head.method == "HEAD";
+  response_chunked_ = false;
+  response_until_close_ = false;
+  close_after_response_ = !client_keep_alive_;
+
+  RequestHeaders request = requestFromHead(head, upgrade);
 
   filters::StreamInfo info;
   info.start_time = std::chrono::system_clock::now();

@@ -5,8 +5,6 @@
 
 namespace remora {
 
-namespace {
-
 std::string_view hostWithoutPort(std::string_view authority) {
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
@@ -21,8 +19,6 @@ std::string_view pathWithoutQuery(std::string_view path) {
   return q == std::string_view::npos ? path : path.substr(0, q);
 }
 
-}  // namespace
-
 RouteTable::RouteTable(std::vector<CompiledVirtualHost> hosts) : hosts_(std::move(hosts)) {
   auto index = std::make_shared<DomainIndex>();
   for (uint32_t i = 0; i < hosts_.size(); ++i) {
@@ -31,9 +27,9 @@ RouteTable::RouteTable(std::vector<CompiledVirtualHost> hosts) : hosts_(std::mov
       if (d == "*") {
         if (index->any < 0) index->any = i;
       } else if (d.size() > 1 && d[0] == '*') {
-        index->suffixes.emplace_back(d.substr(1), i);
+        index->suffixes.emplace_back(std::move(d), i);
       } else if (d.size() > 1 && d.back() == '*') {
-        index->prefixes.emplace_back(d.substr(0, d.size() - 1), i);
+        index->prefixes.emplace_back(std::move(d), i);
       } else {
         index->exact.emplace(d, i);
       }
@@ -50,49 +46,65 @@ RouteTable::RouteTable(const RouteTable& prototype, std::vector<CompiledVirtualH
     : hosts_(std::move(hosts)), domains_(prototype.domains_) {}
 
 const CompiledVirtualHost* RouteTable::selectHost(std::string_view authority) const {
+  return chooseHost(authority).host;
+}
+
+HostChoice RouteTable::chooseHost(std::string_view authority) const {
+  using Rule = HostChoice::Rule;
   const DomainIndex& index = *domains_;
-  const CompiledVirtualHost* any = index.any >= 0 ? &hosts_[index.any] : nullptr;
+  const HostChoice any = index.any >= 0 ? HostChoice{&hosts_[index.any], Rule::Any, "*"}
+                                        : HostChoice{nullptr, Rule::None, {}};
   if (index.exact.empty() && index.suffixes.empty() && index.prefixes.empty()) return any;
   std::string host = toLower(hostWithoutPort(authority));
-  if (auto it = index.exact.find(host); it != index.exact.end()) return &hosts_[it->second];
-  for (const auto& [suffix, i] : index.suffixes) {
-    if (host.size() > suffix.size() && host.ends_with(suffix)) return &hosts_[i];
+  if (auto it = index.exact.find(host); it != index.exact.end()) {
+    return {&hosts_[it->second], Rule::Exact, it->first};
   }
-  for (const auto& [prefix, i] : index.prefixes) {
-    if (host.size() > prefix.size() && host.starts_with(prefix)) return &hosts_[i];
+  for (const auto& [domain, i] : index.suffixes) {
+    const std::string_view suffix = std::string_view(domain).substr(1);  // ".example.com"
+    if (host.size() > suffix.size() && host.ends_with(suffix)) {
+      return {&hosts_[i], Rule::Suffix, domain};
+    }
+  }
+  for (const auto& [domain, i] : index.prefixes) {
+    const std::string_view prefix = std::string_view(domain).substr(0, domain.size() - 1);
+    if (host.size() > prefix.size() && host.starts_with(prefix)) {
+      return {&hosts_[i], Rule::Prefix, domain};
+    }
   }
   return any;
 }
 
-bool routeMatches(const CompiledRoute& route, const RequestHeaders& request) {
+bool pathMatches(const CompiledRoute& route, std::string_view path) {
   const config::RouteMatch& match = route.config->match;
-  std::string_view path = pathWithoutQuery(request.path);
   switch (match.path_kind) {
     case config::RouteMatch::PathKind::Prefix:
-      if (!path.starts_with(match.path)) return false;
-      break;
+      return path.starts_with(match.path);
     case config::RouteMatch::PathKind::Exact:
-      if (path != match.path) return false;
-      break;
+      return path == match.path;
     case config::RouteMatch::PathKind::Regex:
-      if (!re2::RE2::FullMatch(re2::StringPiece(path.data(), path.size()), *route.regex)) {
-        return false;
-      }
-      break;
+      return re2::RE2::FullMatch(re2::StringPiece(path.data(), path.size()), *route.regex);
   }
-  if (!match.methods.empty() && std::find(match.methods.begin(), match.methods.end(),
-                                          request.method) == match.methods.end()) {
-    return false;
+  return false;
+}
+
+bool methodMatches(const config::RouteMatch& match, std::string_view method) {
+  return match.methods.empty() ||
+         std::find(match.methods.begin(), match.methods.end(), method) != match.methods.end();
+}
+
+bool headerMatches(const config::HeaderMatch& header, const HeaderMap& headers) {
+  for (const auto& field : headers) {
+    if (field.name == header.name && field.value == header.value) return true;
   }
+  return false;
+}
+
+bool routeMatches(const CompiledRoute& route, const RequestHeaders& request) {
+  if (!pathMatches(route, pathWithoutQuery(request.path))) return false;
+  const config::RouteMatch& match = route.config->match;
+  if (!methodMatches(match, request.method)) return false;
   for (const auto& header : match.headers) {
-    bool found = false;
-    for (const auto& field : request.headers) {
-      if (field.name == header.name && field.value == header.value) {
-        found = true;
-        break;
-      }
-    }
-    if (!found) return false;
+    if (!headerMatches(header, request.headers)) return false;
   }
   return true;
 }

@@ -37,6 +37,16 @@ struct CompiledVirtualHost {
   std::vector<CompiledRoute> routes;
 };
 
+// How RouteTable chose a virtual host for an authority: by which kind of domain, and which.
+struct HostChoice {
+  enum class Rule { Exact, Suffix, Prefix, Any, None };
+  const CompiledVirtualHost* host = nullptr;
+  Rule rule = Rule::None;
+  // The deciding domain, lowercased ("api.example.com", "*.example.com", "users.*", "*"); empty
+  // with Rule::None. Valid as long as the table.
+  std::string_view domain;
+};
+
 class RouteTable {
  public:
   // Takes the compiled hosts; domains are indexed for lookup (exact, *.suffix, prefix.*, *).
@@ -50,15 +60,18 @@ class RouteTable {
 
   // The virtual host for `authority` (port ignored, case-insensitive), or nullptr.
   const CompiledVirtualHost* selectHost(std::string_view authority) const;
+  // selectHost's choice with the rule and domain that made it (for /explain).
+  HostChoice chooseHost(std::string_view authority) const;
   // The first route of the selected host that matches, or nullptr.
   const CompiledRoute* match(const RequestHeaders& request) const;
 
  private:
-  // Virtual host indices by domain.
+  // Virtual host indices by domain, lowercased; wildcards whole ("*.example.com", "example.*")
+  // so that chooseHost can name them.
   struct DomainIndex {
     std::unordered_map<std::string, uint32_t> exact;
-    std::vector<std::pair<std::string, uint32_t>> suffixes;  // "*.example.com": ".example.com"
-    std::vector<std::pair<std::string, uint32_t>> prefixes;  // "example.*": "example."
+    std::vector<std::pair<std::string, uint32_t>> suffixes;
+    std::vector<std::pair<std::string, uint32_t>> prefixes;
     int64_t any = -1;
   };
 
@@ -67,5 +80,13 @@ class RouteTable {
 };
 
 bool routeMatches(const CompiledRoute& route, const RequestHeaders& request);
+
+// What selectHost and routeMatches are made of (routeMatches checks path, method, headers in
+// that order), each on its own so that /explain says which failed with the code that decides.
+std::string_view pathWithoutQuery(std::string_view path);
+std::string_view hostWithoutPort(std::string_view authority);
+bool pathMatches(const CompiledRoute& route, std::string_view path_without_query);
+bool methodMatches(const config::RouteMatch& match, std::string_view method);
+bool headerMatches(const config::HeaderMatch& header, const HeaderMap& headers);
 
 }  // namespace remora

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "proxy/header_mutations.h"
+#include "proxy/request_decoration.h"
 
 namespace remora {
 
@@ -124,19 +125,8 @@ void Stream::decorateRequest() {
   info_.path = request_.path;
   if (const std::string* agent = request_.headers.get("user-agent")) info_.user_agent = *agent;
 
+  decorateForRouting(request_, listener_.config->trusted, clientIp(info_.downstream_address));
   HeaderMap& h = request_.headers;
-  if (!listener_.config->trusted) {
-    // remora's own headers (x-remora-attempt, ...) steer remora: only trusted clients may send
-    // them, or a client could switch off retries or fake an overload.
-    h.removeIf([](const HeaderField& field) { return field.name.starts_with("x-remora-"); });
-  }
-  const std::string ip = clientIp(info_.downstream_address);
-  if (const std::string* xff = h.get("x-forwarded-for")) {
-    h.set("x-forwarded-for", *xff + ", " + ip);
-  } else {
-    h.add("x-forwarded-for", ip);
-  }
-  if (!h.has("x-forwarded-proto")) h.add("x-forwarded-proto", request_.scheme);
   if (const std::string* id = h.get("x-request-id"); id != nullptr && !id->empty()) {
     info_.request_id = *id;
   } else {

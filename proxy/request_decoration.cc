@@ -1,0 +1,21 @@
+// The forwarding headers and the untrusted client's x-remora-* fields.
+#include "proxy/request_decoration.h"
+
+namespace remora {
+
+void decorateForRouting(RequestHeaders& request, bool trusted, std::string client_ip) {
+  HeaderMap& h = request.headers;
+  if (!trusted) {
+    // remora's own headers (x-remora-attempt, ...) steer remora: only trusted clients may send
+    // them, or a client could switch off retries or fake an overload.
+    h.removeIf([](const HeaderField& field) { return field.name.starts_with("x-remora-"); });
+  }
+  if (const std::string* xff = h.get("x-forwarded-for")) {
+    h.set("x-forwarded-for", *xff + ", " + client_ip);
+  } else {
+    h.add("x-forwarded-for", std::move(client_ip));
+  }
+  if (!h.has("x-forwarded-proto")) h.add("x-forwarded-proto", request.scheme);
+}
+
+}  // namespace remora
