@@ -27,6 +27,13 @@ void reply(evhttp_request* request, int status, const std::string& body,
   evbuffer_free(out);
 }
 
+// A document as the admin listener sends it. Bytes that are not UTF-8 (an /explain query's,
+// or a registry's that slipped through) are replaced: a strict dump would throw, and an
+// exception here would end the process.
+std::string jsonText(const nlohmann::json& document) {
+  return document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 nlohmann::json clustersJson(const Snapshot& snapshot) {
   nlohmann::json clusters = nlohmann::json::array();
   for (const auto& cluster : snapshot.clusters) {
@@ -108,19 +115,16 @@ void Admin::handle(evhttp_request* request) {
   } else if (path == "/clusters") {
     nlohmann::json clusters = clustersJson(*server_.snapshot());
     clusters["registry"] = server_.registryJson();
-    reply(request, 200, clusters.dump(2) + "\n", "application/json");
+    reply(request, 200, jsonText(clusters), "application/json");
   } else if (path == "/config_dump") {
     nlohmann::json dump = {{"version", server_.snapshot()->version},
                            {"config", config::toJson(*server_.snapshot()->config)}};
-    reply(request, 200, dump.dump(2) + "\n", "application/json");
+    reply(request, 200, jsonText(dump), "application/json");
   } else if (path == "/explain") {
     const char* query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(request));
     const admin::ExplainReply explained =
         admin::explain(*server_.snapshot(), query != nullptr ? query : "");
-    // The query's values are the client's bytes, not necessarily UTF-8.
-    const std::string text =
-        explained.body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-    reply(request, explained.status, text + "\n", "application/json");
+    reply(request, explained.status, jsonText(explained.body), "application/json");
   } else if (path == "/healthcheck/fail") {
     if (!needPost()) return;
     server_.setHealthcheckFailed(true);

@@ -199,6 +199,7 @@ ExplainReply explain(const Snapshot& snapshot, std::string_view query_text) {
       break;
     }
   }
+  request.scheme = listener->tls != nullptr ? "https" : "http";  // as the codecs set it
   decorateForRouting(request, listener_config.trusted, query->client);
 
   json body = {{"version", snapshot.version},
