@@ -193,6 +193,7 @@ void Http1ServerConnection::startStream(http1::RequestHead& head, const Listener
   close_after_response_ = !client_keep_alive_;
 
   RequestHeaders request = requestFromHead(head, upgrade);
+  request.scheme = transport_->tls() ? "https" : "http";  // for x-forwarded-proto
 
   filters::StreamInfo info;
   info.start_time = std::chrono::system_clock::now();

@@ -37,6 +37,7 @@ class Http2ServerConnection : public DownstreamConnection, public TransportCallb
 
   // --- For its streams. ---
   Worker& worker() { return worker_; }
+  bool tls() const { return transport_->tls(); }
   nghttp2_session* session() { return session_; }
   const std::string& listenerName() const { return listener_->name; }
   const std::string& peer() const { return peer_; }

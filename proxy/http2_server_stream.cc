@@ -129,6 +129,9 @@ void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_
   if (!has_authority_ && has_host_) request_.authority = std::move(host_);
   if (!cookies_.empty()) request_.headers.add("cookie", std::move(cookies_));
   request_.path = normalizePath(request_.path);
+  // x-forwarded-proto tells the upstream how the client reached remora: the connection says
+  // that, not the client's :scheme.
+  request_.scheme = connection_.tls() ? "https" : "http";
   // nghttp2 refuses connection-specific fields; `te: trailers` stays, for an HTTP/2 upstream
   // (gRPC needs it), and the HTTP/1.1 client drops it.
 
