@@ -198,9 +198,15 @@ void Worker::onResumeTimer(evutil_socket_t, short, void* context) {
   if (active->paused) {
     active->paused = false;
     evconnlistener_enable(active->listener);
+    // The failed accept may have found the backlog empty (another worker, or this one's last
+    // accept, took the last descriptor): then no accept comes to end the shortage, so one more
+    // pause without a failure ends it too (the timer again; a failure re-arms it first).
+    const timeval pause = toTimeval(active->backoff);
+    evtimer_add(active->resume_timer, &pause);
     return;
   }
-  // An accept succeeded and no shortage followed it in the same round of accepts: it is over.
+  // An accept succeeded, or a pause went by with accepting on, and no shortage followed: it is
+  // over.
   if (!active->shortage_since) return;
   const auto paused_for = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - *active->shortage_since);

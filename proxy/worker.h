@@ -106,7 +106,7 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
     std::shared_ptr<ListenerShared> shared;
     evconnlistener* listener = nullptr;
     // Out of file descriptors or memory, accepting pauses (see onAcceptError). The timer ends a
-    // pause, and after a successful accept tells whether the shortage is over.
+    // pause, and after a successful accept, or one more pause, tells whether the shortage is over.
     event* resume_timer = nullptr;
     std::chrono::milliseconds backoff{0};  // the last pause; 0 once an accept succeeded
     bool paused = false;
