@@ -47,7 +47,20 @@ std::string render(std::string_view text, const std::map<std::string, std::strin
   return out;
 }
 
+void Remora::endAndCheckForRaces() {
+  if (!process_) return;
+  process_->signal(SIGKILL);
+  process_->waitExit(deadlineIn(std::chrono::seconds(5)));
+  const std::string err = process_->err();
+  const size_t report = err.find("ThreadSanitizer:");
+  if (report == std::string::npos) return;
+  const size_t line_start = err.rfind('\n', report);
+  ADD_FAILURE() << "ThreadSanitizer reported in remora:\n"
+                << err.substr(line_start == std::string::npos ? 0 : line_start + 1, 16384);
+}
+
 Remora::~Remora() {
+  endAndCheckForRaces();
   if (process_ && !logs_shown_ && ::testing::Test::HasFailure()) {
     std::cerr << "---- remora logs (" << dir_.path().string() << ") ----\n"
               << lastBytes(logs(), 8192) << "---- end of remora logs ----\n";
@@ -55,6 +68,7 @@ Remora::~Remora() {
 }
 
 ::testing::AssertionResult Remora::start(std::string_view yaml, Clock::duration timeout) {
+  endAndCheckForRaces();  // a restart truncates the log that would show them
   writeFile(configPath(), yaml);
   ports_.clear();
   admin_port_ = 0;

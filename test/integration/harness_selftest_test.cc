@@ -1,4 +1,5 @@
 // The harness's own tests: they run without remora, against nginx, curl, promtool and sh.
+#include <gtest/gtest-spi.h>
 #include <signal.h>
 
 #include <chrono>
@@ -236,6 +237,25 @@ TEST(HarnessSelfTest, RemoraStartParsesListeningLines) {
   EXPECT_FALSE(started);
   EXPECT_NE(std::string(started.message()).find("exited early with status 1"), std::string::npos)
       << started.message();
+}
+
+// Under ThreadSanitizer a race in remora must fail the test that saw it, even when remora is
+// killed at teardown and its exit status is never looked at.
+TEST(HarnessSelfTest, AThreadSanitizerReportInRemorasStderrFailsTheTest) {
+  TempDir bin;
+  std::filesystem::path fake = bin.file("fake-remora");
+  writeFile(fake,
+            "#!/bin/sh\n"
+            "echo '==7==WARNING: ThreadSanitizer: data race (pid=7)' >&2\n"
+            "echo 'I1 12:00 admin listening on 127.0.0.1:40003' >&2\n"
+            "exec sleep 30\n");
+  std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
+  EXPECT_NONFATAL_FAILURE(
+      {
+        Remora remora(fake.string());
+        EXPECT_TRUE(remora.start("listeners: []\n"));
+      },
+      "WARNING: ThreadSanitizer: data race");
 }
 
 TEST(HarnessSelfTest, RenderAndMetricValue) {

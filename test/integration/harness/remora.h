@@ -27,7 +27,9 @@ class Remora {
  public:
   // `binary` is for the harness's own self-test; tests use the real one.
   explicit Remora(std::string binary = REMORA_BINARY) : binary_(std::move(binary)) {}
-  ~Remora();  // kills the process; prints its logs when the current test has failed
+  // Kills the process; fails the current test when ThreadSanitizer reported in remora's stderr
+  // (test/run's build with REMORA_SANITIZE=thread); prints the logs when the test has failed.
+  ~Remora();
 
   // Writes `yaml` to config.yaml in dir(), runs `remora -c` on it and waits until every listener
   // of the config and the admin listener have logged `... listening on host:port`. On failure
@@ -54,6 +56,11 @@ class Remora {
   std::filesystem::path configPath() const { return dir_.file("config.yaml"); }
 
  private:
+  // Kills the process if it still runs, then fails the current test with any ThreadSanitizer
+  // report in its stderr: a report can come after the test's last look at remora, and a
+  // process killed at teardown has no exit status to show it.
+  void endAndCheckForRaces();
+
   std::string binary_;
   TempDir dir_;
   std::unique_ptr<Process> process_;
