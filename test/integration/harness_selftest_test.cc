@@ -210,7 +210,8 @@ TEST(HarnessSelfTest, ScriptedUpstreamCloseMidBodyIsAnErrorNotATimeout) {
 }
 
 TEST(HarnessSelfTest, ConnectToAClosedPortFails) {
-  HttpResponse r = httpGet(freePort(), "/");
+  RefusingPort closed;
+  HttpResponse r = httpGet(closed.port(), "/");
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.error.find("refused"), std::string::npos) << r.error;
 }

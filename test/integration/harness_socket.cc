@@ -1,4 +1,5 @@
-// Socket: non-blocking reads and writes bounded by poll(2) deadlines, and freePort().
+// Socket: non-blocking reads and writes bounded by poll(2) deadlines; freePort() and
+// RefusingPort.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -212,7 +213,10 @@ void Socket::close() {
   fd_ = -1;
 }
 
-uint16_t freePort() {
+namespace {
+
+// A TCP socket bound to 127.0.0.1 on a port the kernel chose, not listening.
+int boundLoopbackSocket(uint16_t& port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
   sockaddr_in addr{};
@@ -224,10 +228,22 @@ uint16_t freePort() {
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     int err = errno;
     ::close(fd);
-    throw std::runtime_error(std::string("freePort: ") + std::strerror(err));
+    throw std::runtime_error(std::string("bind 127.0.0.1:0: ") + std::strerror(err));
   }
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  port = ntohs(addr.sin_port);
+  return fd;
 }
+
+}  // namespace
+
+uint16_t freePort() {
+  uint16_t port = 0;
+  ::close(boundLoopbackSocket(port));
+  return port;
+}
+
+RefusingPort::RefusingPort() : fd_(boundLoopbackSocket(port_)) {}
+
+RefusingPort::~RefusingPort() { ::close(fd_); }
 
 }  // namespace remora::harness

@@ -21,7 +21,7 @@ TEST(HealthCheck, AnEndpointFailingItsCheckLeavesRotationAndComesBackAfterItsThr
   std::atomic<int> b_health{503};
   ScriptedUpstream a(ScriptedUpstream::named("a", a_health));
   ScriptedUpstream b(ScriptedUpstream::named("b", b_health));
-  const uint16_t dead = freePort();
+  RefusingPort dead;
   Remora remora;
   ASSERT_TRUE(remora.start(
       render(R"(admin: {address: "127.0.0.1:0"}
@@ -39,14 +39,14 @@ clusters:
                    unhealthy_threshold: 2}
     panic_threshold: 0   # one of three healthy would be panic: this test is about rotation
 )",
-             {{"a", a.address()}, {"b", b.address()}, {"dead", std::to_string(dead)}})));
+             {{"a", a.address()}, {"b", b.address()}, {"dead", std::to_string(dead.port())}})));
   const uint16_t port = remora.port("edge");
   // The first result decides: b (503) and the dead endpoint are out at once. Each endpoint is
   // checked on its own, so a's first result may come after the others'.
   ASSERT_TRUE(waitUntil(
       [&] {
         return endpointAt(remora, b.address())["healthy"] == false &&
-               endpointAt(remora, "127.0.0.1:" + std::to_string(dead))["healthy"] == false &&
+               endpointAt(remora, dead.address())["healthy"] == false &&
                endpointAt(remora, a.address())["health_check"] == "healthy (HTTP 200)";
       },
       deadlineIn(5s)))
@@ -55,10 +55,8 @@ clusters:
   EXPECT_EQ(b_entry["reason"], "health check: HTTP 503");
   EXPECT_EQ(b_entry["health_check"], "unhealthy (HTTP 503)");
   EXPECT_EQ(endpointAt(remora, a.address())["health_check"], "healthy (HTTP 200)");
-  EXPECT_NE(
-      endpointAt(remora, "127.0.0.1:" + std::to_string(dead))["reason"].get<std::string>().find(
-          "health check: "),
-      std::string::npos);
+  EXPECT_NE(endpointAt(remora, dead.address())["reason"].get<std::string>().find("health check: "),
+            std::string::npos);
   for (int i = 0; i < 10; ++i) EXPECT_EQ(httpGet(port, "/").body, "a");
 
   // Back after three good answers in a row.

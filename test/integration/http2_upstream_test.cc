@@ -158,8 +158,9 @@ TEST(Http2Upstream, UpstreamWithoutHttp2Gives502) {
 }
 
 TEST(Http2Upstream, DeadEndpointGives502) {
+  RefusingPort dead;
   Remora remora;
-  ASSERT_TRUE(remora.start(configFor("127.0.0.1:" + std::to_string(freePort()))));
+  ASSERT_TRUE(remora.start(configFor(dead.address())));
   CommandResult r = curl({"-w", "%{http_code}", "-o", "/dev/null", url(remora.port("edge"), "/")});
   EXPECT_EQ(r.out, "502") << r.err;
 }

@@ -87,8 +87,9 @@ TEST_F(HttpClientTest, StreamsABodyAsItArrives) {
 }
 
 TEST_F(HttpClientTest, ReportsARefusedConnection) {
+  RefusingPort dead;
   discovery::HttpRequest request;
-  request.url = "http://127.0.0.1:" + std::to_string(freePort()) + "/";
+  request.url = "http://" + dead.address() + "/";
   auto response = fetch(std::move(request));
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 0);

@@ -139,7 +139,8 @@ TEST(Defences, OneOfThreeEndpointsKilledUnderLoadCostsAlmostNothingAndComesBack)
 TEST(Defences, AConnectFailureGoesToAnotherEndpointWithoutARetryPolicy) {
   std::atomic<int> health{200};
   ScriptedUpstream live(ScriptedUpstream::named("live", health));
-  const std::string dead = "127.0.0.1:" + std::to_string(freePort());
+  RefusingPort refusing;
+  const std::string dead = refusing.address();
   Remora remora;
   ASSERT_TRUE(remora.start(render(R"(admin: {address: "127.0.0.1:0"}
 workers: 1

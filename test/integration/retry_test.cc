@@ -93,7 +93,7 @@ class Retries : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(remora_.start(render(kConfig, {{"busy", busy_.address()},
                                                {"echo", echo_.address()},
-                                               {"dead", "127.0.0.1:" + std::to_string(freePort())},
+                                               {"dead", dead_.address()},
                                                {"silent", silent_.address()},
                                                {"early", early_.address()},
                                                {"slow_busy", slow_busy_.address()}})));
@@ -104,6 +104,7 @@ class Retries : public ::testing::Test {
     return metricValue(remora_.adminGet("/metrics").body, name, labels);
   }
 
+  RefusingPort dead_;
   ScriptedUpstream busy_{ScriptedUpstream::respondWith(503, "busy\n")};
   ScriptedUpstream echo_{ScriptedUpstream::echo()};
   ScriptedUpstream silent_{[](UpstreamConnection& c) {

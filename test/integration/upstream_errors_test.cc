@@ -58,7 +58,7 @@ class UpstreamErrors : public ::testing::Test {
     std::filesystem::path registry = remora_.dir().file("endpoints.yaml");
     writeFile(registry, "other-service:\n  - {address: \"127.0.0.1:1\"}\n");
     ASSERT_TRUE(remora_.start(render(kConfig, {{"registry", registry.string()},
-                                               {"dead", "127.0.0.1:" + std::to_string(freePort())},
+                                               {"dead", dead_.address()},
                                                {"silent", silent_.address()},
                                                {"truncated", truncated_.address()},
                                                {"garbage", garbage_.address()},
@@ -73,6 +73,7 @@ class UpstreamErrors : public ::testing::Test {
     EXPECT_EQ(r.status, 200) << r;
   }
 
+  RefusingPort dead_;
   ScriptedUpstream silent_{[](UpstreamConnection& c) {
     c.readRequest();
     c.waitClosed(deadlineIn(30s));  // never answers; ends when remora gives up or at teardown

@@ -59,4 +59,22 @@ class Socket {
 // A TCP port on 127.0.0.1 that was free a moment ago (for servers that cannot bind port 0).
 uint16_t freePort();
 
+// A port on 127.0.0.1 where nothing listens, held for the object's lifetime: connecting is
+// refused, and no other process can take the port meanwhile (as it could a freePort()). The
+// "dead endpoint" of tests.
+class RefusingPort {
+ public:
+  RefusingPort();
+  ~RefusingPort();
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+
+  uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
 }  // namespace remora::harness
