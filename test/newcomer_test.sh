@@ -43,9 +43,11 @@ demo_pid=
 echo "--- the tests' configure step on the same tree"
 test/run --configure-only >configure.log 2>&1 || { tail -n 30 configure.log; fail "test/run --configure-only"; }
 grep -q '^REMORA_TESTS:BOOL=ON$' build/CMakeCache.txt || fail "tests are off after the demo's build"
-ninja -C build -t targets all | grep -q '^remora_unit_tests:' || fail "no unit test target"
-ninja -C build -t targets all | grep -q '^remora_integration_tests:' ||
-  fail "no integration test target"
+# Listed once into a variable: `ninja ... | grep -q` under pipefail fails when grep stops
+# reading early and ninja gets SIGPIPE.
+targets=$(ninja -C build -t targets all)
+grep -q '^remora_unit_tests:' <<<"$targets" || fail "no unit test target"
+grep -q '^remora_integration_tests:' <<<"$targets" || fail "no integration test target"
 
 echo "--- a user's plain Release build (-O3), which must build without a warning"
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >release.log 2>&1 &&

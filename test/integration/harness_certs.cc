@@ -91,4 +91,15 @@ CertFiles TestPki::issueFrom(const CertFiles& ca, const std::string& name,
   return leaf;
 }
 
+TestPki& pki() {
+  static TestPki* const kPki = new TestPki();
+  return *kPki;
+}
+
+std::string serverTlsYaml(const CertFiles& cert, const std::string& ca) {
+  std::string out = "{cert: \"" + cert.cert + "\", key: \"" + cert.key + "\"";
+  if (!ca.empty()) out += ", ca: \"" + ca + "\"";
+  return out + "}";
+}
+
 }  // namespace remora::harness

@@ -20,12 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// One PKI for the whole binary: making it takes a few dozen openssl runs.
-TestPki& pki() {
-  static TestPki* const kPki = new TestPki();
-  return *kPki;
-}
-
 // A blocking TLS client on one connection, to look at what curl does not show: the certificate
 // served, the ALPN result, and a keep-alive connection that lives across a reload.
 class TlsClient {
@@ -199,15 +193,9 @@ std::string directConfig(const std::string& tls, const std::string& header_timeo
                 {{"tls", tls}, {"header_timeout", header_timeout}, {"protocol", protocol}});
 }
 
-std::string serverTls(const CertFiles& cert, const std::string& ca = "") {
-  std::string out = "{cert: \"" + cert.cert + "\", key: \"" + cert.key + "\"";
-  if (!ca.empty()) out += ", ca: \"" + ca + "\"";
-  return out + "}";
-}
-
 TEST(TlsListener, CurlOverHttpsGets200WithHttp11Negotiated) {
   Remora remora;
-  ASSERT_TRUE(remora.start(directConfig(serverTls(pki().server()))));
+  ASSERT_TRUE(remora.start(directConfig(serverTlsYaml(pki().server()))));
   const uint16_t port = remora.port("edge");
   CommandResult r = curl({"--cacert", pki().ca(), url(port, "/")});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -225,7 +213,7 @@ TEST(TlsListener, CurlOverHttpsGets200WithHttp11Negotiated) {
 
 TEST(TlsListener, AlpnChoosesHttp2ForClientsThatOfferIt) {
   Remora remora;
-  ASSERT_TRUE(remora.start(directConfig(serverTls(pki().server()))));
+  ASSERT_TRUE(remora.start(directConfig(serverTlsYaml(pki().server()))));
   const uint16_t port = remora.port("edge");
   CommandResult h2 = curl(
       {"--cacert", pki().ca(), "--http2", "-w", "%{http_code} %{http_version}", url(port, "/")});
@@ -237,51 +225,9 @@ TEST(TlsListener, AlpnChoosesHttp2ForClientsThatOfferIt) {
   EXPECT_EQ(h1.out, "secure\n200 1.1");
 }
 
-// The upstream learns how the client reached remora from x-forwarded-proto: "https" for both
-// HTTP/1.1 and HTTP/2 over TLS, and "http" on a plaintext listener whatever :scheme an h2c client
-// claims.
-TEST(TlsListener, XForwardedProtoSaysHowTheClientConnected) {
-  ScriptedUpstream upstream(ScriptedUpstream::respondWith(200, "ok"));
-  Remora remora;
-  ASSERT_TRUE(
-      remora.start(render(R"(admin: {address: "127.0.0.1:0"}
-workers: 1
-listeners:
-  - name: secure
-    address: "127.0.0.1:0"
-    tls: {{tls}}
-    routes:
-      - match: {prefix: /}
-        cluster: backend
-  - name: plain
-    address: "127.0.0.1:0"
-    routes:
-      - match: {prefix: /}
-        cluster: backend
-clusters:
-  - name: backend
-    endpoints: ["{{backend}}"]
-)",
-                          {{"tls", serverTls(pki().server())}, {"backend", upstream.address()}})));
-  const std::string secure = url(remora.port("secure"), "/");
-  for (const char* version : {"--http1.1", "--http2"}) {
-    CommandResult r = curl({"--cacert", pki().ca(), version, secure});
-    EXPECT_EQ(r.out, "ok200") << version << " " << r.err;
-  }
-  CommandResult h2c = runCommand({"nghttp", "--no-dep", "-H", ":scheme: https",
-                                  "http://127.0.0.1:" + std::to_string(remora.port("plain")) + "/"},
-                                 deadlineIn(30s));
-  EXPECT_EQ(h2c.exit_code, 0) << h2c.err;
-  std::vector<std::string> protos;
-  for (const HttpRequest& request : upstream.requests()) {
-    protos.push_back(request.headers.get("x-forwarded-proto").value_or("(none)"));
-  }
-  EXPECT_EQ(protos, (std::vector<std::string>{"https", "https", "http"}));
-}
-
 TEST(TlsListener, H2specPassesOverTlsAndH2loadCompletesEveryRequest) {
   Remora remora;
-  ASSERT_TRUE(remora.start(directConfig(serverTls(pki().server()))));
+  ASSERT_TRUE(remora.start(directConfig(serverTlsYaml(pki().server()))));
   const uint16_t port = remora.port("edge");
   CommandResult spec = runCommand({REMORA_H2SPEC, "-t", "-k", "-h", "127.0.0.1", "-p",
                                    std::to_string(port), "-P", "/", "-o", "2"},
@@ -298,7 +244,7 @@ TEST(TlsListener, H2specPassesOverTlsAndH2loadCompletesEveryRequest) {
 
 TEST(TlsListener, Http1ListenerNegotiatesHttp11EvenWhenH2IsOffered) {
   Remora remora;
-  ASSERT_TRUE(remora.start(directConfig(serverTls(pki().server()), "10s", "http1")));
+  ASSERT_TRUE(remora.start(directConfig(serverTlsYaml(pki().server()), "10s", "http1")));
   CommandResult r = curl({"--cacert", pki().ca(), "--http2", "-w", "%{http_code} %{http_version}",
                           url(remora.port("edge"), "/")});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -307,14 +253,14 @@ TEST(TlsListener, Http1ListenerNegotiatesHttp11EvenWhenH2IsOffered) {
 
 TEST(TlsListener, PlaintextClientGetsNoResponse) {
   Remora remora;
-  ASSERT_TRUE(remora.start(directConfig(serverTls(pki().server()))));
+  ASSERT_TRUE(remora.start(directConfig(serverTlsYaml(pki().server()))));
   HttpResponse r = httpGet(remora.port("edge"), "/");
   EXPECT_EQ(r.status, 0) << r;
 }
 
 TEST(TlsListener, Tls11ClientIsRefused) {
   Remora remora;
-  ASSERT_TRUE(remora.start(directConfig(serverTls(pki().server()))));
+  ASSERT_TRUE(remora.start(directConfig(serverTlsYaml(pki().server()))));
   const std::string target = "127.0.0.1:" + std::to_string(remora.port("edge"));
   // SECLEVEL=0 lets the client itself offer TLS 1.1, so the refusal is the server's.
   CommandResult r = runCommand({"openssl", "s_client", "-connect", target, "-tls1_1", "-cipher",
@@ -331,7 +277,7 @@ TEST(TlsListener, Tls11ClientIsRefused) {
 
 TEST(TlsListener, HandshakeNeverStartedIsClosedByTheHeaderTimeout) {
   Remora remora;
-  ASSERT_TRUE(remora.start(directConfig(serverTls(pki().server()), "300ms")));
+  ASSERT_TRUE(remora.start(directConfig(serverTlsYaml(pki().server()), "300ms")));
   Socket socket = Socket::connectTo(remora.port("edge"), deadlineIn(2s));
   ASSERT_TRUE(socket.valid()) << socket.error();
   EXPECT_TRUE(socket.waitClosed(deadlineIn(5s)));
@@ -339,7 +285,7 @@ TEST(TlsListener, HandshakeNeverStartedIsClosedByTheHeaderTimeout) {
 
 TEST(TlsListener, MutualTlsRequiresAClientCertificateFromTheCa) {
   Remora remora;
-  ASSERT_TRUE(remora.start(directConfig(serverTls(pki().server(), pki().ca()))));
+  ASSERT_TRUE(remora.start(directConfig(serverTlsYaml(pki().server(), pki().ca()))));
   const uint16_t port = remora.port("edge");
 
   CommandResult none = curl({"--cacert", pki().ca(), url(port, "/")});
@@ -540,7 +486,7 @@ TEST(TlsReload, BrokenCertificateOnReloadKeepsTheOldOne) {
 TEST(TlsValidate, KeyThatDoesNotMatchTheCertificate) {
   TempDir dir;
   const std::string path = dir.file("bad.yaml").string();
-  writeFile(path, directConfig(serverTls({pki().server().cert, pki().client().key, ""})));
+  writeFile(path, directConfig(serverTlsYaml({pki().server().cert, pki().client().key, ""})));
   CommandResult r = runCommand({REMORA_BINARY, "validate", path}, deadlineIn(10s));
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   // The `tls:` key of the listener: line 7, column 5.
@@ -552,7 +498,7 @@ TEST(TlsValidate, KeyThatDoesNotMatchTheCertificate) {
   // At startup too.
   Remora remora;
   EXPECT_FALSE(
-      remora.start(directConfig(serverTls({pki().server().cert, pki().client().key, ""})), 5s));
+      remora.start(directConfig(serverTlsYaml({pki().server().cert, pki().client().key, ""})), 5s));
   EXPECT_EQ(remora.waitExit(deadlineIn(5s)), 1);
 }
 
@@ -604,7 +550,7 @@ clusters:
     endpoints: ["{{backend}}"]
     tls: {ca: "{{ca}}", sni: localhost}
 )",
-                                  {{"listener_tls", serverTls(pki().server())},
+                                  {{"listener_tls", serverTlsYaml(pki().server())},
                                    {"backend", nginx.address()},
                                    {"ca", pki().ca()}})));
   const uint16_t port = remora.port("edge");
@@ -635,8 +581,8 @@ TEST(TlsReset, UpstreamClosingMidBodyCutsTheTlsResponseShort) {
     connection.close();
   });
   Remora remora;
-  ASSERT_TRUE(
-      remora.start(render(R"(admin: {address: "127.0.0.1:0"}
+  ASSERT_TRUE(remora.start(
+      render(R"(admin: {address: "127.0.0.1:0"}
 workers: 1
 listeners:
   - name: edge
@@ -649,7 +595,7 @@ clusters:
   - name: backend
     endpoints: ["{{backend}}"]
 )",
-                          {{"tls", serverTls(pki().server())}, {"backend", upstream.address()}})));
+             {{"tls", serverTlsYaml(pki().server())}, {"backend", upstream.address()}})));
   TlsClient client(remora.port("edge"), pki().ca());
   ASSERT_TRUE(client.connected()) << client.error();
   HttpResponse r = client.get("/");

@@ -51,4 +51,12 @@ class TestPki {
 // The serial number of the certificate in `pem_path`, as TestPki reports them.
 std::string certSerial(const std::string& pem_path);
 
+// One PKI for the whole test binary, made on first use: making one takes a few dozen openssl
+// runs.
+TestPki& pki();
+
+// A listener's `tls:` block in flow YAML serving `cert`, requiring client certificates from `ca`
+// when given.
+std::string serverTlsYaml(const CertFiles& cert, const std::string& ca = "");
+
 }  // namespace remora::harness
