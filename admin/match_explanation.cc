@@ -7,7 +7,12 @@ namespace remora::admin {
 
 namespace {
 
-std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+// Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict for "'" + std::string(text).
+std::string quoted(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  return out.append("'").append(text).append("'");
+}
 
 std::string joinedQuoted(const std::vector<std::string>& values) {
   std::string out;
