@@ -19,6 +19,7 @@
 #include "config/loader.h"
 #include "discovery/snapshot_builder.h"
 #include "proxy/log.h"
+#include "proxy/pool/circuit_breaker.h"
 #include "proxy/stats.h"
 #include "proxy/worker.h"
 
@@ -60,7 +61,7 @@ void check(bool ok, const char* what) {
 // One worker, driven on the fuzzer's thread, listening on a Unix socket (no ports to run out of).
 class Harness {
  public:
-  Harness() : stats_(1), worker_(0, stats_.worker(0)) {
+  Harness() : stats_(1), worker_(0, stats_.worker(0), breakers_) {
     log::setLevel(log::Level::Error);
     auto config = config::loadConfigString(kConfig, "fuzz.yaml");
     check(config.ok(), "config");
@@ -131,6 +132,7 @@ class Harness {
   }
 
   stats::Registry stats_;
+  CircuitBreakers breakers_;  // the limits workers share; one worker here
   Worker worker_;
   std::string path_;
 };
