@@ -264,6 +264,37 @@ struct Cluster {
   SourceLocation location;
 };
 
+// A canary release (`canaries:`): a route's traffic moved step by step from the `baseline`
+// subset of `cluster` to the `canary` subset while remora judges the canary against the baseline.
+struct Canary {
+  std::string name;
+  std::string route;  // "listener/virtual_host/index", "listener/index", or a route's `name`
+  std::string cluster;
+  Metadata baseline;
+  Metadata canary;
+  std::vector<uint32_t> steps{5, 25, 50, 100};  // the canary's weight per step, percent
+  Duration step_interval{60000};                // each step lasts at least this long ...
+  uint64_t min_requests = 200;                  // ... and until each arm had this many
+  // How a request is assigned to an arm: by a hash of this header's or cookie's value, so a
+  // user stays on the canary as its weight grows; none: per request.
+  enum class StickyBy { None, Header, Cookie };
+  StickyBy sticky_by = StickyBy::None;
+  std::string sticky_name;
+  struct Analysis {
+    double max_error_rate_increase = 0.01;  // canary error rate - baseline's, tolerated
+    double max_p99_ratio = 1.5;             // canary p99 / baseline p99, tolerated
+    double confidence = 0.98;               // 1 - the false-abort rate the judge allows
+    std::optional<double> max_error_rate;   // absolute guards on the canary alone
+    std::optional<Duration> max_p99;
+  };
+  Analysis analysis;
+  // A step without enough traffic for this long ends the canary (or pauses it); none: it waits.
+  std::optional<Duration> deadline;
+  enum class OnDeadline { Abort, Pause };
+  OnDeadline on_deadline = OnDeadline::Abort;
+  SourceLocation location;
+};
+
 struct FileRegistry {
   std::string path;  // YAML: {service: [{address, weight, meta, health}]}, re-read on change
 };

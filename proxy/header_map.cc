@@ -21,7 +21,7 @@ const std::string* HeaderMap::get(std::string_view name) const {
 }
 
 void HeaderMap::add(std::string name, std::string value) {
-  fields_.push_back({std::move(name), std::move(value)});
+  fields_.emplace_back(std::move(name), std::move(value));
 }
 
 void HeaderMap::set(std::string name, std::string value) {
@@ -45,6 +45,13 @@ std::string HeaderMap::joined(std::string_view name) const {
     out += f.value;
   }
   return out;
+}
+
+bool HeaderMap::hasToken(std::string_view name, std::string_view token) const {
+  for (const auto& f : fields_) {
+    if (f.name == name && listHasToken(f.value, token)) return true;
+  }
+  return false;
 }
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {

@@ -11,6 +11,12 @@
 namespace remora {
 
 struct HeaderField {
+  HeaderField() = default;
+  // Built in place by HeaderMap::add (emplace_back): one move of each string, not two.
+  template <class Name, class Value>
+  HeaderField(Name&& field_name, Value&& field_value)
+      : name(std::forward<Name>(field_name)), value(std::forward<Value>(field_value)) {}
+
   std::string name;  // lowercase
   std::string value;
 };
@@ -41,6 +47,9 @@ class HeaderMap {
   }
   // Every value of `name` joined with ", " (RFC 9110 5.3), or "" when absent.
   std::string joined(std::string_view name) const;
+  // Whether the list that the fields called `name` make (RFC 9110 5.3) has `token`
+  // (case-insensitive); the same answer as listHasToken(joined(name), token), without a copy.
+  bool hasToken(std::string_view name, std::string_view token) const;
 
   size_t size() const { return fields_.size(); }
   bool empty() const { return fields_.empty(); }

@@ -6,6 +6,9 @@
 
 namespace remora {
 
+// Compared as string_views: a std::string == "literal" compares bytes before lengths.
+using std::string_view_literals::operator""sv;
+
 // The fields RFC 9110 7.6.1 says describe one hop, not the message.
 bool isHopByHop(std::string_view name, bool keep_upgrade) {
   switch (name.size()) {
@@ -24,27 +27,32 @@ bool isHopByHop(std::string_view name, bool keep_upgrade) {
   }
 }
 
-bool upgradePassesOn(std::string_view connection, const HeaderMap& headers) {
+bool upgradePassesOn(const HeaderMap& headers) {
   const std::string* upgrade_to = headers.get("upgrade");
-  return listHasToken(connection, "upgrade") && upgrade_to != nullptr &&
-         !equalsIgnoreCase(*upgrade_to, "h2c");
+  return upgrade_to != nullptr && !equalsIgnoreCase(*upgrade_to, "h2c") &&
+         headers.hasToken("connection", "upgrade");
 }
 
 void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
-  std::vector<std::string> named;  // beyond the usual close / keep-alive / upgrade
-  if (headers.has("connection")) {
-    const std::string joined = headers.joined("connection");
-    std::string_view list = joined;
+  // The names the Connection fields list beyond those removed anyway (close, keep-alive,
+  // upgrade...), lowercased; usually none, so nothing is copied or allocated.
+  std::vector<std::string> named;
+  for (const HeaderField& field : headers) {
+    if (field.name != "connection"sv) continue;
+    std::string_view list = field.value;
     while (!list.empty()) {
       const size_t comma = list.find(',');
       std::string_view item = list.substr(0, comma);
       while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
       while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-      std::string name = toLower(item);
-      // Content-Length and Host frame and route the message: never droppable this way.
-      if (!name.empty() && name != "close" && !isHopByHop(name, keep_upgrade) &&
-          name != "upgrade" && name != "content-length" && name != "host") {
-        named.push_back(std::move(name));
+      const bool usual = item.empty() || equalsIgnoreCase(item, "close") ||
+                         equalsIgnoreCase(item, "keep-alive") || equalsIgnoreCase(item, "upgrade");
+      if (!usual) {
+        std::string name = toLower(item);
+        // Content-Length and Host frame and route the message: never droppable this way.
+        if (!isHopByHop(name, keep_upgrade) && name != "content-length" && name != "host") {
+          named.push_back(std::move(name));
+        }
       }
       if (comma == std::string_view::npos) break;
       list.remove_prefix(comma + 1);

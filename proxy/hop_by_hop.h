@@ -11,10 +11,10 @@ namespace remora {
 bool isHopByHop(std::string_view name, bool keep_upgrade);
 
 // Whether an HTTP/1.1 request's Upgrade goes on to the upstream (and so keeps its `upgrade`
-// field): `connection` (the joined Connection fields) names upgrade, and Upgrade is not `h2c`,
+// field): a Connection field names upgrade, and Upgrade is not `h2c`,
 // which asks this hop to switch protocols; remora answers in HTTP/1.1 (RFC 9113 deprecated the
 // mechanism) and must not pass it to an upstream that might accept it.
-bool upgradePassesOn(std::string_view connection, const HeaderMap& headers);
+bool upgradePassesOn(const HeaderMap& headers);
 
 // Removes the hop-by-hop fields and those the `connection` fields name, in one pass.
 void removeHopByHop(HeaderMap& headers, bool keep_upgrade);

@@ -276,9 +276,8 @@ bool Http1ClientConnection::parseHead() {
     fail(UpstreamFailure::ProtocolError);
     return false;
   }
-  const std::string connection = head.headers.joined("connection");
-  keep_alive_ = head.minor_version >= 1 ? !listHasToken(connection, "close")
-                                        : listHasToken(connection, "keep-alive");
+  keep_alive_ = head.minor_version >= 1 ? !head.headers.hasToken("connection", "close")
+                                        : head.headers.hasToken("connection", "keep-alive");
   ResponseHeaders response;
   response.status = head.status;
   response.headers = std::move(head.headers);
@@ -305,7 +304,10 @@ bool Http1ClientConnection::parseHead() {
 
 void Http1ClientConnection::processBody() {
   evbuffer* in = transport_->input();
-  Buffer data;
+  // One buffer for the connection's life, not a new evbuffer per read. Whatever a callback left
+  // in it belonged to an earlier delivery and is dropped, as a local buffer would have been.
+  Buffer& data = body_;
+  data.drain(data.length());
   if (state_ == ResponseState::Tunnel || framing_.kind == http1::BodyKind::UntilClose) {
     evbuffer_add_buffer(data.raw(), in);
     callbacks_->onUpstreamData(data, false);

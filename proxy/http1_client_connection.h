@@ -45,6 +45,7 @@ class Http1ClientConnection : public UpstreamRequest, public TransportCallbacks 
   // True once it has carried a request (an idle reused connection may have been closed by the
   // upstream meanwhile; the stream may retry such a failure once on a new connection).
   bool reused() const override { return requests_ > 1; }
+  Http1ClientConnection* http1Connection() override { return this; }
 
   // --- UpstreamRequest ---
   // The body is sent with its Content-Length when the request has one, chunked otherwise.
@@ -105,6 +106,7 @@ class Http1ClientConnection : public UpstreamRequest, public TransportCallbacks 
   http1::BodyFraming framing_;
   uint64_t remaining_ = 0;
   http1::ChunkedDecoder chunked_;
+  Buffer body_;  // the response body on its way to the callbacks (see processBody)
   bool keep_alive_ = true;
   bool response_started_ = false;
 };

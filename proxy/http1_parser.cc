@@ -9,6 +9,9 @@
 
 namespace remora::http1 {
 
+// Compared as string_views: a std::string == "literal" compares bytes before lengths.
+using std::string_view_literals::operator""sv;
+
 using detail::FieldLine;
 using detail::hasClass;
 using detail::ScanStatus;
@@ -245,7 +248,7 @@ HeadResult parseHead(std::string_view in, const Limits& limits, Head& out,
     if (s != ScanStatus::Ok) break;
     if (out.headers.size() == limits.max_headers) return headError({431, "too many fields"});
     std::string name = lowerName(line.name);
-    if (name == "host") {
+    if (name == "host"sv) {
       if (++hosts > 1) return headError({400, "repeated Host"});
       if (!line.value.empty() && !isValidAuthority(line.value)) {
         return headError({400, line.value.find('@') != std::string_view::npos ? "userinfo in Host"
@@ -269,7 +272,7 @@ struct ContentLength {
 bool contentLength(const HeaderMap& headers, ContentLength& out, ParseError& error) {
   out = {};
   for (const HeaderField& f : headers) {
-    if (f.name != "content-length") continue;
+    if (f.name != "content-length"sv) continue;
     std::string_view rest = f.value;
     while (true) {
       size_t comma = rest.find(',');
@@ -318,7 +321,7 @@ struct TransferCodings {
 // Reads every Transfer-Encoding list; each element is a coding name, maybe with parameters.
 bool transferCodings(const HeaderMap& headers, TransferCodings& out, ParseError& error) {
   for (const HeaderField& f : headers) {
-    if (f.name != "transfer-encoding") continue;
+    if (f.name != "transfer-encoding"sv) continue;
     out.present = true;
     std::string_view rest = f.value;
     while (true) {

@@ -179,10 +179,9 @@ RequestHeaders requestFromHead(http1::RequestHead& head, bool upgrade) {
 
 void Http1ServerConnection::startStream(http1::RequestHead& head, const ListenerInfo& listener) {
   request_minor_ = head.minor_version;
-  const std::string connection = head.headers.joined("connection");
-  client_keep_alive_ = head.minor_version >= 1 ? !listHasToken(connection, "close")
-                                               : listHasToken(connection, "keep-alive");
-  const bool upgrade = upgradePassesOn(connection, head.headers);
+  client_keep_alive_ = head.minor_version >= 1 ? !head.headers.hasToken("connection", "close")
+                                               : head.headers.hasToken("connection", "keep-alive");
+  const bool upgrade = upgradePassesOn(head.headers);
   const std::string* expect = head.headers.get("expect");
   const bool expect_continue =
       head.minor_version >= 1 && expect != nullptr && equalsIgnoreCase(*expect, "100-continue");
@@ -195,13 +194,6 @@ void Http1ServerConnection::startStream(http1::RequestHead& head, const Listener
   RequestHeaders request = requestFromHead(head, upgrade);
   request.scheme = transport_->tls() ? "https" : "http";  // for x-forwarded-proto
 
-  filters::StreamInfo info;
-  info.start_time = std::chrono::system_clock::now();
-  info.start = std::chrono::steady_clock::now();
-  info.listener = listener_->name;
-  info.downstream_address = peer_;
-  info.protocol = request_minor_ >= 1 ? "HTTP/1.1" : "HTTP/1.0";
-
   const bool end_stream = framing_.kind == http1::BodyKind::None ||
                           (framing_.kind == http1::BodyKind::ContentLength && framing_.length == 0);
   remaining_ = framing_.length;
@@ -211,7 +203,8 @@ void Http1ServerConnection::startStream(http1::RequestHead& head, const Listener
     request.headers.set("content-length", "0");
   }
   if (!end_stream) armIdle();  // now measures request body progress
-  stream_ = std::make_unique<Stream>(worker_, *this, worker_.snapshot(), listener, std::move(info));
+  const StreamOrigin origin{listener_->name, peer_, request_minor_ >= 1 ? "HTTP/1.1" : "HTTP/1.0"};
+  stream_ = std::make_unique<Stream>(worker_, *this, worker_.snapshot(), listener, origin);
   stream_->decodeHeaders(std::move(request), end_stream, expect_continue, upgrade);
 }
 

@@ -135,14 +135,9 @@ void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_
   // nghttp2 refuses connection-specific fields; `te: trailers` stays, for an HTTP/2 upstream
   // (gRPC needs it), and the HTTP/1.1 client drops it.
 
-  filters::StreamInfo info;
-  info.start_time = std::chrono::system_clock::now();
-  info.start = std::chrono::steady_clock::now();
-  info.listener = connection_.listenerName();
-  info.downstream_address = connection_.peer();
-  info.protocol = "HTTP/2";
+  const StreamOrigin origin{connection_.listenerName(), connection_.peer(), "HTTP/2"};
   Worker& worker = connection_.worker();
-  stream_ = std::make_unique<Stream>(worker, *this, worker.snapshot(), listener, std::move(info));
+  stream_ = std::make_unique<Stream>(worker, *this, worker.snapshot(), listener, origin);
   stream_->decodeHeaders(std::move(request_), end_stream, expect_continue_ && !end_stream, false);
   if (!end_stream) armBodyTimer();
 }

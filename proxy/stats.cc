@@ -146,25 +146,29 @@ void WorkerStats::recordAcceptError(std::string_view listener) {
   bump(it->second->accept_errors, 1);
 }
 
-RequestCells& WorkerStats::cells(Table& table, std::string_view key,
+RequestCells& WorkerStats::cells(Table& table, LastLookup& last, std::string_view key,
                                  std::map<std::string, std::string> (*labels)(std::string_view,
                                                                               std::string_view),
                                  std::string_view a, std::string_view b) {
+  if (last.cells != nullptr && last.key == key) return *last.cells;
   auto it = table.find(key);
-  if (it != table.end()) return *it->second.cells;
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto [inserted, ok] =
-      table.emplace(std::string(key), Entry{labels(a, b), std::make_unique<RequestCells>()});
-  return *inserted->second.cells;
+  if (it == table.end()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    it = table.emplace(std::string(key), Entry{labels(a, b), std::make_unique<RequestCells>()})
+             .first;
+  }
+  last = {it->first, it->second.cells.get()};
+  return *last.cells;
 }
 
 void WorkerStats::recordDownstream(std::string_view listener, int code, uint64_t duration_ns) {
-  cells(downstream_, listener, &listenerLabels, listener, {}).record(code, duration_ns);
+  cells(downstream_, last_downstream_, listener, &listenerLabels, listener, {})
+      .record(code, duration_ns);
 }
 
 void WorkerStats::recordUpstream(std::string_view key, std::string_view cluster,
                                  std::string_view subset, int code, uint64_t duration_ns) {
-  cells(upstream_, key, &clusterLabels, cluster, subset).record(code, duration_ns);
+  cells(upstream_, last_upstream_, key, &clusterLabels, cluster, subset).record(code, duration_ns);
 }
 
 Registry::Registry(size_t workers) {

@@ -85,7 +85,14 @@ class WorkerStats {
 
  private:
   using Table = std::unordered_map<std::string, Entry, TransparentHash, std::equal_to<>>;
-  RequestCells& cells(Table& table, std::string_view key,
+  // The last key a table was asked for and its cells: most requests in a row name the same
+  // listener and cluster, and comparing a key is cheaper than hashing it. The view is of the
+  // table's own key, which stays put: entries are never erased.
+  struct LastLookup {
+    std::string_view key;
+    RequestCells* cells = nullptr;
+  };
+  RequestCells& cells(Table& table, LastLookup& last, std::string_view key,
                       std::map<std::string, std::string> (*labels)(std::string_view,
                                                                    std::string_view),
                       std::string_view a, std::string_view b);
@@ -94,6 +101,8 @@ class WorkerStats {
   mutable std::mutex mutex_;
   Table downstream_;
   Table upstream_;
+  LastLookup last_downstream_;  // touched by the worker's thread only, like the lookups
+  LastLookup last_upstream_;
   std::unordered_map<std::string, std::unique_ptr<ClusterCells>, TransparentHash, std::equal_to<>>
       clusters_;
   std::unordered_map<std::string, std::unique_ptr<ListenerCells>, TransparentHash, std::equal_to<>>

@@ -80,12 +80,14 @@ void Stream::Slot::setRequestReadDisabled(bool disabled) {
 // --- The stream. ---
 
 Stream::Stream(StreamHost& host, DownstreamCodec& codec, std::shared_ptr<const Snapshot> snapshot,
-               const ListenerInfo& listener, filters::StreamInfo info)
-    : host_(host),
-      codec_(codec),
-      snapshot_(std::move(snapshot)),
-      listener_(listener),
-      info_(std::move(info)) {}
+               const ListenerInfo& listener, const StreamOrigin& origin)
+    : host_(host), codec_(codec), snapshot_(std::move(snapshot)), listener_(listener) {
+  info_.start_time = std::chrono::system_clock::now();
+  info_.start = std::chrono::steady_clock::now();
+  info_.listener = origin.listener;
+  info_.downstream_address = origin.downstream_address;
+  info_.protocol = origin.protocol;
+}
 
 Stream::~Stream() { host_.idleSweeper().remove(*this); }
 
@@ -127,11 +129,13 @@ void Stream::decorateRequest() {
 
   decorateForRouting(request_, listener_.config->trusted, clientIp(info_.downstream_address));
   HeaderMap& h = request_.headers;
-  if (const std::string* id = h.get("x-request-id"); id != nullptr && !id->empty()) {
+  const std::string* id = h.get("x-request-id");
+  if (id != nullptr && !id->empty()) {
     info_.request_id = *id;
   } else {
     info_.request_id = newRequestId();
-    h.set("x-request-id", info_.request_id);
+    if (id != nullptr) h.remove("x-request-id");
+    h.add("x-request-id", info_.request_id);
   }
 }
 

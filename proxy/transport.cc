@@ -49,7 +49,16 @@ Transport::Transport(event_base* base)
       output_(evbuffer_new()),
       flush_event_(event_new(base, -1, 0, &Transport::onFlushEvent, this)) {
   evbuffer_add_cb(output_, &Transport::onOutputChanged, this);
-  evbuffer_add_cb(input_, &Transport::onInputChanged, this);
+}
+
+void Transport::watchInputDrain(bool watch) {
+  if (watch == (input_watch_ != nullptr)) return;
+  if (watch) {
+    input_watch_ = evbuffer_add_cb(input_, &Transport::onInputChanged, this);
+  } else {
+    evbuffer_remove_cb_entry(input_, input_watch_);
+    input_watch_ = nullptr;
+  }
 }
 
 Transport::~Transport() {
@@ -105,8 +114,10 @@ void Transport::enableRead(bool enable) {
 void Transport::updateReadInterest() {
   if (ssl_ != nullptr) return tlsUpdateInterest();
   if (read_event_ == nullptr || failed_) return;
-  const bool want =
-      read_wanted_ && connected_ && !eof_ && evbuffer_get_length(input_) < read_limit_;
+  const bool may_read = read_wanted_ && connected_ && !eof_;
+  const bool at_limit = evbuffer_get_length(input_) >= read_limit_;
+  watchInputDrain(may_read && at_limit);
+  const bool want = may_read && !at_limit;
   if (want == reading_) return;
   reading_ = want;
   if (want) {
@@ -272,6 +283,7 @@ bool Transport::prepareSsl(SSL_CTX* context) {
     tls_error_ = tlsErrorReason("cannot create an SSL object");
     return false;
   }
+  watchInputDrain(true);
   return true;
 }
 

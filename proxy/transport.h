@@ -89,6 +89,10 @@ class Transport {
   static void onInputChanged(evbuffer*, const evbuffer_cb_info* info, void* self);
   void start();
   void updateReadInterest();
+  // libevent runs a buffer's callbacks on every change to it, which costs even when they have
+  // nothing to do; onInputChanged is registered only while it has: reading paused at the read
+  // limit (consuming input resumes it), or TLS (OpenSSL may hold decrypted bytes).
+  void watchInputDrain(bool watch);
   void flush();
   // One send of what the output holds (up to 16 chains); bytes sent, or -1 with errno.
   ssize_t sendSome();
@@ -112,6 +116,7 @@ class Transport {
   int fd_ = -1;
   evbuffer* input_;
   evbuffer* output_;
+  evbuffer_cb_entry* input_watch_ = nullptr;  // onInputChanged's registration, when it has one
   event* read_event_ = nullptr;
   event* write_event_ = nullptr;
   event* flush_event_;

@@ -28,6 +28,7 @@ ConnectionPools::~ConnectionPools() {
   event_del(&sweep_event_);
   evtimer_del(&retry_starved_);
   starved_.clear();
+  last_pool_ = nullptr;
   pools_.clear();
 }
 
@@ -55,6 +56,10 @@ PendingStream* ConnectionPools::newStream(const Snapshot& snapshot, const Cluste
     if (http2) decorated.append("|h2");
     key = decorated;
   }
+  if (last_pool_ != nullptr && last_key_ == key) {
+    last_pool_->update(snapshot.loaded, settings);
+    return last_pool_->newStream(callbacks);
+  }
   auto it = pools_.find(key);
   if (it == pools_.end()) {
     std::shared_ptr<const LoadedConfig> tls_owner =
@@ -76,14 +81,15 @@ PendingStream* ConnectionPools::newStream(const Snapshot& snapshot, const Cluste
     }
     it = pools_.emplace(std::string(key), std::move(pool)).first;
   }
-  EndpointPool& pool = *it->second;
-  pool.update(snapshot.loaded, settings);
-  return pool.newStream(callbacks);
+  last_key_ = it->first;
+  last_pool_ = it->second.get();
+  last_pool_->update(snapshot.loaded, settings);
+  return last_pool_->newStream(callbacks);
 }
 
 void ConnectionPools::release(std::unique_ptr<UpstreamRequest> request, bool reusable) {
   // An HTTP/2 stream is done with once its exchange is; only HTTP/1.1 connections go back.
-  auto* connection = dynamic_cast<Http1ClientConnection*>(request.get());
+  Http1ClientConnection* connection = request->http1Connection();
   if (connection == nullptr) {
     request->detach();
     worker_.deferDelete(std::move(request));
@@ -161,6 +167,7 @@ void ConnectionPools::onSweep(evutil_socket_t, short, void* self) {
     if (it == pools->pools_.end() || !it->second->unused()) continue;
     EndpointPool* gone = it->second.get();
     for (auto& [cluster, waiting] : pools->starved_) std::erase(waiting, gone);
+    if (pools->last_pool_ == gone) pools->last_pool_ = nullptr;
     pools->pools_.erase(it);
   }
 }

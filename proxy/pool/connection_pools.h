@@ -54,6 +54,11 @@ class ConnectionPools final : public ConnectionPool, public PoolTable {
   std::unordered_map<std::string, std::unique_ptr<EndpointPool>, stats::TransparentHash,
                      std::equal_to<>>
       pools_;
+  // The pool the last stream went to, and its key (a view of pools_'s own key): requests in a
+  // row mostly go to the same endpoint, and comparing a key is cheaper than hashing it. Reset
+  // when a pool is erased.
+  std::string_view last_key_;
+  EndpointPool* last_pool_ = nullptr;
   // By cluster: pools with streams waiting for the cluster's connection limit to have room.
   std::unordered_map<std::string, std::vector<EndpointPool*>, stats::TransparentHash,
                      std::equal_to<>>

@@ -3,6 +3,7 @@
 #include "proxy/stream.h"
 
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 
 #include <functional>
 #include <string>
@@ -157,10 +158,8 @@ class StreamTest : public ::testing::Test {
   }
 
   std::unique_ptr<Stream> start(bool end_stream) {
-    filters::StreamInfo info;
-    info.downstream_address = "10.1.1.1:5000";
-    info.start = std::chrono::steady_clock::now();
-    auto stream = std::make_unique<Stream>(host, codec, snapshot, listener, info);
+    auto stream = std::make_unique<Stream>(host, codec, snapshot, listener,
+                                           StreamOrigin{"edge", "10.1.1.1:5000", "HTTP/1.1"});
     RequestHeaders request;
     request.method = "POST";
     request.authority = "example";
@@ -356,6 +355,10 @@ TEST_F(StreamTest, TheRequestIsDecoratedBeforeTheFirstFilter) {
   ASSERT_NE(headers.get("x-request-id"), nullptr);
   EXPECT_EQ(first.last->context().info().request_id, *headers.get("x-request-id"));
   EXPECT_EQ(first.last->context().info().request_id.size(), 36u);
+  // A version 4 UUID (RFC 9562): 8-4-4-4-12 lowercase hex, version 4, variant 10.
+  EXPECT_TRUE(RE2::FullMatch(first.last->context().info().request_id,
+                             "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"))
+      << first.last->context().info().request_id;
 }
 
 }  // namespace
