@@ -1,0 +1,242 @@
+// One canary's steps, judgement and decisions.
+#include "discovery/canary/canary_run.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace remora::canary {
+
+namespace {
+
+// The mixing scale of the tests, in rate units: the size of effect they detect fastest. A few
+// points of error rate (or of requests beyond the latency threshold) is the harm a canary is
+// stopped for; far smaller effects are still found, with more traffic.
+constexpr double kTau = 0.02;
+// Fewer requests than this in an arm and its error rate is not compared yet: the normal
+// approximation the tests rest on needs a few dozen trials.
+constexpr uint64_t kMinJudgedRequests = 30;
+
+std::string percent(double rate) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.2f%%", rate * 100);
+  return text;
+}
+
+std::string millis(uint64_t micros) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1fms", static_cast<double>(micros) / 1000);
+  return text;
+}
+
+std::string pText(double p, double alpha) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "p=%.2g < %.2g", p, alpha);
+  return text;
+}
+
+double rate(uint64_t events, uint64_t trials) {
+  return trials == 0 ? 0 : static_cast<double>(events) / static_cast<double>(trials);
+}
+
+}  // namespace
+
+const char* stateName(State state) {
+  switch (state) {
+    case State::Progressing:
+      return "progressing";
+    case State::WaitingForTraffic:
+      return "waiting_for_traffic";
+    case State::Paused:
+      return "paused";
+    case State::Promoted:
+      return "promoted";
+    case State::Aborted:
+      return "aborted";
+  }
+  return "unknown";
+}
+
+void ArmTotals::add(const ArmTotals& other) {
+  requests += other.requests;
+  errors += other.errors;
+  latency.add(other.latency);
+}
+
+CanaryRun::CanaryRun(const config::Canary& config, Clock::time_point now)
+    : config_(config),
+      error_test_(kTau),
+      latency_test_(kTau),
+      max_error_rate_test_(kTau),
+      max_p99_test_(kTau) {
+  startStep(0, now);
+}
+
+uint32_t CanaryRun::weight() const {
+  if (state_ == State::Promoted) return 100;
+  if (state_ == State::Aborted || config_.steps.empty()) return 0;
+  return config_.steps[step_];
+}
+
+void CanaryRun::startStep(size_t index, Clock::time_point now) {
+  step_ = index;
+  step_started_ = now;
+  step_baseline_ = {};
+  step_canary_ = {};
+  history_.push_back({config_.steps[index], now, 0, 0, ""});
+  // A step at 100% leaves the baseline no traffic to be compared with: reaching it is promotion.
+  if (config_.steps[index] >= 100) finish(State::Promoted, "every step passed");
+}
+
+void CanaryRun::finish(State state, std::string reason) {
+  state_ = state;
+  reason_ = std::move(reason);
+  if (!history_.empty()) {
+    StepRecord& current = history_.back();
+    current.baseline_requests = step_baseline_.requests;
+    current.canary_requests = step_canary_.requests;
+    current.outcome = std::string(stateName(state)) + ": " + reason_;
+  }
+}
+
+bool CanaryRun::observe(const ArmTotals& baseline, const ArmTotals& canary, Clock::time_point now) {
+  if (state_ == State::Promoted || state_ == State::Aborted) return false;
+  const State state_before = state_;
+  const uint32_t weight_before = weight();
+  baseline_.add(baseline);
+  canary_.add(canary);
+  step_baseline_.add(baseline);
+  step_canary_.add(canary);
+  // A paused canary keeps its weight, and is still stopped if it turns out harmful.
+  judge();
+  if (state_ != State::Aborted && state_ != State::Paused) stepDone(now);
+  return state_ != state_before || weight() != weight_before;
+}
+
+void CanaryRun::judge() {
+  const config::Canary::Analysis& analysis = config_.analysis;
+  const int tests = 2 + (analysis.max_error_rate ? 1 : 0) + (analysis.max_p99 ? 1 : 0);
+  Judgement& j = judgement_;
+  j.alpha = (1 - analysis.confidence) / tests;
+
+  if (canary_.requests >= kMinJudgedRequests && baseline_.requests >= kMinJudgedRequests) {
+    const Estimate e = rateIncrease(canary_.errors, canary_.requests, baseline_.errors,
+                                    baseline_.requests, analysis.max_error_rate_increase);
+    j.error_p = error_test_.update(e.effect, e.variance);
+  }
+  if (analysis.max_error_rate && canary_.requests >= kMinJudgedRequests) {
+    const Estimate e = rateAbove(canary_.errors, canary_.requests, *analysis.max_error_rate);
+    j.max_error_rate_p = max_error_rate_test_.update(e.effect, e.variance);
+  }
+  const bool canary_tail = canary_.latency.count() >= kMinLatencySamples;
+  if (canary_tail && baseline_.latency.count() >= kMinLatencySamples) {
+    const double threshold =
+        analysis.max_p99_ratio * static_cast<double>(baseline_.latency.quantile(0.99));
+    j.latency_threshold_us = static_cast<uint64_t>(threshold);
+    const Estimate e = tailAbove(canary_.latency, j.latency_threshold_us);
+    j.latency_p = latency_test_.update(e.effect, e.variance);
+  }
+  if (analysis.max_p99 && canary_tail) {
+    const auto limit_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(*analysis.max_p99).count());
+    const Estimate e = tailAbove(canary_.latency, limit_us);
+    j.max_p99_p = max_p99_test_.update(e.effect, e.variance);
+  }
+
+  const std::string canary_rate = percent(rate(canary_.errors, canary_.requests));
+  if (j.error_p <= j.alpha) {
+    finish(State::Aborted, "canary error rate " + canary_rate + " vs baseline " +
+                               percent(rate(baseline_.errors, baseline_.requests)) +
+                               ": more than " + percent(analysis.max_error_rate_increase) +
+                               " higher (" + pText(j.error_p, j.alpha) + ")");
+  } else if (j.max_error_rate_p <= j.alpha) {
+    finish(State::Aborted, "canary error rate " + canary_rate + " is above max_error_rate " +
+                               percent(*analysis.max_error_rate) + " (" +
+                               pText(j.max_error_rate_p, j.alpha) + ")");
+  } else if (j.latency_p <= j.alpha) {
+    finish(State::Aborted, "canary p99 " + millis(canary_.latency.quantile(0.99)) +
+                               " vs baseline p99 " + millis(baseline_.latency.quantile(0.99)) +
+                               ": " +
+                               percent(rate(canary_.latency.countAbove(j.latency_threshold_us),
+                                            canary_.latency.count())) +
+                               " of canary requests slower than " + millis(j.latency_threshold_us) +
+                               " (max_p99_ratio x baseline p99), more than 1% (" +
+                               pText(j.latency_p, j.alpha) + ")");
+  } else if (j.max_p99_p <= j.alpha) {
+    finish(
+        State::Aborted,
+        "canary p99 " + millis(canary_.latency.quantile(0.99)) + " is above max_p99 " +
+            millis(static_cast<uint64_t>(
+                std::chrono::duration_cast<std::chrono::microseconds>(*analysis.max_p99).count())) +
+            " (" + pText(j.max_p99_p, j.alpha) + ")");
+  }
+}
+
+void CanaryRun::stepDone(Clock::time_point now) {
+  const Clock::duration elapsed = now - step_started_;
+  const uint64_t wanted = config_.min_requests;
+  const bool enough = step_baseline_.requests >= wanted && step_canary_.requests >= wanted;
+  if (elapsed >= config_.step_interval && enough) {
+    StepRecord& current = history_.back();
+    current.baseline_requests = step_baseline_.requests;
+    current.canary_requests = step_canary_.requests;
+    current.outcome = "passed";
+    reason_.clear();
+    state_ = State::Progressing;
+    if (step_ + 1 < config_.steps.size()) {
+      startStep(step_ + 1, now);
+    } else {
+      finish(State::Promoted, "every step passed");
+    }
+    return;
+  }
+  if (elapsed < config_.step_interval) return;
+  const std::string counts = "baseline " + std::to_string(step_baseline_.requests) + ", canary " +
+                             std::to_string(step_canary_.requests) + " of the " +
+                             std::to_string(wanted) + " requests per arm a step needs";
+  if (config_.deadline && elapsed >= *config_.deadline) {
+    if (config_.on_deadline == config::Canary::OnDeadline::Abort) {
+      finish(State::Aborted, "not enough traffic before the deadline: " + counts);
+    } else {
+      state_ = State::Paused;
+      reason_ = "paused: not enough traffic before the deadline: " + counts;
+    }
+    return;
+  }
+  state_ = State::WaitingForTraffic;
+  reason_ = "waiting for traffic: " + counts;
+}
+
+bool CanaryRun::promote(Clock::time_point) {
+  if (state_ == State::Promoted || state_ == State::Aborted) return false;
+  finish(State::Promoted, "promoted by hand");
+  return true;
+}
+
+bool CanaryRun::abort(Clock::time_point, std::string reason) {
+  // A promoted canary may still be rolled back.
+  if (state_ == State::Aborted) return false;
+  finish(State::Aborted, reason.empty() ? "aborted by hand" : std::move(reason));
+  return true;
+}
+
+bool CanaryRun::pause(Clock::time_point) {
+  if (state_ == State::Promoted || state_ == State::Aborted || state_ == State::Paused) {
+    return false;
+  }
+  state_ = State::Paused;
+  reason_ = "paused by hand";
+  return true;
+}
+
+bool CanaryRun::resume(Clock::time_point now) {
+  if (state_ != State::Paused) return false;
+  // The step starts over: its time and counts are measured from now.
+  state_ = State::Progressing;
+  reason_.clear();
+  step_started_ = now;
+  step_baseline_ = {};
+  step_canary_ = {};
+  return true;
+}
+
+}  // namespace remora::canary

@@ -1,0 +1,106 @@
+// CanaryRun: one canary release's progress on the main thread: the steps and their timing, the
+// judgement of the canary arm against the baseline, and the decisions (promote, abort, pause)
+// with their reasons. Pure logic: outcomes and the clock come in, state and weight go out.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "discovery/canary/latency_histogram.h"
+#include "discovery/canary/sequential_test.h"
+
+namespace remora::canary {
+
+using Clock = std::chrono::steady_clock;
+
+enum class State { Progressing, WaitingForTraffic, Paused, Promoted, Aborted };
+const char* stateName(State state);
+
+// Outcomes of one arm: requests, errors among them (5xx and local failures), their durations.
+struct ArmTotals {
+  uint64_t requests = 0;
+  uint64_t errors = 0;
+  LatencyHistogram latency;
+  void add(const ArmTotals& other);
+};
+
+// What the judge sees and concludes; every figure /canaries shows.
+struct Judgement {
+  // Always-valid p-values (1: no evidence of harm); a test is decisive at `alpha` divided by the
+  // number of tests in use, so that all of them together abort a clean canary at most
+  // 1 - confidence of the time.
+  double error_p = 1;
+  double latency_p = 1;
+  double max_error_rate_p = 1;
+  double max_p99_p = 1;
+  double alpha = 0;  // the level each p-value is compared with
+  // The latency threshold the canary's tail is compared with (max_p99_ratio x baseline p99), in
+  // microseconds; 0 while an arm has too few samples for a p99.
+  uint64_t latency_threshold_us = 0;
+};
+
+struct StepRecord {
+  uint32_t weight = 0;
+  Clock::time_point started;
+  uint64_t baseline_requests = 0;  // during the step
+  uint64_t canary_requests = 0;
+  std::string outcome;  // "" while it runs; "passed", "promoted", "aborted: ..."
+};
+
+class CanaryRun {
+ public:
+  CanaryRun(const config::Canary& config, Clock::time_point now);
+
+  // Adds the outcomes reported since the last call, judges, and moves on when a step is done.
+  // Returns true when the state or the weight changed.
+  bool observe(const ArmTotals& baseline, const ArmTotals& canary, Clock::time_point now);
+  // Timers alone (a step that waits for traffic may reach its deadline with no report at all).
+  bool tick(Clock::time_point now) { return observe({}, {}, now); }
+
+  // Steering by hand (POST /canaries/<name>/...). Each returns false (and changes nothing) when
+  // the state does not allow it, e.g. resuming a canary that was promoted.
+  bool promote(Clock::time_point now);
+  bool abort(Clock::time_point now, std::string reason);
+  bool pause(Clock::time_point now);
+  bool resume(Clock::time_point now);
+
+  State state() const { return state_; }
+  // The share of the route's traffic the canary arm gets, percent.
+  uint32_t weight() const;
+  size_t step() const { return step_; }
+  const std::string& reason() const { return reason_; }
+  const Judgement& judgement() const { return judgement_; }
+  const ArmTotals& baseline() const { return baseline_; }  // since the canary started
+  const ArmTotals& canary() const { return canary_; }
+  const ArmTotals& stepBaseline() const { return step_baseline_; }  // since the step started
+  const ArmTotals& stepCanary() const { return step_canary_; }
+  const std::vector<StepRecord>& history() const { return history_; }
+  const config::Canary& config() const { return config_; }
+
+ private:
+  void judge();
+  void startStep(size_t index, Clock::time_point now);
+  void finish(State state, std::string reason);
+  void stepDone(Clock::time_point now);
+
+  config::Canary config_;
+  State state_ = State::Progressing;
+  size_t step_ = 0;
+  Clock::time_point step_started_;
+  std::string reason_;
+  ArmTotals baseline_;
+  ArmTotals canary_;
+  ArmTotals step_baseline_;
+  ArmTotals step_canary_;
+  Judgement judgement_;
+  AlwaysValidPValue error_test_;
+  AlwaysValidPValue latency_test_;
+  AlwaysValidPValue max_error_rate_test_;
+  AlwaysValidPValue max_p99_test_;
+  std::vector<StepRecord> history_;
+};
+
+}  // namespace remora::canary
