@@ -9,6 +9,7 @@
 #include "admin/cluster_json.h"
 #include "admin/explain.h"
 #include "admin/probe_access.h"
+#include "admin/web_assets.h"
 #include "config/dump.h"
 #include "proxy/listen_socket.h"
 #include "proxy/server.h"
@@ -42,6 +43,22 @@ void reply(evhttp_request* request, int status, std::string_view body,
   evbuffer_free(out);
 }
 
+// The page's script is a file of its own (/app.js) so that the policy can forbid inline script:
+// the page shows names and reasons that come from the config and the registry, and an injected
+// <script> or on*= attribute must not run even if one reached the DOM. Its style is inline
+// ('unsafe-inline' for style only, which cannot run code); it fetches only its own origin.
+constexpr const char* kPagePolicy =
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+void replyPage(evhttp_request* request) {
+  evkeyvalq* headers = evhttp_request_get_output_headers(request);
+  evhttp_add_header(headers, "Content-Security-Policy", kPagePolicy);
+  evhttp_add_header(headers, "Referrer-Policy", "no-referrer");
+  // no-cache, not no-store: the browser may keep it but asks again, so an upgrade shows at once.
+  reply(request, 200, admin::webIndexHtml(), "text/html; charset=utf-8", "no-cache");
+}
+
 // A document as the admin listener sends it. Bytes that are not UTF-8 (an /explain query's,
 // or a registry's that slipped through) are replaced: a strict dump would throw, and an
 // exception here would end the process.
@@ -72,8 +89,10 @@ nlohmann::json clustersJson(const Snapshot& snapshot) {
   return {{"version", snapshot.version}, {"clusters", std::move(clusters)}};
 }
 
-constexpr const char* kIndex =
+constexpr const char* kHelp =
     "remora admin\n"
+    "GET  /                   the web page: listeners, clusters, endpoints, canaries, live\n"
+    "GET  /help               this list\n"
     "GET  /ready              200 when serving, 503 otherwise\n"
     "GET  /healthz            200 while remora's event loops turn (draining too)\n"
     "GET  /metrics            Prometheus metrics\n"
@@ -192,9 +211,13 @@ void Admin::handle(evhttp_request* request) {
     reply(request, 200, "OK\n");
     server_.quit();
   } else if (path == "/") {
-    reply(request, 200, kIndex);
+    replyPage(request);
+  } else if (path == "/app.js") {
+    reply(request, 200, admin::webAppJs(), "text/javascript; charset=utf-8", "no-cache");
+  } else if (path == "/help") {
+    reply(request, 200, kHelp);
   } else {
-    reply(request, 404, "no such admin path; see /\n");
+    reply(request, 404, "no such admin path; see /help\n");
   }
 }
 

@@ -54,7 +54,8 @@ TEST_F(AdminProbe, ServesReadinessLivenessAndMetrics) {
   EXPECT_TRUE(head.body.empty());
   EXPECT_GT(std::stoul(head.headers.get("content-length").value_or("0")), 0u) << head;
   // Nothing else is there, GET or not.
-  for (const char* path : {"/", "/clusters", "/config_dump", "/explain?listener=edge"}) {
+  for (const char* path :
+       {"/", "/app.js", "/help", "/clusters", "/config_dump", "/explain?listener=edge"}) {
     EXPECT_EQ(probe("GET", path).status, 404) << path;
   }
 }
