@@ -8,6 +8,8 @@
 
 #include "admin/cluster_json.h"
 #include "admin/explain.h"
+#include "admin/probe_access.h"
+#include "admin/web_assets.h"
 #include "config/dump.h"
 #include "proxy/listen_socket.h"
 #include "proxy/server.h"
@@ -16,15 +18,45 @@ namespace remora {
 
 namespace {
 
-void reply(evhttp_request* request, int status, const std::string& body,
-           const char* content_type = "text/plain; charset=utf-8") {
+// Bounds for requests from wherever the listener is reachable (the probe faces the pod network):
+// no admin request needs more, and evhttp's own defaults are unbounded.
+constexpr size_t kMaxRequestHeadersBytes = 64 * 1024;
+constexpr size_t kMaxRequestBodyBytes = 64 * 1024;
+
+const char* const kTextPlain = "text/plain; charset=utf-8";
+
+// A HEAD answer carries the Content-Length a GET's would and no body, whatever evhttp does with a
+// body on HEAD.
+void reply(evhttp_request* request, int status, std::string_view body,
+           const char* content_type = kTextPlain, const char* cache_control = "no-store") {
   evkeyvalq* headers = evhttp_request_get_output_headers(request);
   evhttp_add_header(headers, "Content-Type", content_type);
-  evhttp_add_header(headers, "Cache-Control", "no-store");
+  evhttp_add_header(headers, "Cache-Control", cache_control);
+  evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
   evbuffer* out = evbuffer_new();
-  evbuffer_add(out, body.data(), body.size());
+  if (evhttp_request_get_command(request) == EVHTTP_REQ_HEAD) {
+    evhttp_add_header(headers, "Content-Length", std::to_string(body.size()).c_str());
+  } else {
+    evbuffer_add(out, body.data(), body.size());
+  }
   evhttp_send_reply(request, status, nullptr, out);
   evbuffer_free(out);
+}
+
+// The page's script is a file of its own (/app.js) so that the policy can forbid inline script:
+// the page shows names and reasons that come from the config and the registry, and an injected
+// <script> or on*= attribute must not run even if one reached the DOM. Its style is inline
+// ('unsafe-inline' for style only, which cannot run code); it fetches only its own origin.
+constexpr const char* kPagePolicy =
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+void replyPage(evhttp_request* request) {
+  evkeyvalq* headers = evhttp_request_get_output_headers(request);
+  evhttp_add_header(headers, "Content-Security-Policy", kPagePolicy);
+  evhttp_add_header(headers, "Referrer-Policy", "no-referrer");
+  // no-cache, not no-store: the browser may keep it but asks again, so an upgrade shows at once.
+  reply(request, 200, admin::webIndexHtml(), "text/html; charset=utf-8", "no-cache");
 }
 
 // A document as the admin listener sends it. Bytes that are not UTF-8 (an /explain query's,
@@ -57,9 +89,12 @@ nlohmann::json clustersJson(const Snapshot& snapshot) {
   return {{"version", snapshot.version}, {"clusters", std::move(clusters)}};
 }
 
-constexpr const char* kIndex =
+constexpr const char* kHelp =
     "remora admin\n"
+    "GET  /                   the web page: listeners, clusters, endpoints, canaries, live\n"
+    "GET  /help               this list\n"
     "GET  /ready              200 when serving, 503 otherwise\n"
+    "GET  /healthz            200 while remora's event loops turn (draining too)\n"
     "GET  /metrics            Prometheus metrics\n"
     "GET  /clusters           clusters and endpoints (JSON)\n"
     "GET  /config_dump        the effective configuration (JSON)\n"
@@ -72,9 +107,19 @@ constexpr const char* kIndex =
 
 }  // namespace
 
-Admin::Admin(event_base* base, Server& server) : server_(server), http_(evhttp_new(base)) {
+Admin::Admin(event_base* base, Server& server, Access access)
+    : server_(server), access_(access), http_(evhttp_new(base)) {
   evhttp_set_gencb(http_, &Admin::onRequest, this);
-  evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+  evhttp_set_max_headers_size(http_, kMaxRequestHeadersBytes);
+  evhttp_set_max_body_size(http_, kMaxRequestBodyBytes);
+  // evhttp itself answers methods outside this set with 501; the probe takes them all so that
+  // it can answer 405 with `allow`.
+  const uint16_t probe_methods = EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                 EVHTTP_REQ_TRACE | EVHTTP_REQ_PATCH;
+  evhttp_set_allowed_methods(http_, access == Access::kProbe
+                                        ? probe_methods
+                                        : EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
 }
 
 Admin::~Admin() { evhttp_free(http_); }
@@ -94,25 +139,49 @@ void Admin::onRequest(evhttp_request* request, void* self) {
   static_cast<Admin*>(self)->handle(request);
 }
 
-void Admin::handle(evhttp_request* request) {
-  const std::string path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request))
-                               ? evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request))
-                               : "/";
-  const bool post = evhttp_request_get_command(request) == EVHTTP_REQ_POST;
-  auto needPost = [&]() {
-    if (post) return true;
-    reply(request, 405, "use POST\n");
-    return false;
-  };
+bool Admin::handleRead(evhttp_request* request, const std::string& path) {
   if (path == "/ready") {
     if (server_.ready()) {
       reply(request, 200, "READY\n");
     } else {
       reply(request, 503, server_.notReadyReason() + "\n");
     }
+  } else if (path == "/healthz") {
+    const std::string problem = server_.livenessProblem();
+    reply(request, problem.empty() ? 200 : 503, problem.empty() ? "ALIVE\n" : problem + "\n");
   } else if (path == "/metrics") {
     reply(request, 200, server_.renderMetrics(), "text/plain; version=0.0.4; charset=utf-8");
-  } else if (path == "/clusters") {
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void Admin::handle(evhttp_request* request) {
+  const char* raw_path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request));
+  const std::string path = raw_path != nullptr && *raw_path != '\0' ? raw_path : "/";
+  if (access_ == Access::kProbe) {
+    switch (admin::probeVerdict(evhttp_request_get_command(request), path)) {
+      case admin::ProbeVerdict::kServe:
+        handleRead(request, path);
+        return;
+      case admin::ProbeVerdict::kMethodNotAllowed:
+        evhttp_add_header(evhttp_request_get_output_headers(request), "Allow", admin::kProbeAllow);
+        reply(request, 405, "read-only: use GET or HEAD\n");
+        return;
+      case admin::ProbeVerdict::kNotFound:
+        reply(request, 404, "the probe listener serves only /ready, /healthz and /metrics\n");
+        return;
+    }
+  }
+  if (handleRead(request, path)) return;
+  const bool post = evhttp_request_get_command(request) == EVHTTP_REQ_POST;
+  auto needPost = [&]() {
+    if (post) return true;
+    reply(request, 405, "use POST\n");
+    return false;
+  };
+  if (path == "/clusters") {
     nlohmann::json clusters = clustersJson(*server_.snapshot());
     clusters["registry"] = server_.registryJson();
     reply(request, 200, jsonText(clusters), "application/json");
@@ -142,9 +211,13 @@ void Admin::handle(evhttp_request* request) {
     reply(request, 200, "OK\n");
     server_.quit();
   } else if (path == "/") {
-    reply(request, 200, kIndex);
+    replyPage(request);
+  } else if (path == "/app.js") {
+    reply(request, 200, admin::webAppJs(), "text/javascript; charset=utf-8", "no-cache");
+  } else if (path == "/help") {
+    reply(request, 200, kHelp);
   } else {
-    reply(request, 404, std::string("no such admin path; see /\n"));
+    reply(request, 404, "no such admin path; see /help\n");
   }
 }
 

@@ -1,6 +1,7 @@
 // Everything an integration test needs: include this one header.
 #pragma once
 
+#include "integration/harness/browser.h"
 #include "integration/harness/certs.h"
 #include "integration/harness/etcd.h"
 #include "integration/harness/http.h"
