@@ -8,6 +8,7 @@
 
 #include "admin/cluster_json.h"
 #include "admin/explain.h"
+#include "admin/probe_access.h"
 #include "config/dump.h"
 #include "proxy/listen_socket.h"
 #include "proxy/server.h"
@@ -16,13 +17,27 @@ namespace remora {
 
 namespace {
 
-void reply(evhttp_request* request, int status, const std::string& body,
-           const char* content_type = "text/plain; charset=utf-8") {
+// Bounds for requests from wherever the listener is reachable (the probe faces the pod network):
+// no admin request needs more, and evhttp's own defaults are unbounded.
+constexpr size_t kMaxRequestHeadersBytes = 64 * 1024;
+constexpr size_t kMaxRequestBodyBytes = 64 * 1024;
+
+const char* const kTextPlain = "text/plain; charset=utf-8";
+
+// A HEAD answer carries the Content-Length a GET's would and no body, whatever evhttp does with a
+// body on HEAD.
+void reply(evhttp_request* request, int status, std::string_view body,
+           const char* content_type = kTextPlain, const char* cache_control = "no-store") {
   evkeyvalq* headers = evhttp_request_get_output_headers(request);
   evhttp_add_header(headers, "Content-Type", content_type);
-  evhttp_add_header(headers, "Cache-Control", "no-store");
+  evhttp_add_header(headers, "Cache-Control", cache_control);
+  evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
   evbuffer* out = evbuffer_new();
-  evbuffer_add(out, body.data(), body.size());
+  if (evhttp_request_get_command(request) == EVHTTP_REQ_HEAD) {
+    evhttp_add_header(headers, "Content-Length", std::to_string(body.size()).c_str());
+  } else {
+    evbuffer_add(out, body.data(), body.size());
+  }
   evhttp_send_reply(request, status, nullptr, out);
   evbuffer_free(out);
 }
@@ -60,6 +75,7 @@ nlohmann::json clustersJson(const Snapshot& snapshot) {
 constexpr const char* kIndex =
     "remora admin\n"
     "GET  /ready              200 when serving, 503 otherwise\n"
+    "GET  /healthz            200 while remora's event loops turn (draining too)\n"
     "GET  /metrics            Prometheus metrics\n"
     "GET  /clusters           clusters and endpoints (JSON)\n"
     "GET  /config_dump        the effective configuration (JSON)\n"
@@ -72,9 +88,19 @@ constexpr const char* kIndex =
 
 }  // namespace
 
-Admin::Admin(event_base* base, Server& server) : server_(server), http_(evhttp_new(base)) {
+Admin::Admin(event_base* base, Server& server, Access access)
+    : server_(server), access_(access), http_(evhttp_new(base)) {
   evhttp_set_gencb(http_, &Admin::onRequest, this);
-  evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+  evhttp_set_max_headers_size(http_, kMaxRequestHeadersBytes);
+  evhttp_set_max_body_size(http_, kMaxRequestBodyBytes);
+  // evhttp itself answers methods outside this set with 501; the probe takes them all so that
+  // it can answer 405 with `allow`.
+  const uint16_t probe_methods = EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                 EVHTTP_REQ_TRACE | EVHTTP_REQ_PATCH;
+  evhttp_set_allowed_methods(http_, access == Access::kProbe
+                                        ? probe_methods
+                                        : EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
 }
 
 Admin::~Admin() { evhttp_free(http_); }
@@ -94,25 +120,49 @@ void Admin::onRequest(evhttp_request* request, void* self) {
   static_cast<Admin*>(self)->handle(request);
 }
 
-void Admin::handle(evhttp_request* request) {
-  const std::string path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request))
-                               ? evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request))
-                               : "/";
-  const bool post = evhttp_request_get_command(request) == EVHTTP_REQ_POST;
-  auto needPost = [&]() {
-    if (post) return true;
-    reply(request, 405, "use POST\n");
-    return false;
-  };
+bool Admin::handleRead(evhttp_request* request, const std::string& path) {
   if (path == "/ready") {
     if (server_.ready()) {
       reply(request, 200, "READY\n");
     } else {
       reply(request, 503, server_.notReadyReason() + "\n");
     }
+  } else if (path == "/healthz") {
+    const std::string problem = server_.livenessProblem();
+    reply(request, problem.empty() ? 200 : 503, problem.empty() ? "ALIVE\n" : problem + "\n");
   } else if (path == "/metrics") {
     reply(request, 200, server_.renderMetrics(), "text/plain; version=0.0.4; charset=utf-8");
-  } else if (path == "/clusters") {
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void Admin::handle(evhttp_request* request) {
+  const char* raw_path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request));
+  const std::string path = raw_path != nullptr && *raw_path != '\0' ? raw_path : "/";
+  if (access_ == Access::kProbe) {
+    switch (admin::probeVerdict(evhttp_request_get_command(request), path)) {
+      case admin::ProbeVerdict::kServe:
+        handleRead(request, path);
+        return;
+      case admin::ProbeVerdict::kMethodNotAllowed:
+        evhttp_add_header(evhttp_request_get_output_headers(request), "Allow", admin::kProbeAllow);
+        reply(request, 405, "read-only: use GET or HEAD\n");
+        return;
+      case admin::ProbeVerdict::kNotFound:
+        reply(request, 404, "the probe listener serves only /ready, /healthz and /metrics\n");
+        return;
+    }
+  }
+  if (handleRead(request, path)) return;
+  const bool post = evhttp_request_get_command(request) == EVHTTP_REQ_POST;
+  auto needPost = [&]() {
+    if (post) return true;
+    reply(request, 405, "use POST\n");
+    return false;
+  };
+  if (path == "/clusters") {
     nlohmann::json clusters = clustersJson(*server_.snapshot());
     clusters["registry"] = server_.registryJson();
     reply(request, 200, jsonText(clusters), "application/json");
@@ -144,7 +194,7 @@ void Admin::handle(evhttp_request* request) {
   } else if (path == "/") {
     reply(request, 200, kIndex);
   } else {
-    reply(request, 404, std::string("no such admin path; see /\n"));
+    reply(request, 404, "no such admin path; see /\n");
   }
 }
 

@@ -1,4 +1,5 @@
-// Admin: the admin HTTP listener (readiness, metrics, clusters, config dump, drain controls).
+// Admin: an admin HTTP listener: the full one (readiness, metrics, clusters, config dump, the
+// web page, drain controls) or the read-only probe one (readiness, liveness, metrics).
 #pragma once
 
 #include <event2/http.h>
@@ -13,7 +14,11 @@ class Server;
 
 class Admin {
  public:
-  Admin(event_base* base, Server& server);
+  // kFull: every path, the POST controls included; for loopback. kProbe: only what
+  // admin::probeVerdict serves; for the pod's address (admin.probe_address).
+  enum class Access { kFull, kProbe };
+
+  Admin(event_base* base, Server& server, Access access);
   ~Admin();
   Admin(const Admin&) = delete;
   Admin& operator=(const Admin&) = delete;
@@ -24,8 +29,11 @@ class Admin {
  private:
   static void onRequest(evhttp_request* request, void* self);
   void handle(evhttp_request* request);
+  // The paths both listeners serve; false when `path` is not one of them.
+  bool handleRead(evhttp_request* request, const std::string& path);
 
   Server& server_;
+  Access access_;
   evhttp* http_;
 };
 

@@ -340,7 +340,10 @@ struct Service {
 };
 
 struct Admin {
-  Address address{"127.0.0.1", 9901};
+  Address address{"127.0.0.1", 9901};  // the full admin, with its POST controls
+  // A second, read-only listener for the kubelet and Prometheus (GET /ready, /healthz,
+  // /metrics), so that the pod's address never exposes the controls; none when unset.
+  std::optional<Address> probe_address;
 };
 
 struct Lifecycle {

@@ -279,8 +279,10 @@ json toJson(const Config& config) {
   for (const Listener& listener : config.listeners) listeners.push_back(listenerToJson(listener));
   json clusters = json::array();
   for (const Cluster& cluster : config.clusters) clusters.push_back(clusterToJson(cluster));
+  json admin = {{"address", config.admin.address.text()}, {"probe_address", nullptr}};
+  if (config.admin.probe_address) admin["probe_address"] = config.admin.probe_address->text();
   json out = {{"source_path", config.source_path},
-              {"admin", {{"address", config.admin.address.text()}}},
+              {"admin", admin},
               {"workers", config.workers},
               {"listeners", listeners},
               {"clusters", clusters},

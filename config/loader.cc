@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/admin_reader.h"
 #include "config/cluster_reader.h"
 #include "config/field_readers.h"
 #include "config/listener_reader.h"
@@ -51,7 +52,7 @@ class ConfigReader {
     if (!fields) return;
     // Read in this order whatever the file's: listeners need the service (the inbound one is
     // trusted by default).
-    if (const Field* f = fields->find("admin")) readAdmin(f->value);
+    if (const Field* f = fields->find("admin")) readAdmin(reader_, f->value, config_.admin);
     readInteger(reader_, *fields, "workers", 0, kMaxWorkers, config_.workers);
     if (const Field* f = fields->find("service")) config_.service = readService(reader_, f->value);
     if (const Field* f = fields->find("registry")) {
@@ -63,14 +64,6 @@ class ConfigReader {
     }
     if (const Field* f = fields->find("clusters")) {
       readClusters(reader_, f->value, config_.clusters, service_refs_);
-    }
-  }
-
-  void readAdmin(const Located& at) {
-    std::optional<Fields> fields = reader_.mapping(at, "admin", {"address"});
-    if (!fields) return;
-    if (const Field* f = fields->find("address")) {
-      if (auto address = reader_.address(f->value, "address")) config_.admin.address = *address;
     }
   }
 

@@ -49,6 +49,7 @@ Server::Server(std::string config_path)
 
 Server::~Server() {
   stopWorkers();
+  probe_.reset();
   admin_.reset();
   watcher_.reset();
   lifecycle_.reset();
@@ -147,11 +148,19 @@ bool Server::start() {
   // Posted after the snapshot that names them, so a worker never accepts on a listener its
   // snapshot does not know yet.
   listeners_->activate(false);
-  admin_ = std::make_unique<Admin>(base_, *this);
+  admin_ = std::make_unique<Admin>(base_, *this, Admin::Access::kFull);
   std::string admin_bound;
   if (!admin_->listen(cfg.admin.address, admin_bound, error)) {
     LOG_ERROR("admin: %s", error.c_str());
     return false;
+  }
+  std::string probe_bound;
+  if (cfg.admin.probe_address) {
+    probe_ = std::make_unique<Admin>(base_, *this, Admin::Access::kProbe);
+    if (!probe_->listen(*cfg.admin.probe_address, probe_bound, error)) {
+      LOG_ERROR("admin probe: %s", error.c_str());
+      return false;
+    }
   }
   for (auto& worker : workers_) worker->start();
   for (int signal_number : {SIGTERM, SIGINT, SIGHUP}) {
@@ -162,6 +171,8 @@ bool Server::start() {
   watcher_ = std::make_unique<FileWatcher>(base_);
   watchFiles();
   listeners_->logListening();
+  // The probe's line first: whoever waits for the admin's line finds both.
+  if (probe_) LOG_INFO("admin probe listening on %s (GET only)", probe_bound.c_str());
   LOG_INFO("admin listening on %s", admin_bound.c_str());
   LOG_INFO("remora %s started with %zu worker(s)", REMORA_VERSION, workers_.size());
   lifecycle_->setState(LifecycleState::Starting);
@@ -227,6 +238,22 @@ void Server::updateHealthTargets() {
 void Server::onHealthChange() {
   publisher_->requestPublish();
   lifecycle_->onAppHealthChange();
+}
+
+std::string Server::livenessProblem() const {
+  // A worker's timer fires every second; this many seconds without one is a loop that no longer
+  // turns (a deadlock, a busy loop), which a restart cures and waiting does not. Long enough
+  // that a burst of work or a slow scrape of a busy machine is not mistaken for one.
+  static constexpr std::chrono::seconds kStalled{10};
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& worker : workers_) {
+    const auto silent = std::chrono::duration_cast<std::chrono::seconds>(now - worker->lastTick());
+    if (silent > kStalled) {
+      return "worker " + std::to_string(worker->index()) + "'s event loop has not turned for " +
+             std::to_string(silent.count()) + "s";
+    }
+  }
+  return "";
 }
 
 nlohmann::json Server::registryJson() const {
@@ -318,6 +345,12 @@ void Server::reload(const std::string& why) {
   }
   if (next.admin.address.text() != current.admin.address.text()) {
     LOG_WARN("reload: 'admin.address' changes take effect at the next restart");
+  }
+  auto probeText = [](const config::Config& c) {
+    return c.admin.probe_address ? c.admin.probe_address->text() : "";
+  };
+  if (probeText(next) != probeText(current)) {
+    LOG_WARN("reload: 'admin.probe_address' changes take effect at the next restart");
   }
   const bool registry_changed =
       (next.registry.file.has_value() != current.registry.file.has_value()) ||

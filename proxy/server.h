@@ -41,6 +41,9 @@ class Server {
 
   // --- For the admin listener (main thread). ---
   bool ready() const { return lifecycle_->ready(); }
+  // GET /healthz: "" while the main loop (which answers it) and every worker's loop turn, else
+  // which loop has stalled. Draining does not matter: a draining remora is alive.
+  std::string livenessProblem() const;
   // Why /ready answers 503: the state and what it waits for.
   std::string notReadyReason() const { return lifecycle_->notReadyReason(); }
   // The registry's and the registration's status, for /clusters.
@@ -94,6 +97,7 @@ class Server {
   std::unique_ptr<discovery::dns::StaticHosts> static_hosts_;
   std::unique_ptr<discovery::Lifecycle> lifecycle_;
   std::unique_ptr<Admin> admin_;
+  std::unique_ptr<Admin> probe_;  // admin.probe_address's read-only listener, when set
   std::vector<event*> signal_events_;
   event* drain_timer_ = nullptr;
   bool draining_started_ = false;  // the drain delay runs (after deregistration)

@@ -112,6 +112,8 @@ void Worker::reportNow(outlier::EndpointReport report) {
 
 void Worker::onReportTimer(evutil_socket_t, short, void* self) {
   auto* worker = static_cast<Worker*>(self);
+  worker->last_tick_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                           std::memory_order_relaxed);
   if (!worker->reporter_) return;
   outlier::OutcomeBatch batch;
   for (auto& [name, state] : worker->clusters_) state->collectOutcomes(batch);
@@ -121,6 +123,8 @@ void Worker::onReportTimer(evutil_socket_t, short, void* self) {
 void Worker::start() {
   static constexpr timeval kReportInterval = {1, 0};
   event_add(report_timer_, &kReportInterval);
+  last_tick_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                   std::memory_order_relaxed);
   thread_ = std::thread([this] { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); });
 }
 

@@ -55,6 +55,12 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
   void post(std::function<void()> task) { notifier_->post(std::move(task)); }
   // Closes every connection, ends the loop and joins the thread.
   void stopAndJoin();
+  // When the loop last ran its once-a-second timer (any thread may ask): /healthz's evidence
+  // that the loop still turns.
+  std::chrono::steady_clock::time_point lastTick() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_tick_.load(std::memory_order_relaxed)));
+  }
 
   // --- Everything below runs on the worker's own thread. ---
   size_t index() const { return index_; }
@@ -125,7 +131,8 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
   event_base* base_;
   std::unique_ptr<LoopNotifier> notifier_;
   event* cleanup_event_;
-  event* report_timer_;  // outcome batches, once a second
+  event* report_timer_;                                       // outcome batches, once a second
+  std::atomic<std::chrono::steady_clock::rep> last_tick_{0};  // see lastTick()
   std::unique_ptr<IdleSweeper> idle_sweeper_;
   OutcomeReporter reporter_;
   std::thread thread_;

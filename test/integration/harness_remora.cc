@@ -72,11 +72,14 @@ Remora::~Remora() {
   writeFile(configPath(), yaml);
   ports_.clear();
   admin_port_ = 0;
+  probe_port_ = 0;
   process_ = std::make_unique<Process>(
       std::vector<std::string>{binary_, "-c", configPath().string()}, dir_.path(), "remora");
   size_t wanted = listenerCount(yaml);
   static const std::regex kListener(R"(listener (\S+) listening on (\S+):(\d+))");
   static const std::regex kAdmin(R"(admin listening on (\S+):(\d+))");
+  // Logged before the admin's line, so it is there once that one is.
+  static const std::regex kProbe(R"(admin probe listening on (\S+):(\d+))");
   auto ready = [&] {
     std::string log = process_->err() + process_->out();
     for (auto it = std::sregex_iterator(log.begin(), log.end(), kListener);
@@ -86,6 +89,10 @@ Remora::~Remora() {
     std::smatch admin;
     if (std::regex_search(log, admin, kAdmin)) {
       admin_port_ = static_cast<uint16_t>(std::stoi(admin[2]));
+    }
+    std::smatch probe;
+    if (std::regex_search(log, probe, kProbe)) {
+      probe_port_ = static_cast<uint16_t>(std::stoi(probe[2]));
     }
     return (admin_port_ != 0 && ports_.size() >= wanted) || !process_->running();
   };

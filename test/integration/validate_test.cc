@@ -113,6 +113,26 @@ clusters: []
   EXPECT_TRUE(hasError(r.err, path, 7, 0, "nowhere")) << r.err;
 }
 
+// The Helm chart's form: the probe listener on the pod's address.
+TEST(Validate, AdminProbeAddressIsCheckedLikeTheAddress) {
+  TempDir dir;
+  const std::string config = R"(admin: {address: "127.0.0.1:9901", probe_address: "{{probe}}"}
+listeners:
+  - name: edge
+    address: "127.0.0.1:0"
+    routes: [{direct_response: {status: 200}}]
+)";
+  const std::string good = dir.file("good.yaml").string();
+  writeFile(good, render(config, {{"probe", "${REMORA_VALIDATE_POD_IP:-10.0.0.7}:15021"}}));
+  CommandResult ok = remoraCommand({"validate", good});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  const std::string bad = dir.file("bad.yaml").string();
+  writeFile(bad, render(config, {{"probe", "10.0.0.7"}}));
+  CommandResult r = remoraCommand({"validate", bad});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(hasError(r.err, bad, 1, 0, "probe_address: bad address '10.0.0.7'")) << r.err;
+}
+
 TEST(Validate, MissingFileExitsOne) {
   TempDir dir;
   std::string path = dir.file("absent.yaml").string();

@@ -41,6 +41,8 @@ class Remora {
 
   uint16_t port(const std::string& listener) const;  // 0 (and a test failure) when unknown
   uint16_t adminPort() const { return admin_port_; }
+  // The read-only probe listener's (admin.probe_address); 0 when the config has none.
+  uint16_t probePort() const { return probe_port_; }
   HttpResponse adminGet(std::string_view path) const;
   HttpResponse adminPost(std::string_view path) const;
   // From /clusters: the endpoint `address` of `cluster` (null when absent), and the cluster.
@@ -66,6 +68,7 @@ class Remora {
   std::unique_ptr<Process> process_;
   std::map<std::string, uint16_t> ports_;
   uint16_t admin_port_ = 0;
+  uint16_t probe_port_ = 0;
   bool logs_shown_ = false;  // start() already put them in its failure message
 };
 

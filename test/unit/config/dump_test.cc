@@ -12,7 +12,7 @@ namespace {
 TEST(DumpTest, DefaultConfigShowsEveryDefault) {
   nlohmann::json expected = {
       {"source_path", ""},
-      {"admin", {{"address", "127.0.0.1:9901"}}},
+      {"admin", {{"address", "127.0.0.1:9901"}, {"probe_address", nullptr}}},
       {"workers", 0},
       {"listeners", nlohmann::json::array()},
       {"clusters", nlohmann::json::array()},
