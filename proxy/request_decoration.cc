@@ -15,7 +15,13 @@ void decorateForRouting(RequestHeaders& request, bool trusted, std::string clien
   } else {
     h.add("x-forwarded-for", std::move(client_ip));
   }
-  if (!h.has("x-forwarded-proto")) h.add("x-forwarded-proto", request.scheme);
+  // A trusted client (a load balancer that terminated TLS in front) says how the request first
+  // arrived; anyone else's claim is replaced, or a plaintext client could pass for an HTTPS one.
+  if (!trusted) {
+    h.set("x-forwarded-proto", request.scheme);
+  } else if (!h.has("x-forwarded-proto")) {
+    h.add("x-forwarded-proto", request.scheme);
+  }
 }
 
 }  // namespace remora

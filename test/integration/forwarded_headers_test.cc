@@ -1,4 +1,5 @@
-// Headers remora adds for the upstream about the client's request: x-forwarded-proto.
+// Headers remora adds for the upstream about the client's request: x-forwarded-proto, kept from
+// a trusted client and replaced for any other.
 #include <chrono>
 
 #include "integration/harness/certs.h"
@@ -50,6 +51,45 @@ clusters:
     protos.push_back(request.headers.get("x-forwarded-proto").value_or("(none)"));
   }
   EXPECT_EQ(protos, (std::vector<std::string>{"https", "https", "http"}));
+}
+
+// A client's own x-forwarded-proto is kept from a trusted client (a TLS-terminating balancer on
+// the same host) and replaced on an untrusted listener, where a plaintext client could otherwise
+// pass for an HTTPS one.
+TEST(ForwardedHeaders, AnUntrustedClientsXForwardedProtoIsReplaced) {
+  ScriptedUpstream upstream(ScriptedUpstream::respondWith(200, "ok"));
+  Remora remora;
+  ASSERT_TRUE(remora.start(render(R"(admin: {address: "127.0.0.1:0"}
+workers: 1
+listeners:
+  - name: trusted
+    address: "127.0.0.1:0"
+    routes:
+      - match: {prefix: /}
+        cluster: backend
+  - name: untrusted
+    address: "127.0.0.1:0"
+    trusted: false
+    routes:
+      - match: {prefix: /}
+        cluster: backend
+clusters:
+  - name: backend
+    endpoints: ["{{backend}}"]
+)",
+                                  {{"backend", upstream.address()}})));
+  for (const char* listener : {"trusted", "untrusted"}) {
+    CommandResult r =
+        runCommand({"curl", "-sS", "-H", "x-forwarded-proto: https",
+                    "http://127.0.0.1:" + std::to_string(remora.port(listener)) + "/"},
+                   deadlineIn(30s));
+    EXPECT_EQ(r.out, "ok") << listener << " " << r.err;
+  }
+  std::vector<std::string> protos;
+  for (const HttpRequest& request : upstream.requests()) {
+    protos.push_back(request.headers.get("x-forwarded-proto").value_or("(none)"));
+  }
+  EXPECT_EQ(protos, (std::vector<std::string>{"https", "http"}));
 }
 
 }  // namespace
