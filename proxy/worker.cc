@@ -332,8 +332,9 @@ void Worker::onCleanup(evutil_socket_t, short, void* self) {
   auto* worker = static_cast<Worker*>(self);
   // Destructors may defer more objects; keep going until nothing is left.
   while (!worker->deferred_.empty()) {
-    worker->deleting_.swap(worker->deferred_);
-    worker->deleting_.clear();
+    std::vector<std::unique_ptr<Deferrable>> batch;
+    batch.swap(worker->deferred_);
+    batch.clear();
   }
 }
 

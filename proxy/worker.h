@@ -148,8 +148,6 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
   std::unordered_map<DownstreamConnection*, std::unique_ptr<DownstreamConnection>> connections_;
   std::vector<std::unique_ptr<Deferrable>> deferred_;
-  // What onCleanup is deleting; a member so that both vectors keep their capacity.
-  std::vector<std::unique_ptr<Deferrable>> deleting_;
   CircuitBreakers& breakers_;
   std::unique_ptr<ConnectionPools> pool_;
   std::unordered_map<std::string, std::unique_ptr<ClusterState>, stats::TransparentHash,

@@ -10,6 +10,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The x-forwarded-proto of every request the upstream received, in order.
+std::vector<std::string> forwardedProtos(ScriptedUpstream& upstream) {
+  std::vector<std::string> protos;
+  for (const HttpRequest& request : upstream.requests()) {
+    protos.push_back(request.headers.get("x-forwarded-proto").value_or("(none)"));
+  }
+  return protos;
+}
+
 // The upstream learns how the client reached remora from x-forwarded-proto: "https" for both
 // HTTP/1.1 and HTTP/2 over TLS, and "http" on a plaintext listener whatever :scheme an h2c client
 // claims.
@@ -46,11 +55,7 @@ clusters:
                                   "http://127.0.0.1:" + std::to_string(remora.port("plain")) + "/"},
                                  deadlineIn(30s));
   EXPECT_EQ(h2c.exit_code, 0) << h2c.err;
-  std::vector<std::string> protos;
-  for (const HttpRequest& request : upstream.requests()) {
-    protos.push_back(request.headers.get("x-forwarded-proto").value_or("(none)"));
-  }
-  EXPECT_EQ(protos, (std::vector<std::string>{"https", "https", "http"}));
+  EXPECT_EQ(forwardedProtos(upstream), (std::vector<std::string>{"https", "https", "http"}));
 }
 
 // A client's own x-forwarded-proto is kept from a trusted client (a TLS-terminating balancer on
@@ -85,11 +90,7 @@ clusters:
                    deadlineIn(30s));
     EXPECT_EQ(r.out, "ok") << listener << " " << r.err;
   }
-  std::vector<std::string> protos;
-  for (const HttpRequest& request : upstream.requests()) {
-    protos.push_back(request.headers.get("x-forwarded-proto").value_or("(none)"));
-  }
-  EXPECT_EQ(protos, (std::vector<std::string>{"https", "http"}));
+  EXPECT_EQ(forwardedProtos(upstream), (std::vector<std::string>{"https", "http"}));
 }
 
 }  // namespace
