@@ -3,9 +3,9 @@
 #include "discovery/canary/canary_controller.h"
 
 #include <algorithm>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "config/duration.h"
 #include "proxy/log.h"
 
 namespace remora::canary {
@@ -26,16 +26,6 @@ bool sameRelease(const config::Canary& a, const config::Canary& b) {
 }
 
 double seconds(uint64_t micros) { return static_cast<double>(micros) / 1e6; }
-
-// "2026-12-06T21:15:02Z"
-std::string isoTime(std::chrono::system_clock::time_point when) {
-  const time_t secs = std::chrono::system_clock::to_time_t(when);
-  tm utc;
-  gmtime_r(&secs, &utc);
-  char text[32];
-  strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 nlohmann::json armJson(const ArmTotals& arm) {
   const Interval interval = wilsonInterval(arm.errors, arm.requests);
@@ -116,18 +106,15 @@ void CanaryController::tick(Clock::time_point now) {
     const uint32_t weight_before = entry.run->weight();
     const uint64_t baseline_errors = entry.pending_baseline.errors;
     const uint64_t canary_errors = entry.pending_canary.errors;
-    stats_.incrementCounter("remora_canary_requests_total", "Tries of each canary arm, by outcome",
-                            {{"canary", name}, {"arm", "baseline"}, {"outcome", "success"}},
-                            static_cast<double>(entry.pending_baseline.requests - baseline_errors));
-    stats_.incrementCounter("remora_canary_requests_total", "Tries of each canary arm, by outcome",
-                            {{"canary", name}, {"arm", "baseline"}, {"outcome", "error"}},
-                            static_cast<double>(baseline_errors));
-    stats_.incrementCounter("remora_canary_requests_total", "Tries of each canary arm, by outcome",
-                            {{"canary", name}, {"arm", "canary"}, {"outcome", "success"}},
-                            static_cast<double>(entry.pending_canary.requests - canary_errors));
-    stats_.incrementCounter("remora_canary_requests_total", "Tries of each canary arm, by outcome",
-                            {{"canary", name}, {"arm", "canary"}, {"outcome", "error"}},
-                            static_cast<double>(canary_errors));
+    auto count = [&](const char* arm, const char* outcome, uint64_t n) {
+      stats_.incrementCounter(
+          "remora_canary_requests_total", "Tries of each canary arm, by outcome",
+          {{"canary", name}, {"arm", arm}, {"outcome", outcome}}, static_cast<double>(n));
+    };
+    count("baseline", "success", entry.pending_baseline.requests - baseline_errors);
+    count("baseline", "error", baseline_errors);
+    count("canary", "success", entry.pending_canary.requests - canary_errors);
+    count("canary", "error", canary_errors);
     entry.run->observe(entry.pending_baseline, entry.pending_canary, now);
     entry.pending_baseline = {};
     entry.pending_canary = {};
@@ -225,7 +212,7 @@ std::string CanaryController::json() const {
     nlohmann::json history = nlohmann::json::array();
     for (const StepRecord& step : run.history()) {
       history.push_back({{"weight", step.weight},
-                         {"started", isoTime(step.started_wall)},
+                         {"started", config::formatUtc(step.started_wall)},
                          {"baseline_requests", step.baseline_requests},
                          {"canary_requests", step.canary_requests},
                          {"outcome", step.outcome}});
