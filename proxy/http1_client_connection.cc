@@ -146,7 +146,10 @@ void Http1ClientConnection::abandon() {
   owner_ = nullptr;
   callbacks_ = nullptr;
   evtimer_del(timer_);
-  if (!closed_) transport_->enableRead(false);
+  // Closed here, before the pool frees its place under the connection limits and perhaps opens
+  // the next one; the object itself goes at the end of the callback.
+  closed_ = true;
+  transport_->closeNow();
 }
 
 void Http1ClientConnection::setIdle() {

@@ -61,7 +61,8 @@ class Http1ClientConnection : public UpstreamRequest, public TransportCallbacks 
   bool reusable() const;
   // Parks the connection in its pool: an upstream close or the idle timeout reports to the owner.
   void setIdle();
-  // The pool lets go of it (it is being destroyed): nothing reports to the owner any more.
+  // The pool lets go of it (it is being destroyed): its socket closes now, and nothing reports
+  // to the owner any more.
   void abandon();
 
  private:

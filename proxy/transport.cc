@@ -147,6 +147,13 @@ void Transport::silence() {
   failed_ = true;
 }
 
+void Transport::closeNow() {
+  silence();
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  connected_ = false;
+}
+
 void Transport::onOutputChanged(evbuffer*, const evbuffer_cb_info* info, void* self) {
   auto* transport = static_cast<Transport*>(self);
   if (info->n_added == 0 || transport->flush_pending_ || transport->failed_) return;

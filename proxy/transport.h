@@ -80,6 +80,9 @@ class Transport {
   void shutdownWrite();
   // Stops every callback; the socket closes with the object.
   void silence();
+  // silence(), and the socket closed now rather than with the object: a connection given up
+  // must be gone before its place under a connection limit is given to another.
+  void closeNow();
 
  private:
   static void onReadEvent(evutil_socket_t, short, void* self);
