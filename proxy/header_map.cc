@@ -37,16 +37,6 @@ size_t HeaderMap::remove(std::string_view name) {
   return n;
 }
 
-std::string HeaderMap::joined(std::string_view name) const {
-  std::string out;
-  for (const auto& f : fields_) {
-    if (f.name != name) continue;
-    if (!out.empty()) out += ", ";
-    out += f.value;
-  }
-  return out;
-}
-
 bool HeaderMap::hasToken(std::string_view name, std::string_view token) const {
   for (const auto& f : fields_) {
     if (f.name == name && listHasToken(f.value, token)) return true;

@@ -45,10 +45,8 @@ class HeaderMap {
     }
     fields_.resize(kept);
   }
-  // Every value of `name` joined with ", " (RFC 9110 5.3), or "" when absent.
-  std::string joined(std::string_view name) const;
-  // Whether the list that the fields called `name` make (RFC 9110 5.3) has `token`
-  // (case-insensitive); the same answer as listHasToken(joined(name), token), without a copy.
+  // Whether the list that the fields called `name` make (RFC 9110 5.3: their values joined with
+  // ", ") has `token`, case-insensitive; each value is read where it is, nothing is copied.
   bool hasToken(std::string_view name, std::string_view token) const;
 
   size_t size() const { return fields_.size(); }

@@ -53,6 +53,12 @@ size_t occurrences(const std::string& text, const std::string& what) {
 }
 
 TEST(AcceptErrors, OutOfFileDescriptorsPausesAcceptingWithoutSpinningAndRecovers) {
+#if defined(REMORA_SANITIZE_UNDEFINED)
+  // UBSan's vptr check probes memory by writing it to a pipe; in a process with no descriptor
+  // left the pipe cannot be made, and every virtual call that misses its cache is reported as
+  // "invalid vptr" and aborts. The plain build runs this test.
+  GTEST_SKIP() << "UBSan's vptr check reports false errors when no file descriptor is free";
+#endif
   ScriptedUpstream backend(ScriptedUpstream::respondWith(200, "ok"));
   Remora remora;
   ASSERT_TRUE(remora.start(render(kConfig, {{"backend", backend.address()}})));

@@ -64,7 +64,11 @@ TEST(Http1RequestHead, KeepsFieldOrderAndDuplicates) {
   RequestHead head;
   std::string in = "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\n\r\n";
   ASSERT_EQ(parseRequest(in, head).status, HeadStatus::Complete);
-  EXPECT_EQ(head.headers.joined("x-a"), "1, 2");
+  std::vector<std::string> values;
+  for (const HeaderField& field : head.headers) {
+    if (field.name == "x-a") values.push_back(field.value);
+  }
+  EXPECT_EQ(values, (std::vector<std::string>{"1", "2"}));
 }
 
 TEST(Http1RequestHead, AcceptsOtherTargetForms) {
@@ -616,8 +620,8 @@ TEST(Http1ResponseFraming, RepeatedContentLengthIsPassedOnOnce) {
   ParseError error;
   ASSERT_TRUE(responseBodyFraming(head, "GET", framing, error)) << error.reason;
   EXPECT_EQ(framing.length, 4u);
-  EXPECT_EQ(head.headers.size(), 1u);
-  EXPECT_EQ(head.headers.joined("content-length"), "4");
+  ASSERT_EQ(head.headers.size(), 1u);
+  EXPECT_EQ(*head.headers.get("content-length"), "4");
 }
 
 }  // namespace
