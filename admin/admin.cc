@@ -100,6 +100,8 @@ constexpr const char* kHelp =
     "GET  /config_dump        the effective configuration (JSON)\n"
     "GET  /explain?listener=L&path=P&method=M&host=H&header=name:value\n"
     "                         which route a request would take and why (JSON)\n"
+    "GET  /canaries           canary releases: state, weights, arms, tests, history (JSON)\n"
+    "POST /canaries/<name>/promote|pause|resume|abort   steer a canary by hand\n"
     "POST /healthcheck/fail   make /ready answer 503\n"
     "POST /healthcheck/ok     undo /healthcheck/fail\n"
     "POST /drain              start draining, as SIGTERM does\n"
@@ -194,6 +196,11 @@ void Admin::handle(evhttp_request* request) {
     const admin::ExplainReply explained =
         admin::explain(*server_.snapshot(), query != nullptr ? query : "");
     reply(request, explained.status, jsonText(explained.body), "application/json");
+  } else if (path == "/canaries") {
+    reply(request, 200, server_.canaries().json(), "application/json");
+  } else if (path.starts_with("/canaries/")) {
+    if (!needPost()) return;
+    steerCanary(request, path.substr(std::string_view("/canaries/").size()));
   } else if (path == "/healthcheck/fail") {
     if (!needPost()) return;
     server_.setHealthcheckFailed(true);
@@ -219,6 +226,32 @@ void Admin::handle(evhttp_request* request) {
   } else {
     reply(request, 404, "no such admin path; see /help\n");
   }
+}
+
+void Admin::steerCanary(evhttp_request* request, std::string_view rest) {
+  const size_t slash = rest.rfind('/');
+  const std::string_view name = rest.substr(0, slash == std::string_view::npos ? 0 : slash);
+  const std::string_view verb = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  using Action = canary::CanaryController::Action;
+  Action action;
+  if (verb == "promote") {
+    action = Action::Promote;
+  } else if (verb == "pause") {
+    action = Action::Pause;
+  } else if (verb == "resume") {
+    action = Action::Resume;
+  } else if (verb == "abort") {
+    action = Action::Abort;
+  } else {
+    reply(request, 404, "use /canaries/<name>/promote, pause, resume or abort\n");
+    return;
+  }
+  std::string error;
+  if (!server_.canaries().steer(name, action, error)) {
+    reply(request, error.starts_with("no canary") ? 404 : 409, error + "\n");
+    return;
+  }
+  reply(request, 200, server_.canaries().json(), "application/json");
 }
 
 }  // namespace remora

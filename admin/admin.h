@@ -5,6 +5,7 @@
 #include <event2/http.h>
 
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
 
@@ -31,6 +32,8 @@ class Admin {
   void handle(evhttp_request* request);
   // The paths both listeners serve; false when `path` is not one of them.
   bool handleRead(evhttp_request* request, const std::string& path);
+  // POST /canaries/<name>/<verb>: `rest` is "<name>/<verb>".
+  void steerCanary(evhttp_request* request, std::string_view rest);
 
   Server& server_;
   Access access_;

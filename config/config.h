@@ -391,6 +391,7 @@ struct Config {
   Registry registry;
   std::optional<Service> service;
   Lifecycle lifecycle;
+  std::vector<Canary> canaries;
 };
 
 }  // namespace remora::config

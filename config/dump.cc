@@ -272,6 +272,34 @@ json clusterToJson(const Cluster& cluster) {
   return out;
 }
 
+json canaryToJson(const Canary& canary) {
+  const Canary::Analysis& a = canary.analysis;
+  json analysis = {{"max_error_rate_increase", a.max_error_rate_increase},
+                   {"max_p99_ratio", a.max_p99_ratio},
+                   {"confidence", a.confidence},
+                   {"max_error_rate", nullptr},
+                   {"max_p99", nullptr}};
+  if (a.max_error_rate) analysis["max_error_rate"] = *a.max_error_rate;
+  if (a.max_p99) analysis["max_p99"] = formatDuration(*a.max_p99);
+  json sticky = nullptr;
+  if (canary.sticky_by != Canary::StickyBy::None) {
+    sticky = {
+        {canary.sticky_by == Canary::StickyBy::Header ? "header" : "cookie", canary.sticky_name}};
+  }
+  return {{"name", canary.name},
+          {"route", canary.route},
+          {"cluster", canary.cluster},
+          {"baseline", canary.baseline},
+          {"canary", canary.canary},
+          {"steps", canary.steps},
+          {"step_interval", formatDuration(canary.step_interval)},
+          {"min_requests", canary.min_requests},
+          {"sticky", sticky},
+          {"analysis", analysis},
+          {"deadline", canary.deadline ? json(formatDuration(*canary.deadline)) : json(nullptr)},
+          {"on_deadline", canary.on_deadline == Canary::OnDeadline::Abort ? "abort" : "pause"}};
+}
+
 }  // namespace
 
 json toJson(const Config& config) {
@@ -291,6 +319,9 @@ json toJson(const Config& config) {
                {{"drain_delay", formatDuration(config.lifecycle.drain_delay)},
                 {"drain_timeout", formatDuration(config.lifecycle.drain_timeout)}}}};
   if (config.service) out["service"] = serviceToJson(*config.service);
+  json canaries = json::array();
+  for (const Canary& canary : config.canaries) canaries.push_back(canaryToJson(canary));
+  out["canaries"] = canaries;
   return out;
 }
 

@@ -1,8 +1,9 @@
-// Duration strings in config files: "250ms", "5s", "1.5s", "1m", "1h".
+// Duration strings in config files ("250ms", "5s", "1.5s", "1m", "1h"), and instants as text.
 #include "config/duration.h"
 
 #include <array>
 #include <cstdint>
+#include <ctime>
 #include <limits>
 
 namespace remora::config {
@@ -70,6 +71,15 @@ std::string formatDuration(Duration d) {
     }
   }
   return std::to_string(ms) + "ms";
+}
+
+std::string formatUtc(std::chrono::system_clock::time_point when) {
+  const time_t secs = std::chrono::system_clock::to_time_t(when);
+  tm utc;
+  gmtime_r(&secs, &utc);
+  char text[32];
+  strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 }  // namespace remora::config

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "config/admin_reader.h"
+#include "config/canary_reader.h"
 #include "config/cluster_reader.h"
 #include "config/field_readers.h"
 #include "config/listener_reader.h"
@@ -46,9 +47,10 @@ class ConfigReader {
 
  private:
   void readTop(const Located& root) {
-    std::optional<Fields> fields = reader_.mapping(
-        root, "config",
-        {"admin", "workers", "service", "registry", "lifecycle", "listeners", "clusters"});
+    std::optional<Fields> fields =
+        reader_.mapping(root, "config",
+                        {"admin", "workers", "service", "registry", "lifecycle", "listeners",
+                         "clusters", "canaries"});
     if (!fields) return;
     // Read in this order whatever the file's: listeners need the service (the inbound one is
     // trusted by default).
@@ -64,6 +66,12 @@ class ConfigReader {
     }
     if (const Field* f = fields->find("clusters")) {
       readClusters(reader_, f->value, config_.clusters, service_refs_);
+    }
+    if (const Field* f = fields->find("canaries")) {
+      readCanaries(reader_, f->value, config_.canaries);
+      for (const Canary& canary : config_.canaries) {
+        if (!canary.cluster.empty()) cluster_refs_.push_back({canary.cluster, canary.location});
+      }
     }
   }
 
@@ -84,6 +92,7 @@ class ConfigReader {
         reader_.error(ref.where, "unknown cluster '" + ref.name + "'");
       }
     }
+    checkCanaries(reader_, config_);
     if (!config_.registry.configured()) {
       for (const Reference& ref : service_refs_) {
         reader_.error(ref.where,

@@ -2,6 +2,9 @@
 #include "config/yaml_reader.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <sstream>
 
 #include "config/address.h"
 #include "config/duration.h"
@@ -177,6 +180,30 @@ std::optional<uint64_t> YamlReader::integer(const Located& at, std::string_view 
   if (value < min || value > max) {
     error(at.where, std::string(what) + " must be in " + std::to_string(min) + ".." +
                         std::to_string(max) + ", not " + *text);
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> YamlReader::number(const Located& at, std::string_view what, double min,
+                                         double max) {
+  std::optional<std::string> text = scalar(at, what, "a number");
+  if (!text) return std::nullopt;
+  double value = 0;
+  const char* end = text->data() + text->size();
+  auto [stop, failure] = std::from_chars(text->data(), end, value);
+  const auto range = [&] {
+    std::ostringstream out;
+    out << min << ".." << max;
+    return out.str();
+  };
+  if (failure != std::errc() || stop != end || !std::isfinite(value)) {
+    error(at.where,
+          std::string(what) + " must be a number in " + range() + ", not '" + *text + "'");
+    return std::nullopt;
+  }
+  if (value < min || value > max) {
+    error(at.where, std::string(what) + " must be in " + range() + ", not " + *text);
     return std::nullopt;
   }
   return value;

@@ -75,6 +75,8 @@ class YamlReader {
                                   uint64_t max);
   std::optional<uint64_t> size(const Located& at, std::string_view what, uint64_t min,
                                uint64_t max);
+  // A decimal number (0.01, 1.5, 2) in min..max.
+  std::optional<double> number(const Located& at, std::string_view what, double min, double max);
   std::optional<Duration> duration(const Located& at, std::string_view what);
   std::optional<Address> address(const Located& at, std::string_view what);
   // {key: scalar} with keys and values kept as written.

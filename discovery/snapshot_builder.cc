@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 
+#include "config/canary_reader.h"
 #include "discovery/endpoint_interner.h"
 #include "filters/registry.h"
 #include "proxy/log.h"
@@ -73,9 +74,26 @@ RouteFilters buildRouteFilters(const config::Config& config, std::vector<Error>&
 }
 
 // A listener's routes as written: regexes compiled, targets with their configured weights.
+// Which canary splits which route (the loader checked that each names one route).
+using CanaryRoutes = std::map<const config::Route*, int32_t>;
+
+CanaryRoutes canaryRoutes(const config::Config& config) {
+  CanaryRoutes out;
+  for (size_t i = 0; i < config.canaries.size(); ++i) {
+    std::string why;
+    if (auto place = config::findRoute(config, config.canaries[i].route, why)) {
+      const config::Route& route =
+          config.listeners[place->listener].virtual_hosts[place->virtual_host].routes[place->route];
+      out[&route] = static_cast<int32_t>(i);
+    }
+  }
+  return out;
+}
+
 std::unique_ptr<const RouteTable> compileRoutes(const config::Config& config,
                                                 const config::Listener& listener,
                                                 const RouteFilters& route_filters,
+                                                const CanaryRoutes& canaries,
                                                 std::vector<std::vector<SubsetSpec>>& subsets) {
   std::vector<CompiledVirtualHost> hosts;
   for (const config::VirtualHost& host : listener.virtual_hosts) {
@@ -98,7 +116,15 @@ std::unique_ptr<const RouteTable> compileRoutes(const config::Config& config,
           return;
         }
       };
-      if (!route.cluster.empty()) addTarget(route.cluster, route.subset, 1);
+      if (auto canary = canaries.find(&route); canary != canaries.end()) {
+        // Weights are the run's, set per snapshot (routesForHealth).
+        const config::Canary& c = config.canaries[static_cast<size_t>(canary->second)];
+        compiled.canary = canary->second;
+        addTarget(c.cluster, c.canary, 0);
+        addTarget(c.cluster, c.baseline, 100);
+      } else if (!route.cluster.empty()) {
+        addTarget(route.cluster, route.subset, 1);
+      }
       for (const auto& split : route.split) addTarget(split.cluster, split.subset, split.weight);
       compiled_host.routes.push_back(std::move(compiled));
     }
@@ -111,10 +137,17 @@ std::unique_ptr<const RouteTable> compileRoutes(const config::Config& config,
 // weight to the others, so a canary subset that is empty or down does not black-hole its share
 // of the traffic.
 std::unique_ptr<RouteTable> routesForHealth(const RouteTable& configured,
-                                            const std::vector<ClusterInfo>& clusters) {
+                                            const std::vector<ClusterInfo>& clusters,
+                                            const CanaryWeights* canary_weights) {
   std::vector<CompiledVirtualHost> hosts = configured.hosts();
   for (CompiledVirtualHost& host : hosts) {
     for (CompiledRoute& route : host.routes) {
+      if (route.canary >= 0 && canary_weights != nullptr) {
+        const auto index = static_cast<size_t>(route.canary);
+        const uint32_t weight = index < canary_weights->size() ? (*canary_weights)[index] : 0;
+        route.targets[0].weight = weight;
+        route.targets[1].weight = 100 - weight;
+      }
       auto empty = [&](const RouteTarget& target) {
         return clusters[target.cluster].subsets[target.subset].members.empty();
       };
@@ -242,8 +275,10 @@ Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
   for (size_t c = 0; c < config->clusters.size(); ++c) {
     subsetIndex(config->clusters[c], loaded->subsets[c], {});
   }
+  const CanaryRoutes canaries = canaryRoutes(*config);
   for (const auto& listener : config->listeners) {
-    loaded->routes.push_back(compileRoutes(*config, listener, route_filters, loaded->subsets));
+    loaded->routes.push_back(
+        compileRoutes(*config, listener, route_filters, canaries, loaded->subsets));
   }
   loaded->config = std::move(config);
   return std::shared_ptr<const LoadedConfig>(std::move(loaded));
@@ -406,7 +441,8 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
                                               const HealthChecker* health,
                                               const dns::StaticHosts* hosts, uint64_t version,
                                               EndpointInterner* interner,
-                                              const outlier::OutlierDetector* outliers) {
+                                              const outlier::OutlierDetector* outliers,
+                                              const CanaryWeights* canary_weights) {
   const RegistryView& registry = *view;
   EndpointInterner own;  // without one that lives on, endpoints share within this snapshot
   EndpointInterner& shared = interner != nullptr ? *interner : own;
@@ -476,7 +512,7 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
     info.config = &config.listeners[l];
     info.filters = &loaded->filters[l];
     info.tls = loaded->listener_tls[l].get();
-    info.routes = routesForHealth(*loaded->routes[l], snapshot->clusters);
+    info.routes = routesForHealth(*loaded->routes[l], snapshot->clusters, canary_weights);
     snapshot->listeners.push_back(std::move(info));
   }
   snapshot->loaded = std::move(loaded);

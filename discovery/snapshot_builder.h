@@ -4,6 +4,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "config/result.h"
 #include "discovery/dns/static_hosts.h"
@@ -29,12 +30,18 @@ Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
 // (which the snapshot keeps); texts are shared through `interner` (null: only within this
 // snapshot): pass the same one to every build so that they share with the previous snapshot too.
 // Endpoints `outliers` (may be null) has ejected are out of rotation but for panic.
+// Each canary's weight (percent of its route to the canary arm), by index in Config::canaries.
+using CanaryWeights = std::vector<uint32_t>;
+
+// `canary_weights` (may be null: every canary route goes to its baseline) as the canaries' runs
+// have them.
 std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig> loaded,
                                               std::shared_ptr<const RegistryView> view,
                                               const HealthChecker* health,
                                               const dns::StaticHosts* hosts, uint64_t version,
                                               EndpointInterner* interner,
-                                              const outlier::OutlierDetector* outliers = nullptr);
+                                              const outlier::OutlierDetector* outliers = nullptr,
+                                              const CanaryWeights* canary_weights = nullptr);
 // The same with a copy of `registry` (tests, fuzzers).
 std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig> loaded,
                                               const RegistryView& registry,

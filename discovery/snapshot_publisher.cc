@@ -24,7 +24,8 @@ void SnapshotPublisher::setSources(const HealthChecker* health, const dns::Stati
 }
 
 void SnapshotPublisher::rebuild() {
-  snapshot_ = buildSnapshot(loaded_, registry_, health_, hosts_, ++version_, &interner_, outliers_);
+  snapshot_ = buildSnapshot(loaded_, registry_, health_, hosts_, ++version_, &interner_, outliers_,
+                            canary_weights_);
   deliver_(snapshot_);
   if (outliers_ != nullptr) outliers_->setEndpoints(*snapshot_);
   updateEndpointGauges();

@@ -19,6 +19,7 @@
 #include "discovery/outlier/outlier_detector.h"
 #include "discovery/registry_view.h"
 #include "discovery/snapshot.h"
+#include "discovery/snapshot_builder.h"
 #include "proxy/stats.h"
 
 namespace remora::discovery {
@@ -39,6 +40,8 @@ class SnapshotPublisher {
   void setSources(const HealthChecker* health, const dns::StaticHosts* hosts);
   // Its ejections go into every snapshot, and it learns each snapshot's endpoints.
   void setOutliers(outlier::OutlierDetector* outliers) { outliers_ = outliers; }
+  // The canaries' weights (kept by their controller) go into every snapshot.
+  void setCanaryWeights(const CanaryWeights* weights) { canary_weights_ = weights; }
   void setConfig(std::shared_ptr<const LoadedConfig> loaded) { loaded_ = std::move(loaded); }
   void setRegistry(RegistryView view) {
     registry_ = std::make_shared<const RegistryView>(std::move(view));
@@ -69,6 +72,7 @@ class SnapshotPublisher {
   const HealthChecker* health_ = nullptr;
   const dns::StaticHosts* hosts_ = nullptr;
   outlier::OutlierDetector* outliers_ = nullptr;
+  const CanaryWeights* canary_weights_ = nullptr;
   std::map<std::string, bool> panic_;  // by cluster, as the last snapshot had it
   std::shared_ptr<const LoadedConfig> loaded_;
   std::shared_ptr<const RegistryView> registry_ = std::make_shared<const RegistryView>();

@@ -28,6 +28,10 @@ struct CompiledRoute {
   const config::Route* config = nullptr;
   std::shared_ptr<const re2::RE2> regex;  // with PathKind::Regex; compiled once per config
   std::vector<RouteTarget> targets;       // empty for direct_response
+  // The index of the canary (Config::canaries) that splits this route, or -1. Its targets are
+  // then the canary arm first and the baseline second: a request whose stickiness key hashes
+  // below the canary's weight goes to the canary, so raising the weight only moves users one way.
+  int32_t canary = -1;
   // The route's own `filters:`, run after the listener's; built once per config.
   std::shared_ptr<const FilterFactories> filters;
 };

@@ -122,10 +122,17 @@ bool Server::start() {
   outliers_ = std::make_unique<outlier::OutlierDetector>(base_, *stats_, health_.get(),
                                                          [this] { publisher_->requestPublish(); });
   publisher_->setOutliers(outliers_.get());
+  canaries_ = std::make_unique<canary::CanaryController>(base_, *stats_,
+                                                         [this] { publisher_->requestPublish(); });
+  canaries_->setConfig(cfg);
+  publisher_->setCanaryWeights(&canaries_->weights());
   main_notifier_ = std::make_unique<LoopNotifier>(base_);
   for (auto& worker : workers_) {
     worker->setOutcomeReporter([this](outlier::OutcomeBatch batch) {
       main_notifier_->post([this, batch = std::move(batch)] { outliers_->onBatch(batch); });
+    });
+    worker->setCanaryReporter([this](canary::CanaryReports reports) {
+      main_notifier_->post([this, reports = std::move(reports)] { canaries_->onReports(reports); });
     });
   }
   static_hosts_->setNames(discovery::hostNames(cfg, publisher_->registry()));
@@ -365,6 +372,8 @@ void Server::reload(const std::string& why) {
   }
   config_text_ = std::move(text);
   loaded_ = *loaded;
+  // Before the snapshot: the new config's canaries are indexed as its routes refer to them.
+  canaries_->setConfig(next);
   publisher_->setConfig(loaded_);
   if (provider_) provider_->watch(watchedServices(next));
   if (registry_changed) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "discovery/canary/canary_controller.h"
 #include "discovery/dns/static_hosts.h"
 #include "discovery/health/health_checker.h"
 #include "discovery/http_client.h"
@@ -51,6 +52,7 @@ class Server {
   // POST /healthcheck/fail|ok: /ready and the registered health follow it.
   void setHealthcheckFailed(bool failed) { lifecycle_->setHealthcheckFailed(failed); }
   const std::shared_ptr<const Snapshot>& snapshot() const { return publisher_->snapshot(); }
+  canary::CanaryController& canaries() { return *canaries_; }
   std::string renderMetrics();
   void startDrain(const char* why);
   // Exits at once (after a best-effort close), for Jobs: POST /quitquitquit.
@@ -89,6 +91,7 @@ class Server {
   // Workers' outcome reports reach the main thread's outlier detector through this.
   std::unique_ptr<LoopNotifier> main_notifier_;
   std::unique_ptr<outlier::OutlierDetector> outliers_;
+  std::unique_ptr<canary::CanaryController> canaries_;
   std::unique_ptr<FileWatcher> watcher_;
   std::unique_ptr<discovery::HttpClient> http_;
   std::unique_ptr<discovery::RegistryProvider> provider_;

@@ -1,10 +1,11 @@
 // Upstreams: what the router needs of its worker (a test gives a fake one): each cluster's
-// per-worker state, the connection pools, statistics.
+// per-worker state, the connection pools, statistics, canary arm counts.
 #pragma once
 
 #include <memory>
 
 #include "discovery/snapshot.h"
+#include "proxy/canary_tallies.h"
 #include "proxy/cluster_state.h"
 #include "proxy/deferrable.h"
 #include "proxy/pool/connection_pool.h"
@@ -18,6 +19,7 @@ class Upstreams {
   virtual ClusterState& clusterState(const ClusterInfo& cluster) = 0;
   virtual ConnectionPool& pool() = 0;
   virtual stats::WorkerStats& stats() = 0;
+  virtual CanaryTallies& canaryTallies() = 0;
   // Destroys `object` once the current callback has returned.
   virtual void deferDelete(std::unique_ptr<Deferrable> object) = 0;
 };

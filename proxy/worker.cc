@@ -62,6 +62,7 @@ Worker::~Worker() {
 
 void Worker::setSnapshot(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
+  if (snapshot_->config != nullptr) canary_tallies_.reconcile(*snapshot_->config);
   std::unordered_set<std::string_view> present;
   std::vector<std::string> left;
   cluster_by_index_.clear();
@@ -114,6 +115,11 @@ void Worker::onReportTimer(evutil_socket_t, short, void* self) {
   auto* worker = static_cast<Worker*>(self);
   worker->last_tick_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
                            std::memory_order_relaxed);
+  if (worker->canary_reporter_) {
+    canary::CanaryReports reports;
+    worker->canary_tallies_.collect(reports);
+    if (!reports.empty()) worker->canary_reporter_(std::move(reports));
+  }
   if (!worker->reporter_) return;
   outlier::OutcomeBatch batch;
   for (auto& [name, state] : worker->clusters_) state->collectOutcomes(batch);

@@ -16,7 +16,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "discovery/canary/canary_report.h"
 #include "discovery/snapshot.h"
+#include "proxy/canary_tallies.h"
 #include "proxy/cluster_state.h"
 #include "proxy/deferrable.h"
 #include "proxy/loop_notifier.h"
@@ -50,6 +52,9 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
   // Where outcome reports go (posted to the main thread); set before start().
   using OutcomeReporter = std::function<void(outlier::OutcomeBatch)>;
   void setOutcomeReporter(OutcomeReporter reporter) { reporter_ = std::move(reporter); }
+  // Canary arms' counts, sent on the same once-a-second timer.
+  using CanaryReporter = std::function<void(canary::CanaryReports)>;
+  void setCanaryReporter(CanaryReporter reporter) { canary_reporter_ = std::move(reporter); }
   void start();
   // Posts a closure to run on this worker's thread (control messages only).
   void post(std::function<void()> task) { notifier_->post(std::move(task)); }
@@ -90,6 +95,7 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
 
   // --- StreamHost and Upstreams. ---
   stats::WorkerStats& stats() override { return stats_; }
+  CanaryTallies& canaryTallies() override { return canary_tallies_; }
   IdleSweeper& idleSweeper() override { return *idle_sweeper_; }
   void deferDelete(std::unique_ptr<Deferrable> object) override;
   std::unique_ptr<filters::Filter> makeRouter(filters::StreamContext& context) override;
@@ -135,6 +141,8 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
   std::atomic<std::chrono::steady_clock::rep> last_tick_{0};  // see lastTick()
   std::unique_ptr<IdleSweeper> idle_sweeper_;
   OutcomeReporter reporter_;
+  CanaryReporter canary_reporter_;
+  CanaryTallies canary_tallies_;
   std::thread thread_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;

@@ -82,7 +82,7 @@ void CanaryRun::startStep(size_t index, Clock::time_point now) {
   step_started_ = now;
   step_baseline_ = {};
   step_canary_ = {};
-  history_.push_back({config_.steps[index], now, 0, 0, ""});
+  history_.push_back({config_.steps[index], now, std::chrono::system_clock::now(), 0, 0, ""});
   // A step at 100% leaves the baseline no traffic to be compared with: reaching it is promotion.
   if (config_.steps[index] >= 100) finish(State::Promoted, "every step passed");
 }

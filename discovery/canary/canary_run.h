@@ -45,7 +45,8 @@ struct Judgement {
 struct StepRecord {
   uint32_t weight = 0;
   Clock::time_point started;
-  uint64_t baseline_requests = 0;  // during the step
+  std::chrono::system_clock::time_point started_wall;  // the same, for people
+  uint64_t baseline_requests = 0;                      // during the step
   uint64_t canary_requests = 0;
   std::string outcome;  // "" while it runs; "passed", "promoted", "aborted: ..."
 };

@@ -6,6 +6,7 @@
 #include <random>
 #include <unordered_set>
 
+#include "config/duration.h"
 #include "proxy/event_time.h"
 #include "proxy/log.h"
 
@@ -21,15 +22,6 @@ constexpr std::chrono::milliseconds kIdleTick{1000};
 double jitter() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   return std::uniform_real_distribution<double>(0.9, 1.0)(rng);
-}
-
-std::string untilText(std::chrono::system_clock::time_point until) {
-  const time_t secs = std::chrono::system_clock::to_time_t(until);
-  tm utc;
-  gmtime_r(&secs, &utc);
-  char text[32];
-  strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 }  // namespace
@@ -138,7 +130,7 @@ void OutlierDetector::eject(const std::string& cluster_name, ClusterRecord& clus
   LOG_WARN("outlier: cluster %s endpoint %s ejected for %lldms (ejection %u): %s",
            cluster_name.c_str(), endpoint.c_str(), static_cast<long long>(duration.count()),
            record.ejections, reason.c_str());
-  ejection.reason += "; until " + untilText(ejection.until_wall);
+  ejection.reason += "; until " + config::formatUtc(ejection.until_wall);
   record.ejected = std::move(ejection);
   ++cluster.ejected;
   stats_.incrementCounter("remora_outlier_ejections_total",

@@ -15,6 +15,10 @@ namespace {
 // Set on every try of a request under a retry policy: its number, 1 for the first.
 constexpr char kAttemptHeader[] = "x-remora-attempt";
 
+// Forces a canary route's arm: `always` (the canary) or `never` (the baseline). A header on
+// trusted listeners (x-remora-* headers are stripped on the others), or a cookie of this name.
+constexpr char kCanaryOverride[] = "x-remora-canary";
+
 // A retry goes elsewhere when it can: the endpoint that just failed is the likeliest to again.
 constexpr int kRepicksAvoidingTheLastEndpoint = 3;
 
@@ -64,11 +68,13 @@ filters::Next RouterFilter::onRequestHeaders(RequestHeaders& headers, bool end_s
     return filters::Next::Stop;
   }
   applyHeaderMutations(route.request_headers, headers.headers);
-  const int target = pickTarget(route_->targets, &lbRandom);
+  const int target =
+      route_->canary >= 0 ? pickCanaryArm(headers) : pickTarget(route_->targets, &lbRandom);
   if (target < 0) {
     context_.sendLocalReply({503, "no healthy upstream\n", "no_healthy_upstream"});
     return filters::Next::Stop;
   }
+  if (route_->canary >= 0) canary_arm_ = target;
   const RouteTarget& chosen = route_->targets[static_cast<size_t>(target)];
   cluster_ = &context_.snapshot().clusters[chosen.cluster];
   subset_ = &cluster_->subsets[chosen.subset];
@@ -430,6 +436,49 @@ void RouterFilter::onComplete(const filters::StreamInfo& info) {
     upstreams_.stats().recordGrpc(cluster_->config->name, grpc_status);
   }
   releaseBudget();
+}
+
+int RouterFilter::pickCanaryArm(const RequestHeaders& request) {
+  const Snapshot& snapshot = context_.snapshot();
+  const std::vector<RouteTarget>& targets = route_->targets;
+  const config::Canary& canary = snapshot.config->canaries[static_cast<size_t>(route_->canary)];
+  auto cookie = [&](std::string_view name, bool& found) {
+    std::string_view value;
+    found = false;
+    for (const HeaderField& field : request.headers) {
+      if (field.name != "cookie") continue;
+      value = cookieValue(field.value, name, found);
+      if (found) break;
+    }
+    return value;
+  };
+  std::string_view forced;
+  if (const std::string* header = request.headers.get(kCanaryOverride)) {
+    forced = *header;
+  } else {
+    bool found = false;
+    const std::string_view value = cookie(kCanaryOverride, found);
+    const ListenerInfo* listener =
+        found ? snapshot.findListener(context_.info().listener) : nullptr;
+    if (listener != nullptr && listener->config->trusted) forced = value;
+  }
+  if (forced == "always" || forced == "never") {
+    const int arm = forced == "always" ? 0 : 1;
+    const RouteTarget& target = targets[static_cast<size_t>(arm)];
+    // An arm with nothing in rotation cannot be forced: the other one serves.
+    if (!snapshot.clusters[target.cluster].subsets[target.subset].members.empty()) return arm;
+  }
+  std::string_view key;
+  if (canary.sticky_by == config::Canary::StickyBy::Header) {
+    if (const std::string* value = request.headers.get(canary.sticky_name)) key = *value;
+  } else if (canary.sticky_by == config::Canary::StickyBy::Cookie) {
+    bool found = false;
+    key = cookie(canary.sticky_name, found);
+  }
+  // The same key lands at the same point on every remora: below the canary's weight it is on
+  // the canary, so raising the weight moves users from the baseline to the canary, never back.
+  if (!key.empty()) return pickTargetAt(targets, stickyPoint(key));
+  return pickTarget(targets, &lbRandom);
 }
 
 }  // namespace remora::router

@@ -80,6 +80,9 @@ class RouterFilter final : public filters::Filter,
   // Ends the current try (its response, if any, is dropped) and schedules the next one.
   void retryAfter(int try_code, bool reusable);
   void recordTry(int code);
+  // The target of a canary route for this request: forced by x-remora-canary, by the sticky
+  // key's hash, or by chance.
+  int pickCanaryArm(const RequestHeaders& request);
   void armTimeouts();
   void armTryTimer(config::Duration delay);
   void stopTimers();
@@ -94,6 +97,7 @@ class RouterFilter final : public filters::Filter,
   bool stopped_ = false;  // this filter returned Stop and will resume the stream
 
   const CompiledRoute* route_ = nullptr;
+  int canary_arm_ = -1;  // on a canary route: 0 the canary, 1 the baseline
   const ClusterInfo* cluster_ = nullptr;
   const SubsetInfo* subset_ = nullptr;
   ClusterState* state_ = nullptr;

@@ -60,8 +60,14 @@ void RouterFilter::retryAfter(int try_code, bool reusable) {
 }
 
 void RouterFilter::recordTry(int code) {
+  const uint64_t nanos = nanosSince(upstream_start_);
   upstreams_.stats().recordUpstream(subset_->lb_key, cluster_->config->name, subset_->label, code,
-                                    nanosSince(upstream_start_));
+                                    nanos);
+  // A canary arm is judged by every try it served: a 5xx or no response (code 0) is an error.
+  if (canary_arm_ >= 0) {
+    upstreams_.canaryTallies().record(route_->canary, canary_arm_ == 0, code >= 500 || code == 0,
+                                      nanos / 1000);
+  }
 }
 
 void RouterFilter::armTimeouts() {

@@ -18,6 +18,7 @@ TEST(DumpTest, DefaultConfigShowsEveryDefault) {
       {"clusters", nlohmann::json::array()},
       {"registry", nlohmann::json::object()},
       {"lifecycle", {{"drain_delay", "0s"}, {"drain_timeout", "30s"}}},
+      {"canaries", nlohmann::json::array()},
   };
   EXPECT_EQ(toJson(Config{}), expected);
 }

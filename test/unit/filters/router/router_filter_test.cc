@@ -134,11 +134,13 @@ class FakeUpstreams : public Upstreams {
   ClusterState& clusterState(const ClusterInfo&) override { return state_; }
   ConnectionPool& pool() override { return pool_; }
   stats::WorkerStats& stats() override { return stats_; }
+  CanaryTallies& canaryTallies() override { return tallies_; }
   void deferDelete(std::unique_ptr<Deferrable>) override {}
 
   FakePool pool_;
   ClusterState state_;
   stats::WorkerStats stats_;
+  CanaryTallies tallies_;
 };
 
 class RouterTest : public ::testing::Test {

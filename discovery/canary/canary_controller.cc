@@ -1,0 +1,247 @@
+// The main thread's canaries: reports summed, runs ticked, weights published, decisions logged,
+// metrics exported, steering by hand, and /canaries.
+#include "discovery/canary/canary_controller.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "config/duration.h"
+#include "proxy/log.h"
+
+namespace remora::canary {
+namespace {
+
+// Whether two canaries are the same release: everything but where it is written.
+bool sameRelease(const config::Canary& a, const config::Canary& b) {
+  const auto& x = a.analysis;
+  const auto& y = b.analysis;
+  return a.name == b.name && a.route == b.route && a.cluster == b.cluster &&
+         a.baseline == b.baseline && a.canary == b.canary && a.steps == b.steps &&
+         a.step_interval == b.step_interval && a.min_requests == b.min_requests &&
+         a.sticky_by == b.sticky_by && a.sticky_name == b.sticky_name &&
+         x.max_error_rate_increase == y.max_error_rate_increase &&
+         x.max_p99_ratio == y.max_p99_ratio && x.confidence == y.confidence &&
+         x.max_error_rate == y.max_error_rate && x.max_p99 == y.max_p99 &&
+         a.deadline == b.deadline && a.on_deadline == b.on_deadline;
+}
+
+double seconds(uint64_t micros) { return static_cast<double>(micros) / 1e6; }
+
+nlohmann::json armJson(const ArmTotals& arm) {
+  const Interval interval = wilsonInterval(arm.errors, arm.requests);
+  return {{"requests", arm.requests},
+          {"errors", arm.errors},
+          {"error_rate", arm.requests == 0
+                             ? 0.0
+                             : static_cast<double>(arm.errors) / static_cast<double>(arm.requests)},
+          {"error_rate_interval", {interval.low, interval.high}},
+          {"p50_seconds", seconds(arm.latency.quantile(0.5))},
+          {"p99_seconds", seconds(arm.latency.quantile(0.99))}};
+}
+
+constexpr State kStates[] = {State::Progressing, State::WaitingForTraffic, State::Paused,
+                             State::Promoted, State::Aborted};
+
+}  // namespace
+
+CanaryController::CanaryController(event_base* base, stats::Registry& stats,
+                                   std::function<void()> changed)
+    : stats_(stats),
+      changed_(std::move(changed)),
+      timer_(event_new(base, -1, EV_PERSIST, &CanaryController::onTimer, this)) {
+  static constexpr timeval kTick = {1, 0};
+  event_add(timer_, &kTick);
+}
+
+CanaryController::~CanaryController() { event_free(timer_); }
+
+void CanaryController::setConfig(const config::Config& config) {
+  std::map<std::string, Entry, std::less<>> next;
+  const Clock::time_point now = Clock::now();
+  for (size_t i = 0; i < config.canaries.size(); ++i) {
+    const config::Canary& canary = config.canaries[i];
+    auto it = canaries_.find(canary.name);
+    Entry entry;
+    if (it != canaries_.end() && sameRelease(it->second.run->config(), canary)) {
+      entry = std::move(it->second);
+    } else {
+      entry.run = std::make_unique<CanaryRun>(canary, now);
+      LOG_INFO("canary %s: %s, %u%% of route %s to %s", canary.name.c_str(),
+               it == canaries_.end() ? "starts" : "changed, starts over", entry.run->weight(),
+               canary.route.c_str(), canary.cluster.c_str());
+    }
+    entry.index = i;
+    next.emplace(canary.name, std::move(entry));
+  }
+  for (const auto& [name, entry] : canaries_) {
+    if (!next.contains(name)) {
+      for (State state : kStates) {
+        stats_.setGauge("remora_canary_state", "", {{"canary", name}, {"state", stateName(state)}},
+                        0);
+      }
+      LOG_INFO("canary %s: no longer configured", name.c_str());
+    }
+  }
+  canaries_ = std::move(next);
+  for (const auto& [name, entry] : canaries_) exportMetrics(name, entry);
+  refreshWeights();
+}
+
+void CanaryController::onReports(const CanaryReports& reports) {
+  for (const CanaryReport& report : reports) {
+    auto it = canaries_.find(report.canary);
+    if (it == canaries_.end()) continue;  // from before a reload that dropped it
+    it->second.pending_baseline.add(report.baseline);
+    it->second.pending_canary.add(report.canary_arm);
+  }
+}
+
+void CanaryController::onTimer(evutil_socket_t, short, void* self) {
+  static_cast<CanaryController*>(self)->tick(Clock::now());
+}
+
+void CanaryController::tick(Clock::time_point now) {
+  for (auto& [name, entry] : canaries_) {
+    const State state_before = entry.run->state();
+    const uint32_t weight_before = entry.run->weight();
+    const uint64_t baseline_errors = entry.pending_baseline.errors;
+    const uint64_t canary_errors = entry.pending_canary.errors;
+    auto count = [&](const char* arm, const char* outcome, uint64_t n) {
+      stats_.incrementCounter(
+          "remora_canary_requests_total", "Tries of each canary arm, by outcome",
+          {{"canary", name}, {"arm", arm}, {"outcome", outcome}}, static_cast<double>(n));
+    };
+    count("baseline", "success", entry.pending_baseline.requests - baseline_errors);
+    count("baseline", "error", baseline_errors);
+    count("canary", "success", entry.pending_canary.requests - canary_errors);
+    count("canary", "error", canary_errors);
+    entry.run->observe(entry.pending_baseline, entry.pending_canary, now);
+    entry.pending_baseline = {};
+    entry.pending_canary = {};
+    after(name, entry, state_before, weight_before);
+  }
+}
+
+void CanaryController::after(const std::string& name, Entry& entry, State state_before,
+                             uint32_t weight_before) {
+  const CanaryRun& run = *entry.run;
+  if (run.state() == state_before && run.weight() == weight_before) return;
+  if (run.state() == State::Aborted || run.state() == State::Promoted) {
+    LOG_WARN("canary %s: %s at %u%%: %s", name.c_str(), stateName(run.state()), run.weight(),
+             run.reason().c_str());
+  } else if (run.weight() != weight_before) {
+    LOG_INFO("canary %s: step %zu, %u%% to the canary (%s)", name.c_str(), run.step() + 1,
+             run.weight(), stateName(run.state()));
+  } else {
+    LOG_INFO("canary %s: %s: %s", name.c_str(), stateName(run.state()), run.reason().c_str());
+  }
+  exportMetrics(name, entry);
+  if (run.weight() != weight_before) {
+    refreshWeights();
+    changed_();
+  }
+}
+
+void CanaryController::refreshWeights() {
+  weights_.assign(canaries_.size(), 0);
+  for (const auto& [name, entry] : canaries_) {
+    if (entry.index >= weights_.size()) weights_.resize(entry.index + 1, 0);
+    weights_[entry.index] = entry.run->weight();
+  }
+}
+
+void CanaryController::exportMetrics(const std::string& name, const Entry& entry) {
+  stats_.setGauge("remora_canary_weight", "Percent of the canary's route sent to the canary arm",
+                  {{"canary", name}}, entry.run->weight());
+  for (State state : kStates) {
+    stats_.setGauge("remora_canary_state", "The canary's state (1 for the current one)",
+                    {{"canary", name}, {"state", stateName(state)}},
+                    entry.run->state() == state ? 1 : 0);
+  }
+}
+
+bool CanaryController::steer(std::string_view name, Action action, std::string& error) {
+  auto it = canaries_.find(name);
+  if (it == canaries_.end()) {
+    error = "no canary '" + std::string(name) + "'";
+    return false;
+  }
+  Entry& entry = it->second;
+  const State state_before = entry.run->state();
+  const uint32_t weight_before = entry.run->weight();
+  const Clock::time_point now = Clock::now();
+  bool done = false;
+  const char* verb = "";
+  switch (action) {
+    case Action::Promote:
+      done = entry.run->promote(now);
+      verb = "promote";
+      break;
+    case Action::Pause:
+      done = entry.run->pause(now);
+      verb = "pause";
+      break;
+    case Action::Resume:
+      done = entry.run->resume(now);
+      verb = "resume";
+      break;
+    case Action::Abort:
+      done = entry.run->abort(now, "aborted by hand");
+      verb = "abort";
+      break;
+  }
+  if (!done) {
+    error = std::string("cannot ") + verb + " canary '" + it->first + "' while it is " +
+            stateName(entry.run->state());
+    return false;
+  }
+  after(it->first, entry, state_before, weight_before);
+  return true;
+}
+
+std::string CanaryController::json() const {
+  nlohmann::json list = nlohmann::json::array();
+  std::vector<const std::pair<const std::string, Entry>*> ordered;
+  for (const auto& item : canaries_) ordered.push_back(&item);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const auto* a, const auto* b) { return a->second.index < b->second.index; });
+  for (const auto* item : ordered) {
+    const CanaryRun& run = *item->second.run;
+    const config::Canary& c = run.config();
+    const Judgement& j = run.judgement();
+    nlohmann::json history = nlohmann::json::array();
+    for (const StepRecord& step : run.history()) {
+      history.push_back({{"weight", step.weight},
+                         {"started", config::formatUtc(step.started_wall)},
+                         {"baseline_requests", step.baseline_requests},
+                         {"canary_requests", step.canary_requests},
+                         {"outcome", step.outcome}});
+    }
+    list.push_back(
+        {{"name", item->first},
+         {"route", c.route},
+         {"cluster", c.cluster},
+         {"baseline_subset", c.baseline},
+         {"canary_subset", c.canary},
+         {"state", stateName(run.state())},
+         {"step", run.step()},
+         {"steps", c.steps},
+         {"weight", run.weight()},
+         {"reason", run.reason()},
+         {"arms", {{"baseline", armJson(run.baseline())}, {"canary", armJson(run.canary())}}},
+         {"step_arms",
+          {{"baseline", armJson(run.stepBaseline())}, {"canary", armJson(run.stepCanary())}}},
+         {"tests",
+          {{"alpha", j.alpha},
+           {"error_rate_increase_p", j.error_p},
+           {"latency_p", j.latency_p},
+           {"latency_threshold_seconds", seconds(j.latency_threshold_us)},
+           {"max_error_rate_p", j.max_error_rate_p},
+           {"max_p99_p", j.max_p99_p}}},
+         {"history", std::move(history)}});
+  }
+  return nlohmann::json{{"canaries", std::move(list)}}.dump(
+      2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace remora::canary

@@ -1,0 +1,67 @@
+// CanaryController: the main thread's canary releases. It sums what workers report of each arm,
+// lets each CanaryRun judge and step once a second, puts the weights into the next snapshot,
+// logs every step and decision, exports the canary metrics, and takes steering by hand.
+#pragma once
+
+#include <event2/event.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "discovery/canary/canary_report.h"
+#include "discovery/canary/canary_run.h"
+#include "discovery/snapshot_builder.h"
+#include "proxy/stats.h"
+
+namespace remora::canary {
+
+class CanaryController {
+ public:
+  // `changed` runs when a weight changes: the next snapshot must carry it.
+  CanaryController(event_base* base, stats::Registry& stats, std::function<void()> changed);
+  ~CanaryController();
+  CanaryController(const CanaryController&) = delete;
+  CanaryController& operator=(const CanaryController&) = delete;
+
+  // The canaries of a (re)loaded config: one whose settings are unchanged keeps its run; a new
+  // or changed one starts over from its first step; one no longer written is dropped.
+  void setConfig(const config::Config& config);
+  void onReports(const CanaryReports& reports);
+  // Each canary's weight, by index in the config last given.
+  const discovery::CanaryWeights& weights() const { return weights_; }
+
+  enum class Action { Promote, Pause, Resume, Abort };
+  // False with `error` set when there is no such canary or its state does not allow it.
+  bool steer(std::string_view name, Action action, std::string& error);
+  // GET /canaries.
+  std::string json() const;
+
+  // For tests: the periodic work as if its time had come, at `now`.
+  void tickForTest(Clock::time_point now) { tick(now); }
+
+ private:
+  struct Entry {
+    size_t index = 0;  // in the config
+    std::unique_ptr<CanaryRun> run;
+    ArmTotals pending_baseline;  // reported since the last tick
+    ArmTotals pending_canary;
+  };
+
+  void tick(Clock::time_point now);
+  void after(const std::string& name, Entry& entry, State state_before, uint32_t weight_before);
+  void refreshWeights();
+  void exportMetrics(const std::string& name, const Entry& entry);
+  static void onTimer(evutil_socket_t, short, void* self);
+
+  stats::Registry& stats_;
+  std::function<void()> changed_;
+  event* timer_;
+  std::map<std::string, Entry, std::less<>> canaries_;
+  discovery::CanaryWeights weights_;
+};
+
+}  // namespace remora::canary

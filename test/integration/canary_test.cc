@@ -1,0 +1,180 @@
+// Canary releases run by remora against real upstreams: a failing canary aborted and then sent
+// nothing, a clean one promoted, the x-remora-canary override, steering by hand, /canaries and
+// the canary metrics.
+#include <atomic>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "integration/harness/harness.h"
+
+namespace remora::harness {
+namespace {
+
+using namespace std::chrono_literals;
+
+// `name` on every request; with `fail_every` > 0, every that-many-th request is a 500.
+ScriptedUpstream::Handler version(std::string name, int fail_every,
+                                  std::shared_ptr<std::atomic<int>> served) {
+  return [=](UpstreamConnection& connection) {
+    while (auto request = connection.readRequest()) {
+      const int n = ++*served;
+      const bool fail = fail_every > 0 && n % fail_every == 0;
+      if (!connection.respond(fail ? 500 : 200, name)) return;
+    }
+  };
+}
+
+// Two versions of `users` behind remora, with one canary moving the route from v1 to v2.
+struct CanaryFixture {
+  std::shared_ptr<std::atomic<int>> v1_served = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<int>> v2_served = std::make_shared<std::atomic<int>>(0);
+  ScriptedUpstream v1;
+  ScriptedUpstream v2;
+  Remora remora;
+
+  CanaryFixture(int v2_fail_every, const std::string& canary_extra)
+      : v1(version("v1", 0, v1_served)), v2(version("v2", v2_fail_every, v2_served)) {
+    started =
+        remora.start(render(R"(admin: {address: "127.0.0.1:0"}
+workers: 2
+listeners:
+  - name: edge
+    address: "127.0.0.1:0"
+    routes:
+      - name: users
+        match: {prefix: /}
+        cluster: users
+clusters:
+  - name: users
+    outlier_detection: off
+    endpoints:
+      - {address: "{{v1}}", meta: {version: v1}}
+      - {address: "{{v2}}", meta: {version: v2}}
+canaries:
+  - name: users-v2
+    route: users
+    cluster: users
+    baseline: {version: v1}
+    canary: {version: v2}
+    step_interval: 1s
+{{extra}})",
+                            {{"v1", v1.address()}, {"v2", v2.address()}, {"extra", canary_extra}}));
+  }
+
+  nlohmann::json canary() {
+    HttpResponse r = remora.adminGet("/canaries");
+    nlohmann::json doc = nlohmann::json::parse(r.body, nullptr, false);
+    if (doc.is_discarded() || doc["canaries"].empty()) return nlohmann::json::object();
+    return doc["canaries"][0];
+  }
+
+  // Sends requests on a keep-alive connection until the canary's state is `state` or the deadline
+  // passes; returns the last /canaries entry.
+  nlohmann::json driveUntil(const std::string& state, Deadline deadline) {
+    HttpClient client(remora.port("edge"));
+    nlohmann::json last;
+    while (Clock::now() < deadline) {
+      for (int i = 0; i < 20; ++i) {
+        HttpResponse r = client.request("GET", "/", {{"host", "users"}});
+        if (!r.ok()) client.connect(remora.port("edge"));
+      }
+      last = canary();
+      if (last.value("state", "") == state) return last;
+    }
+    return last;
+  }
+
+  ::testing::AssertionResult started{false};
+};
+
+TEST(Canary, AFailingCanaryIsAbortedAndThenGetsNoTraffic) {
+  CanaryFixture f(/*v2_fail_every=*/5, "    steps: [50, 100]\n    min_requests: 30\n");
+  ASSERT_TRUE(f.started);
+  const nlohmann::json aborted = f.driveUntil("aborted", deadlineIn(60s));
+  ASSERT_EQ(aborted.value("state", ""), "aborted") << aborted.dump(2);
+  EXPECT_EQ(aborted["weight"], 0);
+  EXPECT_NE(aborted["reason"].get<std::string>().find("canary error rate"), std::string::npos)
+      << aborted["reason"];
+  EXPECT_GT(aborted["arms"]["canary"]["errors"].get<int>(), 0);
+  EXPECT_EQ(aborted["arms"]["baseline"]["errors"], 0);
+  // Workers follow the snapshot without the canary arm: nothing more reaches v2.
+  const int v2_before = f.v2_served->load();
+  HttpClient client(f.remora.port("edge"));
+  for (int i = 0; i < 200; ++i) {
+    HttpResponse r = client.request("GET", "/", {{"host", "users"}});
+    ASSERT_EQ(r.status, 200) << r;
+    EXPECT_EQ(r.body, "v1");
+  }
+  EXPECT_EQ(f.v2_served->load(), v2_before);
+  const std::string metrics = f.remora.adminGet("/metrics").body;
+  EXPECT_EQ(
+      metricValue(metrics, "remora_canary_state", {{"canary", "users-v2"}, {"state", "aborted"}}),
+      1)
+      << metrics;
+  EXPECT_EQ(metricValue(metrics, "remora_canary_weight", {{"canary", "users-v2"}}), 0);
+  EXPECT_GT(metricValue(metrics, "remora_canary_requests_total",
+                        {{"canary", "users-v2"}, {"arm", "canary"}, {"outcome", "error"}}),
+            0);
+  EXPECT_NE(f.remora.logs().find("canary users-v2: aborted"), std::string::npos);
+}
+
+TEST(Canary, ACleanCanaryIsPromotedStepByStep) {
+  CanaryFixture f(/*v2_fail_every=*/0, "    steps: [20, 50]\n    min_requests: 30\n");
+  ASSERT_TRUE(f.started);
+  const nlohmann::json promoted = f.driveUntil("promoted", deadlineIn(60s));
+  ASSERT_EQ(promoted.value("state", ""), "promoted") << promoted.dump(2);
+  EXPECT_EQ(promoted["weight"], 100);
+  ASSERT_EQ(promoted["history"].size(), 2u);
+  EXPECT_EQ(promoted["history"][0]["weight"], 20);
+  EXPECT_EQ(promoted["history"][0]["outcome"], "passed");
+  EXPECT_GE(promoted["history"][0]["canary_requests"].get<int>(), 30);
+  HttpClient client(f.remora.port("edge"));
+  for (int i = 0; i < 50; ++i) {
+    HttpResponse r = client.request("GET", "/", {{"host", "users"}});
+    EXPECT_EQ(r.body, "v2") << r;
+  }
+  EXPECT_NE(f.remora.logs().find("canary users-v2: step 2, 50% to the canary"), std::string::npos)
+      << f.remora.logs();
+}
+
+TEST(Canary, TheOverrideHeaderAndSteeringByHand) {
+  // A step no traffic here completes: nothing moves on its own during the test.
+  CanaryFixture f(/*v2_fail_every=*/0,
+                  "    steps: [10, 50]\n    min_requests: 100000\n    sticky: {header: x-user}\n");
+  ASSERT_TRUE(f.started);
+  HttpClient client(f.remora.port("edge"));
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(client.request("GET", "/", {{"host", "users"}, {"x-remora-canary", "always"}}).body,
+              "v2");
+    EXPECT_EQ(client.request("GET", "/", {{"host", "users"}, {"x-remora-canary", "never"}}).body,
+              "v1");
+  }
+  // A sticky key always lands on the same arm.
+  const std::string first =
+      client.request("GET", "/", {{"host", "users"}, {"x-user", "alice"}}).body;
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(client.request("GET", "/", {{"host", "users"}, {"x-user", "alice"}}).body, first);
+  }
+  EXPECT_EQ(f.remora.adminPost("/canaries/users-v2/resume").status, 409);
+  EXPECT_EQ(f.remora.adminPost("/canaries/users-v2/pause").status, 200);
+  EXPECT_EQ(f.canary()["state"], "paused");
+  EXPECT_EQ(f.remora.adminPost("/canaries/nobody/pause").status, 404);
+  EXPECT_EQ(f.remora.adminPost("/canaries/users-v2/jump").status, 404);
+  EXPECT_EQ(f.remora.adminGet("/canaries/users-v2/promote").status, 405);
+  HttpResponse promoted = f.remora.adminPost("/canaries/users-v2/promote");
+  EXPECT_EQ(promoted.status, 200);
+  EXPECT_EQ(f.canary()["weight"], 100);
+  // The snapshot with the new weight reaches the workers.
+  const Deadline deadline = deadlineIn(10s);
+  std::string body;
+  while (Clock::now() < deadline && body != "v2") {
+    body = client.request("GET", "/", {{"host", "users"}, {"x-user", "bob"}}).body;
+  }
+  EXPECT_EQ(body, "v2");
+  EXPECT_EQ(f.remora.adminPost("/canaries/users-v2/abort").status, 200);
+  EXPECT_EQ(f.canary()["state"], "aborted");
+  EXPECT_EQ(f.canary()["reason"], "aborted by hand");
+}
+
+}  // namespace
+}  // namespace remora::harness
