@@ -96,7 +96,7 @@ json targetJson(const Snapshot& snapshot, uint32_t configured_weight, const Rout
               {"lb", config::lbPolicyName(cluster.config->lb)},
               {"panic", subset.panic}};
   if (target.weight < configured_weight) {
-    out["weight_note"] = "no endpoint of this subset is in rotation: its weight goes to the others";
+    out["weight_note"] = "no endpoint of this subset is healthy: its weight goes to the others";
   }
   picked = makeLoadBalancer(cluster.config->lb)->pick(cluster, subset, NoLoad());
   if (picked >= 0) {

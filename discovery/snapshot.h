@@ -62,6 +62,9 @@ struct SubsetInfo {
   uint64_t total_weight = 0;  // sum of the members' weights
   // Fewer than the cluster's panic_threshold percent of its endpoints were healthy.
   bool panic = false;
+  // How many matching endpoints are healthy and not ejected (panic or not): a split target with
+  // none gives its weight to the others.
+  size_t healthy = 0;
 };
 
 struct ClusterInfo {

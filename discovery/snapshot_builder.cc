@@ -134,8 +134,8 @@ std::unique_ptr<const RouteTable> compileRoutes(const config::Config& config,
 }
 
 // A snapshot's copy of a listener's routes: a split target with no healthy endpoint gives its
-// weight to the others, so a canary subset that is empty or down does not black-hole its share
-// of the traffic.
+// weight to the others, so a canary subset that is empty or down (every endpoint failing its
+// checks or ejected) does not black-hole its share of the traffic.
 std::unique_ptr<RouteTable> routesForHealth(const RouteTable& configured,
                                             const std::vector<ClusterInfo>& clusters,
                                             const CanaryWeights* canary_weights) {
@@ -148,8 +148,10 @@ std::unique_ptr<RouteTable> routesForHealth(const RouteTable& configured,
         route.targets[0].weight = weight;
         route.targets[1].weight = 100 - weight;
       }
+      // In panic a subset balances over unhealthy endpoints too; a split target goes there only
+      // when no target has a healthy one.
       auto empty = [&](const RouteTarget& target) {
-        return clusters[target.cluster].subsets[target.subset].members.empty();
+        return clusters[target.cluster].subsets[target.subset].healthy == 0;
       };
       bool any_healthy = false;
       for (const auto& target : route.targets) {
@@ -355,6 +357,7 @@ SubsetInfo buildSubset(const SubsetSpec& spec, const std::vector<EndpointInfo>& 
     if (registered[e]) ++candidates;
     if (endpoint.healthy && !endpoint.ejected) addMember(subset, endpoints, e);
   }
+  subset.healthy = subset.members.size();
   if (panic_threshold == 0 || candidates == 0 ||
       subset.members.size() * 100 >= uint64_t{panic_threshold} * candidates) {
     return subset;

@@ -174,7 +174,12 @@ void CanaryRun::judge() {
 void CanaryRun::stepDone(Clock::time_point now) {
   const Clock::duration elapsed = now - step_started_;
   const uint64_t wanted = config_.min_requests;
-  const bool enough = step_baseline_.requests >= wanted && step_canary_.requests >= wanted;
+  // The latency test is always on, and needs a p99 of each arm before it can say anything: a step
+  // with a small min_requests still waits for it, or a slow canary would pass unjudged.
+  const bool latency_judged = baseline_.latency.count() >= kMinLatencySamples &&
+                              canary_.latency.count() >= kMinLatencySamples;
+  const bool enough =
+      step_baseline_.requests >= wanted && step_canary_.requests >= wanted && latency_judged;
   if (elapsed >= config_.step_interval && enough) {
     StepRecord& current = history_.back();
     current.baseline_requests = step_baseline_.requests;
@@ -190,9 +195,14 @@ void CanaryRun::stepDone(Clock::time_point now) {
     return;
   }
   if (elapsed < config_.step_interval) return;
-  const std::string counts = "baseline " + std::to_string(step_baseline_.requests) + ", canary " +
-                             std::to_string(step_canary_.requests) + " of the " +
-                             std::to_string(wanted) + " requests per arm a step needs";
+  std::string counts = "baseline " + std::to_string(step_baseline_.requests) + ", canary " +
+                       std::to_string(step_canary_.requests) + " of the " + std::to_string(wanted) +
+                       " requests per arm a step needs";
+  if (!latency_judged) {
+    counts += "; baseline " + std::to_string(baseline_.latency.count()) + ", canary " +
+              std::to_string(canary_.latency.count()) + " of the " +
+              std::to_string(kMinLatencySamples) + " per arm the latency test needs";
+  }
   if (config_.deadline && elapsed >= *config_.deadline) {
     if (config_.on_deadline == config::Canary::OnDeadline::Abort) {
       finish(State::Aborted, "not enough traffic before the deadline: " + counts);

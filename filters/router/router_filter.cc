@@ -138,6 +138,9 @@ bool RouterFilter::requestStream() {
   holds_request_ = true;
   endpoint_ = &state_->endpoint(*cluster_, static_cast<uint32_t>(endpoint_index_));
   state_->requestStarted(*endpoint_);
+  // A try is timed from here, connecting and waiting for a connection included: a try that
+  // never got one (a refused connect) still has a true duration.
+  upstream_start_ = std::chrono::steady_clock::now();
   // Null when the pool answered already.
   pending_ = upstreams_.pool().newStream(context_.snapshot(), *cluster_,
                                          static_cast<uint32_t>(endpoint_index_), *this);
@@ -204,7 +207,6 @@ void RouterFilter::startTry() {
     request_->headers.remove("expect");
     context_.continueRequestBody();
   }
-  upstream_start_ = std::chrono::steady_clock::now();
   upstream_status_ = 0;
   upstream_done_ = false;
   upstream_->startRequest(*this, *request_, end_at_headers_, upgrade_);
@@ -465,8 +467,8 @@ int RouterFilter::pickCanaryArm(const RequestHeaders& request) {
   if (forced == "always" || forced == "never") {
     const int arm = forced == "always" ? 0 : 1;
     const RouteTarget& target = targets[static_cast<size_t>(arm)];
-    // An arm with nothing in rotation cannot be forced: the other one serves.
-    if (!snapshot.clusters[target.cluster].subsets[target.subset].members.empty()) return arm;
+    // An arm with no healthy endpoint cannot be forced: the other one serves.
+    if (snapshot.clusters[target.cluster].subsets[target.subset].healthy > 0) return arm;
   }
   std::string_view key;
   if (canary.sticky_by == config::Canary::StickyBy::Header) {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "integration/harness/harness.h"
 
@@ -12,13 +13,21 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// `name` on every request; with `fail_every` > 0, every that-many-th request is a 500.
-ScriptedUpstream::Handler version(std::string name, int fail_every,
+// How one version of the service behaves.
+struct Behaviour {
+  int fail_every = 0;  // > 0: every that-many-th request is a 500
+  std::chrono::milliseconds delay{0};
+};
+
+// `name` on every request, as `behaviour` says.
+ScriptedUpstream::Handler version(std::string name, Behaviour behaviour,
                                   std::shared_ptr<std::atomic<int>> served) {
   return [=](UpstreamConnection& connection) {
     while (auto request = connection.readRequest()) {
       const int n = ++*served;
-      const bool fail = fail_every > 0 && n % fail_every == 0;
+      const bool fail = behaviour.fail_every > 0 && n % behaviour.fail_every == 0;
+      // The upstream's own latency, which is what the judge compares (no state is waited for).
+      if (behaviour.delay.count() > 0) std::this_thread::sleep_for(behaviour.delay);
       if (!connection.respond(fail ? 500 : 200, name)) return;
     }
   };
@@ -33,9 +42,15 @@ struct CanaryFixture {
   Remora remora;
 
   CanaryFixture(int v2_fail_every, const std::string& canary_extra)
-      : v1(version("v1", 0, v1_served)), v2(version("v2", v2_fail_every, v2_served)) {
-    started =
-        remora.start(render(R"(admin: {address: "127.0.0.1:0"}
+      : CanaryFixture({}, {.fail_every = v2_fail_every}, canary_extra) {}
+
+  // `v2_address` replaces v2's (a port where nothing listens, say); `cluster_extra` adds to the
+  // cluster's settings.
+  CanaryFixture(Behaviour v1_behaviour, Behaviour v2_behaviour, const std::string& canary_extra,
+                const std::string& cluster_extra = "", std::string v2_address = "")
+      : v1(version("v1", v1_behaviour, v1_served)), v2(version("v2", v2_behaviour, v2_served)) {
+    if (v2_address.empty()) v2_address = v2.address();
+    started = remora.start(render(R"(admin: {address: "127.0.0.1:0"}
 workers: 2
 listeners:
   - name: edge
@@ -47,7 +62,7 @@ listeners:
 clusters:
   - name: users
     outlier_detection: off
-    endpoints:
+{{cluster_extra}}    endpoints:
       - {address: "{{v1}}", meta: {version: v1}}
       - {address: "{{v2}}", meta: {version: v2}}
 canaries:
@@ -58,7 +73,10 @@ canaries:
     canary: {version: v2}
     step_interval: 1s
 {{extra}})",
-                            {{"v1", v1.address()}, {"v2", v2.address()}, {"extra", canary_extra}}));
+                                  {{"v1", v1.address()},
+                                   {"v2", v2_address},
+                                   {"extra", canary_extra},
+                                   {"cluster_extra", cluster_extra}}));
   }
 
   nlohmann::json canary() {
@@ -174,6 +192,67 @@ TEST(Canary, TheOverrideHeaderAndSteeringByHand) {
   EXPECT_EQ(f.remora.adminPost("/canaries/users-v2/abort").status, 200);
   EXPECT_EQ(f.canary()["state"], "aborted");
   EXPECT_EQ(f.canary()["reason"], "aborted by hand");
+}
+
+TEST(Canary, ACanaryThreeTimesSlowerAtP99IsAborted) {
+  CanaryFixture f({.delay = 5ms}, {.delay = 15ms}, "    steps: [50, 100]\n    min_requests: 50\n");
+  ASSERT_TRUE(f.started);
+  const nlohmann::json aborted = f.driveUntil("aborted", deadlineIn(60s));
+  ASSERT_EQ(aborted.value("state", ""), "aborted") << aborted.dump(2);
+  EXPECT_EQ(aborted["weight"], 0);
+  EXPECT_NE(aborted["reason"].get<std::string>().find("p99"), std::string::npos)
+      << aborted["reason"];
+  EXPECT_EQ(aborted["arms"]["canary"]["errors"], 0);
+}
+
+TEST(Canary, WithNoTrafficItWaitsAndIsPausedAtItsDeadlineNeverPromoted) {
+  // The controller looks once a second: a deadline two intervals past the step's interval
+  // leaves at least one look at the waiting state.
+  CanaryFixture f({}, {},
+                  "    steps: [10, 100]\n    min_requests: 20\n    deadline: 3s\n"
+                  "    on_deadline: pause\n");
+  ASSERT_TRUE(f.started);
+  nlohmann::json canary;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        canary = f.canary();
+        return canary.value("state", "") == "waiting_for_traffic";
+      },
+      deadlineIn(10s)))
+      << canary.dump(2);
+  EXPECT_EQ(canary["weight"], 10);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        canary = f.canary();
+        return canary.value("state", "") == "paused";
+      },
+      deadlineIn(10s)))
+      << canary.dump(2);
+  EXPECT_EQ(canary["weight"], 10);
+  EXPECT_NE(canary["reason"].get<std::string>().find("not enough traffic"), std::string::npos)
+      << canary["reason"];
+  EXPECT_NE(f.remora.logs().find("canary users-v2: paused"), std::string::npos) << f.remora.logs();
+}
+
+TEST(Canary, ACanaryWithNoHealthyEndpointGetsNoTraffic) {
+  RefusingPort dead;
+  CanaryFixture f({}, {}, "    steps: [50, 100]\n    min_requests: 100000\n",
+                  "    health_check: {path: /health, interval: 100ms, timeout: 100ms}\n",
+                  dead.address());
+  ASSERT_TRUE(f.started);
+  // Once the health check has marked v2 down, its half of the traffic goes back to v1.
+  ASSERT_TRUE(
+      waitUntil([&] { return f.remora.endpoint("users", dead.address())["healthy"] == false; },
+                deadlineIn(10s)))
+      << f.remora.adminGet("/clusters").body;
+  HttpClient client(f.remora.port("edge"));
+  for (int i = 0; i < 100; ++i) {
+    HttpResponse r = client.request("GET", "/", {{"host", "users"}});
+    ASSERT_EQ(r.status, 200) << r;
+    EXPECT_EQ(r.body, "v1");
+  }
+  const nlohmann::json canary = f.canary();
+  EXPECT_EQ(canary["weight"], 50) << canary.dump(2);
 }
 
 }  // namespace

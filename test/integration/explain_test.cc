@@ -187,7 +187,7 @@ TEST_F(Explain, TheSplitsUnhealthySubsetGetsNoWeightAndEveryRequestGoesToTheOthe
   EXPECT_EQ(v2["effective_weight"], 0) << body;
   EXPECT_EQ(v2["share_percent"], 0.0) << body;
   EXPECT_EQ(v2["weight_note"],
-            "no endpoint of this subset is in rotation: its weight goes to the others")
+            "no endpoint of this subset is healthy: its weight goes to the others")
       << body;
   ASSERT_EQ(v2["endpoints"].size(), 1u) << body;
   EXPECT_EQ(v2["endpoints"][0]["address"], v2_.address()) << body;

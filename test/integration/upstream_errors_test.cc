@@ -102,6 +102,12 @@ TEST_F(UpstreamErrors, RefusedConnectionIs502) {
   HttpResponse r = httpGet(port_, "/dead");
   EXPECT_EQ(r.status, 502) << r;
   EXPECT_LT(Clock::now() - before, 2s);
+  // The tries that never connected are timed from when they began, not from the epoch.
+  const std::string metrics = remora_.adminGet("/metrics").body;
+  const double seconds =
+      metricValue(metrics, "remora_upstream_request_duration_seconds_sum", {{"cluster", "dead"}});
+  EXPECT_GE(seconds, 0) << metrics;
+  EXPECT_LT(seconds, 2) << metrics;
   expectStillServing();
 }
 
