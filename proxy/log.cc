@@ -1,6 +1,7 @@
 // Logging: formats a whole line first so lines from different threads never interleave.
 #include "proxy/log.h"
 
+#include <event2/event.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -50,6 +51,13 @@ void write(Level level, const char* format, ...) {
   // One write per line: stderr lines stay whole even with several workers logging.
   ssize_t ignored = ::write(STDERR_FILENO, line, n);
   (void)ignored;
+}
+
+void captureLibeventMessages() {
+  event_set_log_callback([](int severity, const char* message) {
+    const Level level = severity >= EVENT_LOG_ERR ? Level::Error : Level::Debug;
+    if (enabled(level)) write(level, "libevent: %s", message);
+  });
 }
 
 }  // namespace remora::log

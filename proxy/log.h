@@ -10,6 +10,10 @@ enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3 };
 void setLevel(Level level);
 bool enabled(Level level);
 void write(Level level, const char* format, ...) __attribute__((format(printf, 2, 3)));
+// libevent's own messages (evhttp's warning on every failed connect, say) go through this log,
+// as debug lines (errors as errors), instead of raw to stderr: remora reports those failures
+// itself, in its own words.
+void captureLibeventMessages();
 
 }  // namespace remora::log
 

@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
+  remora::log::captureLibeventMessages();
   remora::Server server(config_path);
   return server.run();
 }
