@@ -51,9 +51,10 @@ void readSticky(YamlReader& reader, const Located& at, Canary& out) {
 }
 
 void readAnalysis(YamlReader& reader, const Located& at, Canary::Analysis& out) {
-  std::optional<Fields> fields = reader.mapping(
-      at, "analysis",
-      {"max_error_rate_increase", "max_p99_ratio", "confidence", "max_error_rate", "max_p99"});
+  std::optional<Fields> fields =
+      reader.mapping(at, "analysis",
+                     {"max_error_rate_increase", "max_p99_ratio", "min_p99_increase", "confidence",
+                      "max_error_rate", "max_p99"});
   if (!fields) return;
   if (const Field* f = fields->find("max_error_rate_increase")) {
     if (auto v = reader.number(f->value, f->key, 0, 1)) out.max_error_rate_increase = *v;
@@ -61,6 +62,7 @@ void readAnalysis(YamlReader& reader, const Located& at, Canary::Analysis& out) 
   if (const Field* f = fields->find("max_p99_ratio")) {
     if (auto v = reader.number(f->value, f->key, 1, 1000)) out.max_p99_ratio = *v;
   }
+  readDuration(reader, *fields, "min_p99_increase", out.min_p99_increase);
   if (const Field* f = fields->find("confidence")) {
     // Below 0.5 a coin judges better; above 0.9999 no canary gets enough traffic to fail.
     if (auto v = reader.number(f->value, f->key, 0.5, 0.9999)) out.confidence = *v;

@@ -283,8 +283,11 @@ struct Canary {
   struct Analysis {
     double max_error_rate_increase = 0.01;  // canary error rate - baseline's, tolerated
     double max_p99_ratio = 1.5;             // canary p99 / baseline p99, tolerated
-    double confidence = 0.98;               // 1 - the false-abort rate the judge allows
-    std::optional<double> max_error_rate;   // absolute guards on the canary alone
+    // ... and this much above the baseline's p99 in any case: at sub-millisecond latencies a
+    // ratio measures scheduler noise, not the canary.
+    Duration min_p99_increase{1};
+    double confidence = 0.98;              // 1 - the false-abort rate the judge allows
+    std::optional<double> max_error_rate;  // absolute guards on the canary alone
     std::optional<Duration> max_p99;
   };
   Analysis analysis;

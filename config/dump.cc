@@ -276,6 +276,7 @@ json canaryToJson(const Canary& canary) {
   const Canary::Analysis& a = canary.analysis;
   json analysis = {{"max_error_rate_increase", a.max_error_rate_increase},
                    {"max_p99_ratio", a.max_p99_ratio},
+                   {"min_p99_increase", formatDuration(a.min_p99_increase)},
                    {"confidence", a.confidence},
                    {"max_error_rate", nullptr},
                    {"max_p99", nullptr}};

@@ -20,9 +20,9 @@ bool sameRelease(const config::Canary& a, const config::Canary& b) {
          a.step_interval == b.step_interval && a.min_requests == b.min_requests &&
          a.sticky_by == b.sticky_by && a.sticky_name == b.sticky_name &&
          x.max_error_rate_increase == y.max_error_rate_increase &&
-         x.max_p99_ratio == y.max_p99_ratio && x.confidence == y.confidence &&
-         x.max_error_rate == y.max_error_rate && x.max_p99 == y.max_p99 &&
-         a.deadline == b.deadline && a.on_deadline == b.on_deadline;
+         x.max_p99_ratio == y.max_p99_ratio && x.min_p99_increase == y.min_p99_increase &&
+         x.confidence == y.confidence && x.max_error_rate == y.max_error_rate &&
+         x.max_p99 == y.max_p99 && a.deadline == b.deadline && a.on_deadline == b.on_deadline;
 }
 
 double seconds(uint64_t micros) { return static_cast<double>(micros) / 1e6; }

@@ -129,9 +129,11 @@ void CanaryRun::judge() {
   }
   const bool canary_tail = canary_.latency.count() >= kMinLatencySamples;
   if (canary_tail && baseline_.latency.count() >= kMinLatencySamples) {
-    const double threshold =
-        analysis.max_p99_ratio * static_cast<double>(baseline_.latency.quantile(0.99));
-    j.latency_threshold_us = static_cast<uint64_t>(threshold);
+    const auto baseline_p99 = static_cast<double>(baseline_.latency.quantile(0.99));
+    const auto floor_us = static_cast<double>(
+        std::chrono::duration_cast<std::chrono::microseconds>(analysis.min_p99_increase).count());
+    j.latency_threshold_us = static_cast<uint64_t>(
+        std::max(analysis.max_p99_ratio * baseline_p99, baseline_p99 + floor_us));
     const Estimate e = tailAbove(canary_.latency, j.latency_threshold_us);
     j.latency_p = latency_test_.update(e.effect, e.variance);
   }
@@ -159,7 +161,8 @@ void CanaryRun::judge() {
                                percent(rate(canary_.latency.countAbove(j.latency_threshold_us),
                                             canary_.latency.count())) +
                                " of canary requests slower than " + millis(j.latency_threshold_us) +
-                               " (max_p99_ratio x baseline p99), more than 1% (" +
+                               " (baseline p99 x max_p99_ratio, or + min_p99_increase), more "
+                               "than 1% (" +
                                pText(j.latency_p, j.alpha) + ")");
   } else if (j.max_p99_p <= j.alpha) {
     finish(
@@ -195,11 +198,16 @@ void CanaryRun::stepDone(Clock::time_point now) {
     return;
   }
   if (elapsed < config_.step_interval) return;
-  std::string counts = "baseline " + std::to_string(step_baseline_.requests) + ", canary " +
-                       std::to_string(step_canary_.requests) + " of the " + std::to_string(wanted) +
-                       " requests per arm a step needs";
+  // What the step still lacks, in the terms of the settings that ask for it.
+  std::string counts;
+  if (step_baseline_.requests < wanted || step_canary_.requests < wanted) {
+    counts = "baseline " + std::to_string(step_baseline_.requests) + ", canary " +
+             std::to_string(step_canary_.requests) + " of the " + std::to_string(wanted) +
+             " requests per arm a step needs";
+  }
   if (!latency_judged) {
-    counts += "; baseline " + std::to_string(baseline_.latency.count()) + ", canary " +
+    counts += counts.empty() ? "" : "; ";
+    counts += "baseline " + std::to_string(baseline_.latency.count()) + ", canary " +
               std::to_string(canary_.latency.count()) + " of the " +
               std::to_string(kMinLatencySamples) + " per arm the latency test needs";
   }

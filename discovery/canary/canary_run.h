@@ -37,7 +37,8 @@ struct Judgement {
   double max_error_rate_p = 1;
   double max_p99_p = 1;
   double alpha = 0;  // the level each p-value is compared with
-  // The latency threshold the canary's tail is compared with (max_p99_ratio x baseline p99), in
+  // The latency threshold the canary's tail is compared with (max_p99_ratio x baseline p99, at
+  // least baseline p99 + min_p99_increase), in
   // microseconds; 0 while an arm has too few samples for a p99.
   uint64_t latency_threshold_us = 0;
 };

@@ -54,6 +54,7 @@ TEST(CanaryReaderTest, DefaultsFollowDesign) {
   EXPECT_EQ(c.sticky_by, Canary::StickyBy::None);
   EXPECT_DOUBLE_EQ(c.analysis.max_error_rate_increase, 0.01);
   EXPECT_DOUBLE_EQ(c.analysis.max_p99_ratio, 1.5);
+  EXPECT_EQ(c.analysis.min_p99_increase, Duration(1));
   EXPECT_DOUBLE_EQ(c.analysis.confidence, 0.98);
   EXPECT_FALSE(c.analysis.max_error_rate);
   EXPECT_FALSE(c.deadline);
@@ -70,7 +71,7 @@ TEST(CanaryReaderTest, ReadsEveryKey) {
     min_requests: 50
     sticky: {cookie: sid}
     analysis: {max_error_rate_increase: 0.02, max_p99_ratio: 2, confidence: 0.99,
-               max_error_rate: 0.05, max_p99: 300ms}
+               max_error_rate: 0.05, max_p99: 300ms, min_p99_increase: 5ms}
     deadline: 10m
     on_deadline: pause
 )"));
@@ -82,6 +83,7 @@ TEST(CanaryReaderTest, ReadsEveryKey) {
   EXPECT_EQ(c.sticky_name, "sid");
   EXPECT_DOUBLE_EQ(c.analysis.max_p99_ratio, 2);
   EXPECT_EQ(*c.analysis.max_p99, Duration(300));
+  EXPECT_EQ(c.analysis.min_p99_increase, Duration(5));
   EXPECT_DOUBLE_EQ(*c.analysis.max_error_rate, 0.05);
   EXPECT_EQ(*c.deadline, Duration(600000));
   EXPECT_EQ(c.on_deadline, Canary::OnDeadline::Pause);

@@ -116,6 +116,27 @@ TEST(CanaryRun, ASlightlySlowerCanaryWithinTheRatioIsPromoted) {
   EXPECT_EQ(run.state(), State::Promoted) << run.reason();
 }
 
+TEST(CanaryRun, MicrosecondsSlowerIsNotSlowerUnderMinP99Increase) {
+  // 60 us against 25 us at the median: more than twice as slow, and still well under the 1 ms
+  // min_p99_increase above the baseline's p99.
+  Clock::time_point now{};
+  CanaryRun run(canaryConfig(), now);
+  Traffic traffic;
+  traffic.baseline_median_ms = 0.025;
+  traffic.canary_median_ms = 0.06;
+  traffic.runFor(run, now, 600);
+  EXPECT_EQ(run.state(), State::Promoted) << run.reason();
+
+  config::Canary by_ratio_alone = canaryConfig();
+  by_ratio_alone.analysis.min_p99_increase = config::Duration(0);
+  Clock::time_point then{};
+  CanaryRun strict(by_ratio_alone, then);
+  Traffic same = traffic;
+  same.rng.seed(1);
+  same.runFor(strict, then, 600);
+  EXPECT_EQ(strict.state(), State::Aborted) << strict.reason();
+}
+
 TEST(CanaryRun, AbsoluteGuardsJudgeTheCanaryAlone) {
   config::Canary c = canaryConfig();
   c.analysis.max_error_rate = 0.02;
