@@ -1,5 +1,5 @@
-// Tests for loading remora YAML configs: the smallest one, every default and every key, sizes, files
-// and what is not a config at all (loader_errors_test.cc: what is rejected inside one).
+// Tests for loading remora YAML configs: the smallest one, every default and every key, sizes,
+// files, and what is not a config at all (loader_errors_test.cc: what is rejected inside one).
 #include "config/loader.h"
 
 #include <gmock/gmock.h>
