@@ -86,6 +86,19 @@ canaries:
     return doc["canaries"][0];
   }
 
+  // Polls /canaries, sending nothing, until the canary's state is `state` or the deadline passes;
+  // returns the last entry.
+  nlohmann::json awaitState(const std::string& state, Deadline deadline) {
+    nlohmann::json last;
+    waitUntil(
+        [&] {
+          last = canary();
+          return last.value("state", "") == state;
+        },
+        deadline);
+    return last;
+  }
+
   // Sends requests on a keep-alive connection until the canary's state is `state` or the deadline
   // passes; returns the last /canaries entry.
   nlohmann::json driveUntil(const std::string& state, Deadline deadline) {
@@ -212,22 +225,11 @@ TEST(Canary, WithNoTrafficItWaitsAndIsPausedAtItsDeadlineNeverPromoted) {
                   "    steps: [10, 100]\n    min_requests: 20\n    deadline: 3s\n"
                   "    on_deadline: pause\n");
   ASSERT_TRUE(f.started);
-  nlohmann::json canary;
-  ASSERT_TRUE(waitUntil(
-      [&] {
-        canary = f.canary();
-        return canary.value("state", "") == "waiting_for_traffic";
-      },
-      deadlineIn(10s)))
-      << canary.dump(2);
+  nlohmann::json canary = f.awaitState("waiting_for_traffic", deadlineIn(10s));
+  ASSERT_EQ(canary.value("state", ""), "waiting_for_traffic") << canary.dump(2);
   EXPECT_EQ(canary["weight"], 10);
-  ASSERT_TRUE(waitUntil(
-      [&] {
-        canary = f.canary();
-        return canary.value("state", "") == "paused";
-      },
-      deadlineIn(10s)))
-      << canary.dump(2);
+  canary = f.awaitState("paused", deadlineIn(10s));
+  ASSERT_EQ(canary.value("state", ""), "paused") << canary.dump(2);
   EXPECT_EQ(canary["weight"], 10);
   EXPECT_NE(canary["reason"].get<std::string>().find("not enough traffic"), std::string::npos)
       << canary["reason"];
