@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include "discovery/canary/consul_fleet_store.h"
 #include "discovery/canary/etcd_fleet_store.h"
 
 namespace remora::canary {
@@ -18,6 +19,9 @@ std::unique_ptr<FleetStore> makeFleetStore(const config::Config& config,
                                            discovery::HttpClient& http) {
   if (config.registry.etcd) {
     return std::make_unique<EtcdFleetStore>(http, *config.registry.etcd, fleetId(config));
+  }
+  if (config.registry.consul) {
+    return std::make_unique<ConsulFleetStore>(http, *config.registry.consul, fleetId(config));
   }
   return nullptr;
 }

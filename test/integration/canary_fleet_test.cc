@@ -1,7 +1,7 @@
 // Canaries decided once for a fleet of remoras through a real registry: three remoras on a
-// three-member etcd run the same canary; one leads, all follow its steps within a second,
-// steering on a follower reaches the leader, and when the leader is killed another goes on from
-// the stored step.
+// three-member etcd (and on a Consul agent) run the same canary; one leads, all follow its steps
+// within a second, steering on a follower reaches the leader, and when the leader is killed
+// another goes on from the stored step.
 #include <signal.h>
 
 #include <atomic>
@@ -264,6 +264,25 @@ TEST(CanaryFleet, ACanaryWithFleetFalseDecidesAlone) {
   const json canary = fleet.remoras[0]->canary("users-v2");
   EXPECT_EQ(canary["fleet"]["coordinated"], false) << canary.dump();
   EXPECT_TRUE(etcd.keys("/remora/canaries/").empty());
+}
+
+TEST(CanaryFleet, ThreeRemorasOnConsulFollowOneLeaderStepByStep) {
+  ConsulAgent consul;
+  Fleet fleet(3, "  consul: {address: \"" + consul.address() + "\"}",
+              "    steps: [20, 50, 100]\n    min_requests: 20\n");
+  ASSERT_TRUE(fleet.start());
+  ASSERT_TRUE(waitUntil([&] { return fleet.leader() != nullptr; }, deadlineIn(10s)))
+      << fleet.describe();
+  std::string failures;
+  const std::vector<int> weights = followSteps(fleet, "promoted", deadlineIn(60s), failures);
+  EXPECT_EQ(failures, "");
+  EXPECT_EQ(weights, (std::vector<int>{20, 50, 100}));
+  for (const json& canary : fleet.canaries()) {
+    EXPECT_EQ(canary["state"], "promoted") << canary.dump();
+    EXPECT_EQ(canary["fleet"]["registry"], "consul");
+  }
+  const json state = consul.get("/v1/kv/remora/canaries/users-v2/?recurse");
+  EXPECT_FALSE(state.is_null()) << "no records in Consul's KV store";
 }
 
 }  // namespace
