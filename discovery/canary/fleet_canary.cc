@@ -149,6 +149,10 @@ void FleetCanary::takeOver(const std::optional<FleetState>& state,
 
 void FleetCanary::applyRequests(const std::map<std::string, std::string>& requests,
                                 Clock::time_point now) {
+  // A remora's request goes with its lease or session, and a later process of it numbers its
+  // requests higher: what was applied for one no longer listed need not be remembered (and the
+  // state does not grow with every host:pid that ever steered).
+  std::erase_if(applied_, [&](const auto& item) { return !requests.contains(item.first); });
   for (const auto& [id, text] : requests) {
     std::string error;
     const std::optional<SteeringRequest> request = decodeRequest(text, error);
