@@ -1,7 +1,7 @@
 // Canaries decided once for a fleet of remoras through a real registry: three remoras on a
 // three-member etcd (and on a Consul agent) run the same canary; one leads, all follow its steps
-// within a second, steering on a follower reaches the leader, and when the leader is killed
-// another goes on from the stored step.
+// within a second, steering on a follower reaches the leader, when the leader is killed another
+// goes on from the stored step, and while etcd is down nobody decides and everyone keeps serving.
 #include <signal.h>
 
 #include <atomic>
@@ -255,6 +255,45 @@ TEST(CanaryFleet, WhenTheLeaderIsKilledAnotherGoesOnFromTheStoredStep) {
   EXPECT_EQ(done["history"].size(), 7u) << done.dump();
   EXPECT_GE(lowest_step, step_at_kill - 1) << fleet.describe();
   EXPECT_NE(next->logs().find("leads the fleet's run now"), std::string::npos);
+}
+
+TEST(CanaryFleet, WhileEtcdIsDownEveryRemoraKeepsItsWeightAndNobodyDecides) {
+  Etcd etcd(1);
+  Fleet fleet(2, etcdRegistry(etcd), "    steps: [20, 50, 100]\n    min_requests: 20\n");
+  ASSERT_TRUE(fleet.start());
+  ASSERT_TRUE(waitUntil([&] { return fleet.leader() != nullptr; }, deadlineIn(10s)))
+      << fleet.describe();
+  etcd.kill(0);
+  auto everyoneSees = [&](bool reachable) {
+    for (const json& canary : fleet.canaries()) {
+      if (canary["fleet"].value("registry_reachable", !reachable) != reachable) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(waitUntil([&] { return everyoneSees(false); }, deadlineIn(10s))) << fleet.describe();
+  std::vector<json> before = fleet.canaries();
+  // Traffic that would complete every step goes on for a few seconds: nothing moves, and every
+  // remora keeps serving.
+  const Deadline quiet = deadlineIn(3s);
+  while (Clock::now() < quiet) {
+    fleet.traffic();
+    const std::vector<json> now = fleet.canaries();
+    for (size_t i = 0; i < now.size(); ++i) {
+      ASSERT_EQ(now[i]["step"], before[i]["step"]) << fleet.describe();
+      ASSERT_EQ(now[i]["weight"], before[i]["weight"]) << fleet.describe();
+    }
+  }
+  for (Remora* remora : fleet.alive()) {
+    EXPECT_EQ(httpGet(remora->port("edge"), "/", {{"host", "users"}}).status, 200);
+    EXPECT_EQ(remora->adminPost("/canaries/users-v2/promote").status, 503);
+  }
+  // Back: a leader goes on, and the run completes.
+  etcd.restart(0);
+  ASSERT_TRUE(etcd.waitHealthy(deadlineIn(10s))) << etcd.logs();
+  std::string failures;
+  followSteps(fleet, "promoted", deadlineIn(60s), failures);
+  EXPECT_EQ(failures, "");
+  EXPECT_TRUE(everyoneSees(true)) << fleet.describe();
 }
 
 TEST(CanaryFleet, ACanaryWithFleetFalseDecidesAlone) {
