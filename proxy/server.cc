@@ -426,6 +426,8 @@ void Server::startDrain(const char* why) {
       why, static_cast<long long>(lifecycle.drain_delay.count()),
       static_cast<long long>(lifecycle.drain_timeout.count()));
   lifecycle_->setState(LifecycleState::Draining);
+  // Another remora leads this one's canaries from now, not a lease TTL after it is gone.
+  canaries_->resignFromFleet();
   // Keep-alive clients are told at once, so that they move to new connections while the
   // listeners still accept, not when they close.
   for (auto& worker : workers_) worker->post([w = worker.get()] { w->noticeDrain(); });
@@ -475,6 +477,7 @@ void Server::quit() {
   LOG_INFO("quit requested through the admin listener");
   // Not ready from now on, and the lifecycle moves no further (no registration starts now).
   lifecycle_->setState(LifecycleState::Draining);
+  canaries_->resignFromFleet();
   // A moment for the admin reply to be written before the loop ends.
   static constexpr timeval kReplyTime = {0, 100 * 1000};
   // A Job's instance leaves the registry too; deregistration is bounded by its own timeout.

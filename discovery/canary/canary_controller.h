@@ -32,6 +32,10 @@ class CanaryController {
 
   // The registry's KV store that canaries are coordinated through; before the first setConfig.
   void setFleetStore(std::unique_ptr<FleetStore> store) { store_ = std::move(store); }
+  // Draining: this remora leaves the fleet's runs (see FleetStore::resign) and follows them.
+  void resignFromFleet() {
+    if (store_) store_->resign();
+  }
 
   // The canaries of a (re)loaded config: one whose settings are unchanged keeps its run; a new
   // or changed one starts over from its first step; one no longer written is dropped.

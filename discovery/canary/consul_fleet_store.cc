@@ -178,6 +178,29 @@ void ConsulFleetStore::onTimer(evutil_socket_t, short, void* self) {
       });
 }
 
+void ConsulFleetStore::resign() {
+  resigned_ = true;
+  evtimer_del(timer_);
+  session_call_.reset();
+  if (session_.empty()) return;
+  // Destroying the session deletes every key it locks (behavior delete): the counts, the
+  // requests and `leader`.
+  const std::string session = std::move(session_);
+  session_.clear();
+  session_call_ = http_.fetch(
+      call("PUT", "/v1/session/destroy/" + session, "", ""), [this](HttpResponse response) {
+        session_call_.reset();
+        if (response.status == 200) {
+          LOG_INFO("canary fleet: consul session of %s destroyed; the others go on", self_.c_str());
+        } else {
+          LOG_WARN(
+              "canary fleet: destroying the consul session of %s failed (%s); it expires on "
+              "its own",
+              self_.c_str(), describeFailure(response).c_str());
+        }
+      });
+}
+
 void ConsulFleetStore::sessionFailed(const std::string& error) {
   const auto wait = backoff_.next();
   LOG_WARN("canary fleet (consul): %s; retrying in %lldms", error.c_str(),
@@ -195,7 +218,7 @@ std::unique_ptr<HttpCall> ConsulFleetStore::sync(
     const FleetRun& run, std::optional<std::string> counts,
     std::function<void(std::optional<FleetView>, std::string error)> done) {
   // The session is asked for when a canary first needs it, not by every remora with a registry.
-  if (!session_wanted_) {
+  if (!session_wanted_ && !resigned_) {
     session_wanted_ = true;
     createSession();
   }

@@ -24,6 +24,7 @@ class ConsulFleetStore : public FleetStore {
 
   const char* kind() const override { return "consul"; }
   const std::string& self() const override { return self_; }
+  void resign() override;
 
   std::unique_ptr<discovery::HttpCall> sync(
       const FleetRun& run, std::optional<std::string> counts,
@@ -58,6 +59,7 @@ class ConsulFleetStore : public FleetStore {
   // Until a session exists this remora only reads: no counts, no leadership, no requests.
   std::string session_;
   bool session_wanted_ = false;
+  bool resigned_ = false;
   std::unique_ptr<discovery::HttpCall> session_call_;
   event* timer_;
   discovery::Backoff backoff_{std::chrono::milliseconds(500), std::chrono::milliseconds(5000)};

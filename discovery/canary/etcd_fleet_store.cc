@@ -92,6 +92,26 @@ void EtcdFleetStore::grant() {
 
 void EtcdFleetStore::keepAlive() { schedule(ttl_ / 3); }
 
+void EtcdFleetStore::resign() {
+  resigned_ = true;
+  evtimer_del(timer_);
+  lease_call_.reset();
+  if (lease_ == 0) return;
+  // Revoking the lease deletes every key on it: the counts, the requests and `leader`.
+  const json body = {{"ID", std::to_string(lease_)}};
+  lease_ = 0;
+  lease_call_ =
+      client_.call("/v3/lease/revoke", body.dump(), kCallTimeout, [this](HttpResponse response) {
+        lease_call_.reset();
+        if (response.status == 200) {
+          LOG_INFO("canary fleet: etcd lease of %s revoked; the others go on", self_.c_str());
+        } else {
+          LOG_WARN("canary fleet: revoking the etcd lease of %s failed (%s); it expires on its own",
+                   self_.c_str(), describe(response).c_str());
+        }
+      });
+}
+
 void EtcdFleetStore::onTimer(evutil_socket_t, short, void* self) {
   auto* store = static_cast<EtcdFleetStore*>(self);
   if (store->lease_ == 0) return store->grant();
@@ -132,7 +152,7 @@ std::unique_ptr<discovery::HttpCall> EtcdFleetStore::sync(
     const FleetRun& run, std::optional<std::string> counts,
     std::function<void(std::optional<FleetView>, std::string error)> done) {
   // The lease is asked for when a canary first needs it, not by every remora with a registry.
-  if (!lease_wanted_) {
+  if (!lease_wanted_ && !resigned_) {
     lease_wanted_ = true;
     grant();
   }

@@ -25,6 +25,7 @@ class EtcdFleetStore : public FleetStore {
 
   const char* kind() const override { return "etcd"; }
   const std::string& self() const override { return self_; }
+  void resign() override;
 
   std::unique_ptr<discovery::HttpCall> sync(
       const FleetRun& run, std::optional<std::string> counts,
@@ -55,6 +56,7 @@ class EtcdFleetStore : public FleetStore {
   // Until a lease is granted this remora only reads: no counts, no leadership, no requests.
   int64_t lease_ = 0;
   bool lease_wanted_ = false;
+  bool resigned_ = false;
   std::unique_ptr<discovery::HttpCall> lease_call_;
   event* timer_;
   discovery::Backoff backoff_{std::chrono::milliseconds(500), std::chrono::milliseconds(5000)};

@@ -40,6 +40,11 @@ class FleetStore {
   virtual const char* kind() const = 0;         // "etcd" or "consul"
   virtual const std::string& self() const = 0;  // this remora's id in the store
 
+  // For a remora that drains: its lease or session ends now, and its counts, requests and any
+  // leadership with it, so another remora leads at once instead of after a TTL. No new one is
+  // taken; reads (following the state) go on.
+  virtual void resign() = 0;
+
   // Publishes this remora's `counts` (when given) under its lease or session, takes the run's
   // leadership when nobody holds it, and reads every record of the run.
   virtual std::unique_ptr<discovery::HttpCall> sync(

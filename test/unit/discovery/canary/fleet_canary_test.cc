@@ -28,14 +28,20 @@ class MemoryStore : public FleetStore {
 
   const char* kind() const override { return "memory"; }
   const std::string& self() const override { return self_; }
+  void resign() override {
+    resigned_ = true;
+    if (registry_.leader == self_) registry_.leader.clear();
+    registry_.counts.erase(self_);
+    registry_.requests.erase(self_);
+  }
 
   std::unique_ptr<discovery::HttpCall> sync(
       const FleetRun&, std::optional<std::string> counts,
       std::function<void(std::optional<FleetView>, std::string)> done) override {
     return answerSoon(base_, [this, counts, done] {
       if (registry_.down) return done(std::nullopt, "down");
-      if (counts) registry_.counts[self_] = *counts;
-      if (registry_.leader.empty()) registry_.leader = self_;
+      if (counts && !resigned_) registry_.counts[self_] = *counts;
+      if (registry_.leader.empty() && !resigned_) registry_.leader = self_;
       done(FleetView{registry_.leader, registry_.leader == self_, registry_.state, registry_.counts,
                      registry_.requests},
            "");
@@ -71,6 +77,7 @@ class MemoryStore : public FleetStore {
   event_base* base_;
   std::string self_;
   Registry& registry_;
+  bool resigned_ = false;
 };
 
 config::Canary canaryConfig() {
@@ -166,6 +173,22 @@ TEST_F(FleetCanaryTest, ANewLeaderGoesOnFromTheStoredStep) {
   for (int i = 0; i < 5 && b.run.state() != State::Promoted; ++i) second({&b}, 20);
   EXPECT_EQ(b.run.state(), State::Promoted);
   EXPECT_EQ(b.run.history().size(), 4u);
+}
+
+TEST_F(FleetCanaryTest, AResigningLeaderHandsOverAndFollows) {
+  Member& a = add("a");
+  Member& b = add("b");
+  for (int i = 0; i < 10 && a.run.step() < 1; ++i) second({&a, &b}, 20);
+  ASSERT_TRUE(a.fleet.leading());
+  a.store.resign();
+  second({&a, &b}, 20);
+  EXPECT_TRUE(b.fleet.leading());
+  EXPECT_FALSE(a.fleet.leading());
+  EXPECT_GE(b.run.step(), 1u);
+  for (int i = 0; i < 10 && b.run.state() != State::Promoted; ++i) second({&a, &b}, 20);
+  EXPECT_EQ(b.run.state(), State::Promoted);
+  second({&a, &b}, 0);
+  EXPECT_EQ(a.run.state(), State::Promoted) << "the one that resigned follows";
 }
 
 TEST_F(FleetCanaryTest, SteeringOnAFollowerIsAppliedOnceByTheLeader) {
