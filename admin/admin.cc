@@ -101,7 +101,8 @@ constexpr const char* kHelp =
     "GET  /explain?listener=L&path=P&method=M&host=H&header=name:value\n"
     "                         which route a request would take and why (JSON)\n"
     "GET  /canaries           canary releases: state, weights, arms, tests, history (JSON)\n"
-    "POST /canaries/<name>/promote|pause|resume|abort   steer a canary by hand\n"
+    "POST /canaries/<name>/promote|pause|resume|abort   steer a canary by hand (202: left for\n"
+    "                         the fleet's leader)\n"
     "POST /healthcheck/fail   make /ready answer 503\n"
     "POST /healthcheck/ok     undo /healthcheck/fail\n"
     "POST /drain              start draining, as SIGTERM does\n"
@@ -232,26 +233,31 @@ void Admin::steerCanary(evhttp_request* request, std::string_view rest) {
   const size_t slash = rest.rfind('/');
   const std::string_view name = rest.substr(0, slash == std::string_view::npos ? 0 : slash);
   const std::string_view verb = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  using Action = canary::CanaryController::Action;
-  Action action;
-  if (verb == "promote") {
-    action = Action::Promote;
-  } else if (verb == "pause") {
-    action = Action::Pause;
-  } else if (verb == "resume") {
-    action = Action::Resume;
-  } else if (verb == "abort") {
-    action = Action::Abort;
-  } else {
+  const std::optional<canary::Steering> action = canary::steeringFromName(verb);
+  if (!action) {
     reply(request, 404, "use /canaries/<name>/promote, pause, resume or abort\n");
     return;
   }
   std::string error;
-  if (!server_.canaries().steer(name, action, error)) {
-    reply(request, error.starts_with("no canary") ? 404 : 409, error + "\n");
-    return;
+  using Steered = canary::CanaryController::Steered;
+  switch (server_.canaries().steer(name, *action, error)) {
+    case Steered::Applied:
+      reply(request, 200, server_.canaries().json(), "application/json");
+      return;
+    case Steered::Forwarded:
+      // The fleet's leader decides; every remora follows its state within a second.
+      reply(request, 202, server_.canaries().json(), "application/json");
+      return;
+    case Steered::NoSuchCanary:
+      reply(request, 404, error + "\n");
+      return;
+    case Steered::NotAllowed:
+      reply(request, 409, error + "\n");
+      return;
+    case Steered::Unreachable:
+      reply(request, 503, error + "\n");
+      return;
   }
-  reply(request, 200, server_.canaries().json(), "application/json");
 }
 
 }  // namespace remora

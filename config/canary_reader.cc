@@ -94,7 +94,7 @@ Canary readCanary(YamlReader& reader, const Located& at) {
   std::optional<Fields> fields =
       reader.mapping(at, "canary",
                      {"name", "route", "cluster", "baseline", "canary", "steps", "step_interval",
-                      "min_requests", "sticky", "analysis", "deadline", "on_deadline"});
+                      "min_requests", "sticky", "analysis", "deadline", "on_deadline", "fleet"});
   if (!fields) return canary;
   for (std::string_view key : {"name", "route", "cluster", "baseline", "canary"}) {
     reader.require(*fields, "canary", key);
@@ -141,6 +141,9 @@ Canary readCanary(YamlReader& reader, const Located& at) {
         reader.error(f->value.where, "on_deadline must be abort or pause, not '" + *text + "'");
       }
     }
+  }
+  if (const Field* f = fields->find("fleet")) {
+    if (auto fleet = reader.boolean(f->value, "fleet")) canary.fleet = *fleet;
   }
   return canary;
 }
@@ -225,6 +228,11 @@ std::optional<RoutePlace> findRoute(const Config& config, const std::string& ref
 void checkCanaries(YamlReader& reader, const Config& config) {
   std::set<std::tuple<size_t, size_t, size_t>> taken;
   for (const Canary& canary : config.canaries) {
+    if (canary.fleet.value_or(false) && !config.registry.etcd && !config.registry.consul) {
+      reader.error(canary.location, "canary '" + canary.name +
+                                        "': fleet: true needs an etcd or consul registry, whose "
+                                        "KV store the remoras decide through");
+    }
     if (canary.route.empty() || canary.cluster.empty()) continue;
     std::string why;
     std::optional<RoutePlace> place = findRoute(config, canary.route, why);

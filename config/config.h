@@ -295,6 +295,10 @@ struct Canary {
   std::optional<Duration> deadline;
   enum class OnDeadline { Abort, Pause };
   OnDeadline on_deadline = OnDeadline::Abort;
+  // With an etcd or consul registry, the remoras running this canary decide together through
+  // its KV store (one leader judges everyone's counts); false: this remora decides alone. Unset:
+  // true with such a registry; `fleet: true` without one is an error.
+  std::optional<bool> fleet;
   SourceLocation location;
 };
 

@@ -298,7 +298,8 @@ json canaryToJson(const Canary& canary) {
           {"sticky", sticky},
           {"analysis", analysis},
           {"deadline", canary.deadline ? json(formatDuration(*canary.deadline)) : json(nullptr)},
-          {"on_deadline", canary.on_deadline == Canary::OnDeadline::Abort ? "abort" : "pause"}};
+          {"on_deadline", canary.on_deadline == Canary::OnDeadline::Abort ? "abort" : "pause"},
+          {"fleet", canary.fleet ? json(*canary.fleet) : json(nullptr)}};
 }
 
 }  // namespace

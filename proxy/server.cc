@@ -9,6 +9,7 @@
 #include "admin/admin.h"
 #include "config/dump.h"
 #include "config/loader.h"
+#include "discovery/canary/fleet_store_factory.h"
 #include "discovery/file/file_registry.h"
 #include "discovery/provider_factory.h"
 #include "discovery/snapshot_builder.h"
@@ -57,6 +58,7 @@ Server::~Server() {
   outliers_.reset();
   main_notifier_.reset();
   // Before the client their calls run on, and before the loop.
+  canaries_.reset();
   registrar_.reset();
   provider_.reset();
   health_.reset();
@@ -124,7 +126,6 @@ bool Server::start() {
   publisher_->setOutliers(outliers_.get());
   canaries_ = std::make_unique<canary::CanaryController>(base_, *stats_,
                                                          [this] { publisher_->requestPublish(); });
-  canaries_->setConfig(cfg);
   publisher_->setCanaryWeights(&canaries_->weights());
   main_notifier_ = std::make_unique<LoopNotifier>(base_);
   for (auto& worker : workers_) {
@@ -137,6 +138,9 @@ bool Server::start() {
   }
   static_hosts_->setNames(discovery::hostNames(cfg, publisher_->registry()));
   startProvider(cfg);
+  // After the provider, which gave the client the registry's TLS settings.
+  canaries_->setFleetStore(canary::makeFleetStore(cfg, *http_));
+  canaries_->setConfig(cfg);
   if (cfg.registry.file) {
     std::string content;
     if (!readFile(cfg.registry.file->path, content, error)) {
@@ -422,6 +426,8 @@ void Server::startDrain(const char* why) {
       why, static_cast<long long>(lifecycle.drain_delay.count()),
       static_cast<long long>(lifecycle.drain_timeout.count()));
   lifecycle_->setState(LifecycleState::Draining);
+  // Another remora leads this one's canaries from now, not a lease TTL after it is gone.
+  canaries_->resignFromFleet();
   // Keep-alive clients are told at once, so that they move to new connections while the
   // listeners still accept, not when they close.
   for (auto& worker : workers_) worker->post([w = worker.get()] { w->noticeDrain(); });
@@ -471,6 +477,7 @@ void Server::quit() {
   LOG_INFO("quit requested through the admin listener");
   // Not ready from now on, and the lifecycle moves no further (no registration starts now).
   lifecycle_->setState(LifecycleState::Draining);
+  canaries_->resignFromFleet();
   // A moment for the admin reply to be written before the loop ends.
   static constexpr timeval kReplyTime = {0, 100 * 1000};
   // A Job's instance leaves the registry too; deregistration is bounded by its own timeout.

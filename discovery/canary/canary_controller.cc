@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/duration.h"
+#include "discovery/canary/fleet_records.h"
 #include "proxy/log.h"
 
 namespace remora::canary {
@@ -13,16 +14,7 @@ namespace {
 
 // Whether two canaries are the same release: everything but where it is written.
 bool sameRelease(const config::Canary& a, const config::Canary& b) {
-  const auto& x = a.analysis;
-  const auto& y = b.analysis;
-  return a.name == b.name && a.route == b.route && a.cluster == b.cluster &&
-         a.baseline == b.baseline && a.canary == b.canary && a.steps == b.steps &&
-         a.step_interval == b.step_interval && a.min_requests == b.min_requests &&
-         a.sticky_by == b.sticky_by && a.sticky_name == b.sticky_name &&
-         x.max_error_rate_increase == y.max_error_rate_increase &&
-         x.max_p99_ratio == y.max_p99_ratio && x.min_p99_increase == y.min_p99_increase &&
-         x.confidence == y.confidence && x.max_error_rate == y.max_error_rate &&
-         x.max_p99 == y.max_p99 && a.deadline == b.deadline && a.on_deadline == b.on_deadline;
+  return fingerprint(a) == fingerprint(b);
 }
 
 double seconds(uint64_t micros) { return static_cast<double>(micros) / 1e6; }
@@ -46,7 +38,8 @@ constexpr State kStates[] = {State::Progressing, State::WaitingForTraffic, State
 
 CanaryController::CanaryController(event_base* base, stats::Registry& stats,
                                    std::function<void()> changed)
-    : stats_(stats),
+    : base_(base),
+      stats_(stats),
       changed_(std::move(changed)),
       timer_(event_new(base, -1, EV_PERSIST, &CanaryController::onTimer, this)) {
   static constexpr timeval kTick = {1, 0};
@@ -71,7 +64,8 @@ void CanaryController::setConfig(const config::Config& config) {
                canary.route.c_str(), canary.cluster.c_str());
     }
     entry.index = i;
-    next.emplace(canary.name, std::move(entry));
+    auto placed = next.emplace(canary.name, std::move(entry)).first;
+    coordinate(placed->first, placed->second);
   }
   for (const auto& [name, entry] : canaries_) {
     if (!next.contains(name)) {
@@ -85,6 +79,23 @@ void CanaryController::setConfig(const config::Config& config) {
   canaries_ = std::move(next);
   for (const auto& [name, entry] : canaries_) exportMetrics(name, entry);
   refreshWeights();
+}
+
+void CanaryController::coordinate(const std::string& name, Entry& entry) {
+  const bool wanted = store_ != nullptr && entry.run->config().fleet.value_or(true);
+  if (!wanted) {
+    entry.fleet.reset();
+    return;
+  }
+  if (entry.fleet) return;
+  // Found by name when it fires: entries move between maps on every reload.
+  entry.fleet = std::make_unique<FleetCanary>(
+      base_, *store_, *entry.run, [this, name](State state_before, uint32_t weight_before) {
+        auto it = canaries_.find(name);
+        if (it != canaries_.end()) after(it->first, it->second, state_before, weight_before);
+      });
+  LOG_INFO("canary %s: decided with every remora that runs it, through %s, as %s", name.c_str(),
+           store_->kind(), store_->self().c_str());
 }
 
 void CanaryController::onReports(const CanaryReports& reports) {
@@ -115,10 +126,15 @@ void CanaryController::tick(Clock::time_point now) {
     count("baseline", "error", baseline_errors);
     count("canary", "success", entry.pending_canary.requests - canary_errors);
     count("canary", "error", canary_errors);
-    entry.run->observe(entry.pending_baseline, entry.pending_canary, now);
+    if (entry.fleet) {
+      // The fleet's leader judges; what changes here is reported through `after` as it comes.
+      entry.fleet->tick(entry.pending_baseline, entry.pending_canary, now);
+    } else {
+      entry.run->observe(entry.pending_baseline, entry.pending_canary, now);
+    }
     entry.pending_baseline = {};
     entry.pending_canary = {};
-    after(name, entry, state_before, weight_before);
+    if (!entry.fleet) after(name, entry, state_before, weight_before);
   }
 }
 
@@ -160,43 +176,37 @@ void CanaryController::exportMetrics(const std::string& name, const Entry& entry
   }
 }
 
-bool CanaryController::steer(std::string_view name, Action action, std::string& error) {
+CanaryController::Steered CanaryController::steer(std::string_view name, Steering action,
+                                                  std::string& error) {
   auto it = canaries_.find(name);
   if (it == canaries_.end()) {
     error = "no canary '" + std::string(name) + "'";
-    return false;
+    return Steered::NoSuchCanary;
   }
   Entry& entry = it->second;
+  const Clock::time_point now = Clock::now();
+  auto refused = [&] {
+    error = std::string("cannot ") + steeringName(action) + " canary '" + it->first +
+            "' while it is " + stateName(entry.run->state());
+    return Steered::NotAllowed;
+  };
+  if (entry.fleet) {
+    switch (entry.fleet->steer(action, now, error)) {
+      case FleetCanary::Steered::Applied:
+        return Steered::Applied;
+      case FleetCanary::Steered::Forwarded:
+        return Steered::Forwarded;
+      case FleetCanary::Steered::Refused:
+        return refused();
+      case FleetCanary::Steered::Unreachable:
+        return Steered::Unreachable;
+    }
+  }
   const State state_before = entry.run->state();
   const uint32_t weight_before = entry.run->weight();
-  const Clock::time_point now = Clock::now();
-  bool done = false;
-  const char* verb = "";
-  switch (action) {
-    case Action::Promote:
-      done = entry.run->promote(now);
-      verb = "promote";
-      break;
-    case Action::Pause:
-      done = entry.run->pause(now);
-      verb = "pause";
-      break;
-    case Action::Resume:
-      done = entry.run->resume(now);
-      verb = "resume";
-      break;
-    case Action::Abort:
-      done = entry.run->abort(now, "aborted by hand");
-      verb = "abort";
-      break;
-  }
-  if (!done) {
-    error = std::string("cannot ") + verb + " canary '" + it->first + "' while it is " +
-            stateName(entry.run->state());
-    return false;
-  }
+  if (!entry.run->steer(action, now)) return refused();
   after(it->first, entry, state_before, weight_before);
-  return true;
+  return Steered::Applied;
 }
 
 std::string CanaryController::json() const {
@@ -238,7 +248,9 @@ std::string CanaryController::json() const {
            {"latency_threshold_seconds", seconds(j.latency_threshold_us)},
            {"max_error_rate_p", j.max_error_rate_p},
            {"max_p99_p", j.max_p99_p}}},
-         {"history", std::move(history)}});
+         {"history", std::move(history)},
+         {"fleet", item->second.fleet ? item->second.fleet->json()
+                                      : nlohmann::json{{"coordinated", false}}}});
   }
   return nlohmann::json{{"canaries", std::move(list)}}.dump(
       2, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -1,6 +1,7 @@
 // CanaryController: the main thread's canary releases. It sums what workers report of each arm,
 // lets each CanaryRun judge and step once a second, puts the weights into the next snapshot,
-// logs every step and decision, exports the canary metrics, and takes steering by hand.
+// logs every step and decision, exports the canary metrics, and takes steering by hand. With a
+// fleet store, each canary not opted out is decided by one leader for every remora running it.
 #pragma once
 
 #include <event2/event.h>
@@ -14,6 +15,8 @@
 #include "config/config.h"
 #include "discovery/canary/canary_report.h"
 #include "discovery/canary/canary_run.h"
+#include "discovery/canary/fleet_canary.h"
+#include "discovery/canary/fleet_store.h"
 #include "discovery/snapshot_builder.h"
 #include "proxy/stats.h"
 
@@ -27,6 +30,13 @@ class CanaryController {
   CanaryController(const CanaryController&) = delete;
   CanaryController& operator=(const CanaryController&) = delete;
 
+  // The registry's KV store that canaries are coordinated through; before the first setConfig.
+  void setFleetStore(std::unique_ptr<FleetStore> store) { store_ = std::move(store); }
+  // Draining: this remora leaves the fleet's runs (see FleetStore::resign) and follows them.
+  void resignFromFleet() {
+    if (store_) store_->resign();
+  }
+
   // The canaries of a (re)loaded config: one whose settings are unchanged keeps its run; a new
   // or changed one starts over from its first step; one no longer written is dropped.
   void setConfig(const config::Config& config);
@@ -34,9 +44,9 @@ class CanaryController {
   // Each canary's weight, by index in the config last given.
   const discovery::CanaryWeights& weights() const { return weights_; }
 
-  enum class Action { Promote, Pause, Resume, Abort };
-  // False with `error` set when there is no such canary or its state does not allow it.
-  bool steer(std::string_view name, Action action, std::string& error);
+  // Forwarded: a follower left the request for the fleet's leader. The others set `error`.
+  enum class Steered { Applied, Forwarded, NoSuchCanary, NotAllowed, Unreachable };
+  Steered steer(std::string_view name, Steering action, std::string& error);
   // GET /canaries.
   std::string json() const;
 
@@ -49,17 +59,21 @@ class CanaryController {
     std::unique_ptr<CanaryRun> run;
     ArmTotals pending_baseline;  // reported since the last tick
     ArmTotals pending_canary;
+    std::unique_ptr<FleetCanary> fleet;  // null: this remora decides alone
   };
 
   void tick(Clock::time_point now);
+  void coordinate(const std::string& name, Entry& entry);
   void after(const std::string& name, Entry& entry, State state_before, uint32_t weight_before);
   void refreshWeights();
   void exportMetrics(const std::string& name, const Entry& entry);
   static void onTimer(evutil_socket_t, short, void* self);
 
+  event_base* base_;
   stats::Registry& stats_;
   std::function<void()> changed_;
   event* timer_;
+  std::unique_ptr<FleetStore> store_;  // before the canaries: their calls go through it
   std::map<std::string, Entry, std::less<>> canaries_;
   discovery::CanaryWeights weights_;
 };

@@ -34,6 +34,13 @@ std::string pText(double p, double alpha) {
   return text;
 }
 
+// The level each test's p-value is compared with: all of them together abort a clean canary at
+// most 1 - confidence of the time.
+double testLevel(const config::Canary::Analysis& analysis) {
+  const int tests = 2 + (analysis.max_error_rate ? 1 : 0) + (analysis.max_p99 ? 1 : 0);
+  return (1 - analysis.confidence) / tests;
+}
+
 double rate(uint64_t events, uint64_t trials) {
   return trials == 0 ? 0 : static_cast<double>(events) / static_cast<double>(trials);
 }
@@ -54,6 +61,28 @@ const char* stateName(State state) {
       return "aborted";
   }
   return "unknown";
+}
+
+const char* steeringName(Steering steering) {
+  switch (steering) {
+    case Steering::Promote:
+      return "promote";
+    case Steering::Pause:
+      return "pause";
+    case Steering::Resume:
+      return "resume";
+    case Steering::Abort:
+      return "abort";
+  }
+  return "unknown";
+}
+
+std::optional<Steering> steeringFromName(std::string_view name) {
+  for (Steering steering :
+       {Steering::Promote, Steering::Pause, Steering::Resume, Steering::Abort}) {
+    if (name == steeringName(steering)) return steering;
+  }
+  return std::nullopt;
 }
 
 void ArmTotals::add(const ArmTotals& other) {
@@ -114,9 +143,8 @@ bool CanaryRun::observe(const ArmTotals& baseline, const ArmTotals& canary, Cloc
 
 void CanaryRun::judge() {
   const config::Canary::Analysis& analysis = config_.analysis;
-  const int tests = 2 + (analysis.max_error_rate ? 1 : 0) + (analysis.max_p99 ? 1 : 0);
   Judgement& j = judgement_;
-  j.alpha = (1 - analysis.confidence) / tests;
+  j.alpha = testLevel(analysis);
 
   if (canary_.requests >= kMinJudgedRequests && baseline_.requests >= kMinJudgedRequests) {
     const Estimate e = rateIncrease(canary_.errors, canary_.requests, baseline_.errors,
@@ -254,6 +282,70 @@ bool CanaryRun::resume(Clock::time_point now) {
   step_started_ = now;
   step_baseline_ = {};
   step_canary_ = {};
+  return true;
+}
+
+bool CanaryRun::steer(Steering steering, Clock::time_point now) {
+  switch (steering) {
+    case Steering::Promote:
+      return promote(now);
+    case Steering::Pause:
+      return pause(now);
+    case Steering::Resume:
+      return resume(now);
+    case Steering::Abort:
+      return abort(now, "aborted by hand");
+  }
+  return false;
+}
+
+RunProgress CanaryRun::progress(Clock::time_point now) const {
+  const auto wall_now = std::chrono::system_clock::now();
+  RunProgress p;
+  p.state = state_;
+  p.step = step_;
+  p.reason = reason_;
+  p.step_started = wall_now - std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                  now - step_started_);
+  p.baseline = baseline_;
+  p.canary = canary_;
+  p.step_baseline = step_baseline_;
+  p.step_canary = step_canary_;
+  p.error_p = error_test_.value();
+  p.latency_p = latency_test_.value();
+  p.max_error_rate_p = max_error_rate_test_.value();
+  p.max_p99_p = max_p99_test_.value();
+  p.history = history_;
+  return p;
+}
+
+bool CanaryRun::restore(const RunProgress& p, Clock::time_point now) {
+  if (p.step >= config_.steps.size() || p.history.empty()) return false;
+  const auto wall_now = std::chrono::system_clock::now();
+  // Another machine's clock may run ahead: a step never started in the future.
+  auto since = [&](std::chrono::system_clock::time_point wall) {
+    const auto elapsed = std::max(wall_now - wall, std::chrono::system_clock::duration::zero());
+    return now - std::chrono::duration_cast<Clock::duration>(elapsed);
+  };
+  state_ = p.state;
+  step_ = p.step;
+  reason_ = p.reason;
+  step_started_ = since(p.step_started);
+  baseline_ = p.baseline;
+  canary_ = p.canary;
+  step_baseline_ = p.step_baseline;
+  step_canary_ = p.step_canary;
+  error_test_.resumeFrom(p.error_p);
+  latency_test_.resumeFrom(p.latency_p);
+  max_error_rate_test_.resumeFrom(p.max_error_rate_p);
+  max_p99_test_.resumeFrom(p.max_p99_p);
+  judgement_.alpha = testLevel(config_.analysis);
+  judgement_.error_p = p.error_p;
+  judgement_.latency_p = p.latency_p;
+  judgement_.max_error_rate_p = p.max_error_rate_p;
+  judgement_.max_p99_p = p.max_p99_p;
+  history_ = p.history;
+  for (StepRecord& record : history_) record.started = since(record.started_wall);
   return true;
 }
 

@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
@@ -52,6 +54,31 @@ struct StepRecord {
   std::string outcome;  // "" while it runs; "passed", "promoted", "aborted: ..."
 };
 
+// Steering by hand (POST /canaries/<name>/...).
+enum class Steering { Promote, Pause, Resume, Abort };
+const char* steeringName(Steering steering);
+std::optional<Steering> steeringFromName(std::string_view name);
+
+// Everything a run has decided and measured, for another remora to carry on with (the fleet's
+// stored state): a run restored from it goes on as the one it came from would have.
+struct RunProgress {
+  State state = State::Progressing;
+  size_t step = 0;
+  std::string reason;
+  // Wall-clock times: they cross machines, whose steady clocks have nothing in common.
+  std::chrono::system_clock::time_point step_started;
+  ArmTotals baseline;
+  ArmTotals canary;
+  ArmTotals step_baseline;
+  ArmTotals step_canary;
+  // The tests' always-valid p-values so far: running minima that new evidence can only lower.
+  double error_p = 1;
+  double latency_p = 1;
+  double max_error_rate_p = 1;
+  double max_p99_p = 1;
+  std::vector<StepRecord> history;  // their `started_wall` counts, not `started`
+};
+
 class CanaryRun {
  public:
   CanaryRun(const config::Canary& config, Clock::time_point now);
@@ -68,6 +95,13 @@ class CanaryRun {
   bool abort(Clock::time_point now, std::string reason);
   bool pause(Clock::time_point now);
   bool resume(Clock::time_point now);
+  bool steer(Steering steering, Clock::time_point now);
+
+  // What the run is at, at `now`.
+  RunProgress progress(Clock::time_point now) const;
+  // Takes over `progress` (the leader's decisions); false, changing nothing, when it does not fit
+  // this canary's steps.
+  bool restore(const RunProgress& progress, Clock::time_point now);
 
   State state() const { return state_; }
   // The share of the route's traffic the canary arm gets, percent.

@@ -34,6 +34,12 @@ void LatencyHistogram::add(const LatencyHistogram& other) {
   for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
 }
 
+bool LatencyHistogram::addToBucket(int bucket, uint64_t count) {
+  if (bucket < 0 || bucket >= kBuckets) return false;
+  counts_[static_cast<size_t>(bucket)] += count;
+  return true;
+}
+
 uint64_t LatencyHistogram::count() const {
   uint64_t total = 0;
   for (uint64_t n : counts_) total += n;

@@ -21,6 +21,8 @@ class LatencyHistogram {
   void record(uint64_t micros) { ++counts_[bucketOf(micros)]; }
   void add(const LatencyHistogram& other);
   void clear() { counts_.fill(0); }
+  // For histograms read back from elsewhere (another remora's counts); false when out of range.
+  bool addToBucket(int bucket, uint64_t count);
 
   uint64_t count() const;
   // The duration (us) below which a fraction q of the samples fall: the upper bound of the bucket

@@ -22,6 +22,8 @@ class AlwaysValidPValue {
   double update(double effect, double variance);
   double value() const { return p_; }
   void reset() { p_ = 1.0; }
+  // Continues a test another remora ran: its p-value so far.
+  void resumeFrom(double p) { p_ = p; }
 
  private:
   double tau_;

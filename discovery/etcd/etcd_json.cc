@@ -11,17 +11,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 std::optional<json> parse(std::string_view text, std::string& error) {
   json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded() || !value.is_object()) {
@@ -74,8 +63,9 @@ bool readKeyValue(const json& object, KeyValue& out, std::string& error) {
   }
   if (!readBase64(object, "key", out.key, error) || !readBase64(object, "value", out.value, error))
     return false;
-  if (!readInt64(object, "mod_revision", out.mod_revision)) {
-    error = "bad mod_revision";
+  if (!readInt64(object, "mod_revision", out.mod_revision) ||
+      !readInt64(object, "lease", out.lease)) {
+    error = "bad mod_revision or lease";
     return false;
   }
   return true;
@@ -96,61 +86,6 @@ bool readHeaderRevision(const json& object, int64_t& out, std::string& error) {
 
 }  // namespace
 
-std::string base64Encode(std::string_view data) {
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    const uint32_t n = (uint32_t(uint8_t(data[i])) << 16) | (uint32_t(uint8_t(data[i + 1])) << 8) |
-                       uint8_t(data[i + 2]);
-    out += kAlphabet[n >> 18];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (i < data.size()) {
-    uint32_t n = uint32_t(uint8_t(data[i])) << 16;
-    if (i + 1 < data.size()) n |= uint32_t(uint8_t(data[i + 1])) << 8;
-    out += kAlphabet[n >> 18];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < data.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::optional<std::string> base64Decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    int values[4];
-    int padding = 0;
-    for (int j = 0; j < 4; ++j) {
-      const char c = text[i + j];
-      if (c == '=' && i + 4 == text.size() && j >= 2) {
-        values[j] = 0;
-        ++padding;
-        continue;
-      }
-      if (padding > 0) return std::nullopt;  // data after padding
-      values[j] = base64Value(c);
-      if (values[j] < 0) return std::nullopt;
-    }
-    const uint32_t n = (uint32_t(values[0]) << 18) | (uint32_t(values[1]) << 12) |
-                       (uint32_t(values[2]) << 6) | uint32_t(values[3]);
-    // The bits past the last byte must be zero (RFC 4648 3.5): "sB==" and "sA==" would
-    // otherwise name the same key, and a key read back would not match the one written.
-    if ((padding == 2 && (n & 0xffff) != 0) || (padding == 1 && (n & 0xff) != 0)) {
-      return std::nullopt;
-    }
-    out += static_cast<char>(n >> 16);
-    if (padding < 2) out += static_cast<char>((n >> 8) & 0xff);
-    if (padding < 1) out += static_cast<char>(n & 0xff);
-  }
-  return out;
-}
-
 std::string prefixRangeEnd(std::string_view prefix) {
   std::string end(prefix);
   while (!end.empty()) {
@@ -163,9 +98,8 @@ std::string prefixRangeEnd(std::string_view prefix) {
   return std::string(1, '\0');  // every key: etcd's "range to the end"
 }
 
-std::optional<RangeReply> parseRangeReply(std::string_view body, std::string& error) {
-  auto object = parse(body, error);
-  if (!object) return std::nullopt;
+namespace {
+std::optional<RangeReply> rangeReply(const json* object, std::string& error) {
   RangeReply reply;
   if (!readHeaderRevision(*object, reply.revision, error)) return std::nullopt;
   if (reply.revision <= 0) {
@@ -183,6 +117,45 @@ std::optional<RangeReply> parseRangeReply(std::string_view body, std::string& er
       if (!readKeyValue(item, kv, error)) return std::nullopt;
       reply.kvs.push_back(std::move(kv));
     }
+  }
+  return reply;
+}
+}  // namespace
+
+std::optional<RangeReply> parseRangeReply(std::string_view body, std::string& error) {
+  auto object = parse(body, error);
+  if (!object) return std::nullopt;
+  return rangeReply(&*object, error);
+}
+
+std::optional<TxnReply> parseTxnReply(std::string_view body, std::string& error) {
+  auto object = parse(body, error);
+  if (!object) return std::nullopt;
+  TxnReply reply;
+  // The gateway leaves `succeeded` out when it is false.
+  if (auto succeeded = object->find("succeeded"); succeeded != object->end()) {
+    reply.succeeded = succeeded->is_boolean() && succeeded->get<bool>();
+  }
+  auto responses = object->find("responses");
+  if (responses == object->end() || responses->is_null()) return reply;
+  if (!responses->is_array()) {
+    error = "'responses' is not a list";
+    return std::nullopt;
+  }
+  for (const json& item : *responses) {
+    if (!item.is_object()) {
+      error = "a response is not an object";
+      return std::nullopt;
+    }
+    auto range = item.find("response_range");
+    if (range == item.end()) continue;
+    if (!range->is_object()) {
+      error = "'response_range' is not an object";
+      return std::nullopt;
+    }
+    auto parsed = rangeReply(&*range, error);
+    if (!parsed) return std::nullopt;
+    reply.ranges.push_back(std::move(*parsed));
   }
   return reply;
 }

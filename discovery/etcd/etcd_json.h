@@ -9,12 +9,13 @@
 #include <vector>
 
 #include "config/config.h"
+#include "discovery/base64.h"
 #include "discovery/registry_view.h"
 
 namespace remora::discovery::etcd {
 
-std::string base64Encode(std::string_view data);
-std::optional<std::string> base64Decode(std::string_view text);
+using discovery::base64Decode;
+using discovery::base64Encode;
 
 // The end of the range that holds every key starting with `prefix` ("foo" -> "fop").
 std::string prefixRangeEnd(std::string_view prefix);
@@ -23,6 +24,7 @@ struct KeyValue {
   std::string key;
   std::string value;
   int64_t mod_revision = 0;
+  int64_t lease = 0;  // the lease the key is attached to; 0: none
 };
 
 struct RangeReply {
@@ -47,6 +49,14 @@ struct WatchMessage {
 };
 
 std::optional<RangeReply> parseRangeReply(std::string_view body, std::string& error);
+
+// /v3/kv/txn's reply: whether the compares held, and the ranges among the operations run (in
+// their order; puts and deletes are left out).
+struct TxnReply {
+  bool succeeded = false;
+  std::vector<RangeReply> ranges;
+};
+std::optional<TxnReply> parseTxnReply(std::string_view body, std::string& error);
 std::optional<WatchMessage> parseWatchMessage(std::string_view line, std::string& error);
 
 // {"ID":"..","TTL":".."} of a lease grant or keep-alive; ttl 0 or absent: the lease is gone.

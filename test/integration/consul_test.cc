@@ -4,11 +4,8 @@
 #include <signal.h>
 
 #include <atomic>
-#include <cstdlib>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <stdexcept>
 
 #include "integration/harness/harness.h"
 
@@ -17,84 +14,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
-
-// A dev-mode agent on free loopback ports; its state lives in memory and dies with it.
-class ConsulAgent {
- public:
-  ConsulAgent() {
-    for (uint16_t& port : ports_) port = freePort();
-    start();
-  }
-
-  // Starts (again, on the same ports) and waits for a leader; throws when there is none.
-  void start() {
-    const char* home = std::getenv("HOME");
-    const std::string binary = std::string(home != nullptr ? home : "/root") + "/go/bin/consul";
-    process_ = std::make_unique<Process>(std::vector<std::string>{binary,
-                                                                  "agent",
-                                                                  "-dev",
-                                                                  "-bind",
-                                                                  "127.0.0.1",
-                                                                  "-client",
-                                                                  "127.0.0.1",
-                                                                  "-node",
-                                                                  "test",
-                                                                  "-http-port",
-                                                                  std::to_string(ports_[0]),
-                                                                  "-dns-port",
-                                                                  std::to_string(ports_[1]),
-                                                                  "-server-port",
-                                                                  std::to_string(ports_[2]),
-                                                                  "-serf-lan-port",
-                                                                  std::to_string(ports_[3]),
-                                                                  "-serf-wan-port",
-                                                                  std::to_string(ports_[4]),
-                                                                  "-grpc-port",
-                                                                  "-1",
-                                                                  "-grpc-tls-port",
-                                                                  "-1"},
-                                         dir_.path(), "consul-" + std::to_string(generation_++));
-    const bool leader = waitUntil(
-        [&] {
-          HttpResponse response = httpGet(ports_[0], "/v1/status/leader", {}, deadlineIn(1s));
-          return response.status == 200 && response.body.find(':') != std::string::npos;
-        },
-        deadlineIn(15s), 20ms);
-    if (!leader) throw std::runtime_error("consul had no leader:\n" + process_->out());
-  }
-  void kill() { process_.reset(); }  // SIGKILL
-
-  std::string address() const { return "http://127.0.0.1:" + std::to_string(ports_[0]); }
-
-  int request(const std::string& method, const std::string& path, const std::string& body = "") {
-    return httpRequest(ports_[0], method, path, {}, body).status;
-  }
-  json get(const std::string& path) {
-    HttpResponse response = httpGet(ports_[0], path);
-    return response.status == 200 ? json::parse(response.body, nullptr, false) : json();
-  }
-
-  // An instance of `users` as its own sidecar would register it, without a check.
-  bool addUser(const std::string& id, const ScriptedUpstream& upstream,
-               const std::string& version) {
-    const json body = {{"ID", id},
-                       {"Name", "users"},
-                       {"Address", "127.0.0.1"},
-                       {"Port", upstream.port()},
-                       {"Meta", {{"version", version}}}};
-    return request("PUT", "/v1/agent/service/register", body.dump()) == 200;
-  }
-  bool removeUser(const std::string& id) {
-    return request("PUT", "/v1/agent/service/deregister/" + id) == 200;
-  }
-  bool hasService(const std::string& id) { return get("/v1/agent/services").contains(id); }
-
- private:
-  TempDir dir_;
-  uint16_t ports_[5] = {};  // http, dns, server, serf lan, serf wan
-  int generation_ = 0;
-  std::unique_ptr<Process> process_;
-};
 
 // A sidecar: `inbound` fronts the local service, `outbound` calls `users` from Consul.
 constexpr char kSidecar[] = R"(admin: {address: "127.0.0.1:0"}

@@ -140,6 +140,17 @@ nlohmann::json Remora::cluster(std::string_view name) const {
   return nullptr;
 }
 
+nlohmann::json Remora::canary(std::string_view name) const {
+  const HttpResponse response = adminGet("/canaries");
+  if (response.status != 200) return nullptr;
+  const nlohmann::json canaries = nlohmann::json::parse(response.body, nullptr, false);
+  if (canaries.is_discarded()) return nullptr;
+  for (const auto& canary : canaries["canaries"]) {
+    if (canary["name"] == std::string(name)) return canary;
+  }
+  return nullptr;
+}
+
 nlohmann::json Remora::endpoint(std::string_view cluster_name, std::string_view address) const {
   const nlohmann::json found = cluster(cluster_name);
   if (found.is_null()) return nullptr;

@@ -3,6 +3,7 @@
 
 #include "integration/harness/browser.h"
 #include "integration/harness/certs.h"
+#include "integration/harness/consul.h"
 #include "integration/harness/etcd.h"
 #include "integration/harness/http.h"
 #include "integration/harness/keep_alive_load.h"

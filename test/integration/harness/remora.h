@@ -48,6 +48,8 @@ class Remora {
   // From /clusters: the endpoint `address` of `cluster` (null when absent), and the cluster.
   nlohmann::json endpoint(std::string_view cluster, std::string_view address) const;
   nlohmann::json cluster(std::string_view name) const;
+  // From /canaries: the canary `name` (null when absent or the admin did not answer).
+  nlohmann::json canary(std::string_view name) const;
 
   std::string logs() const;  // stderr then stdout, so far
   bool signal(int sig) { return process_ && process_->signal(sig); }

@@ -146,5 +146,28 @@ TEST(CanaryReaderTest, RoutesAndClustersAreChecked) {
           HasSubstr("t.yaml:31:5: canary is missing required key 'canary'")));
 }
 
+// `fleet:` opts a canary out of deciding through the registry; asking for it without a registry
+// that has a KV store is an error.
+TEST(CanaryReaderTest, FleetIsUnsetByDefaultAndNeedsAKvRegistryWhenAskedFor) {
+  const std::string canary =
+      "  - {name: v2, route: users, cluster: users, baseline: {version: v1}, canary: {version: "
+      "v2}%s}\n";
+  auto with = [&](const std::string& extra) {
+    std::string text = canary;
+    text.replace(text.find("%s"), 2, extra);
+    return withCanary(text);
+  };
+  EXPECT_FALSE(loadOk(with(""))->canaries[0].fleet);
+  EXPECT_EQ(loadOk(with(", fleet: false"))->canaries[0].fleet, false);
+  EXPECT_EQ(
+      loadOk("registry: {etcd: {endpoints: [\"http://127.0.0.1:2379\"]}}\n" + with(", fleet: true"))
+          ->canaries[0]
+          .fleet,
+      true);
+  EXPECT_THAT(errorsOf(with(", fleet: true")),
+              ElementsAre(HasSubstr("canary 'v2': fleet: true needs an etcd or consul registry")));
+  EXPECT_THAT(errorsOf(with(", fleet: often")), ElementsAre(HasSubstr("fleet")));
+}
+
 }  // namespace
 }  // namespace remora::config
