@@ -1,0 +1,233 @@
+// Route mirrors against real sockets: the shadow sees its share of requests with a `-shadow`
+// authority, a stalled shadow never slows the primary and copies beyond the mirror's concurrency
+// are dropped, a body over the limit cuts the copy, compare counts differing answers, and HTTP/2
+// clients are mirrored too.
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "integration/harness/harness.h"
+
+namespace remora::harness {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr char kConfig[] = R"(admin: {address: "127.0.0.1:0"}
+workers: 1
+listeners:
+  - name: edge
+    address: "127.0.0.1:0"
+    routes:
+      - match: {prefix: /half}
+        cluster: primary
+        mirror: {cluster: shadow, percent: 50}
+      - match: {prefix: /stall}
+        cluster: primary
+        mirror: {cluster: stalled, max_concurrent: 3, timeout: 30s}
+      - match: {prefix: /big}
+        cluster: primary
+        mirror: {cluster: shadow, max_body_bytes: 1KiB}
+      - match: {prefix: /failing}
+        cluster: primary
+        mirror: {cluster: failing, compare: true}
+      - match: {prefix: /same}
+        cluster: primary
+        mirror: {cluster: shadow, compare: {body: true}}
+      - match: {prefix: /status-only}
+        cluster: primary
+        mirror: {cluster: constant, compare: true}
+      - match: {prefix: /body-too}
+        cluster: primary
+        mirror: {cluster: constant, compare: {body: true}}
+clusters:
+  - name: primary
+    endpoints: ["{{primary}}"]
+  - name: shadow
+    endpoints: ["{{shadow}}"]
+  - name: stalled
+    endpoints: ["{{stalled}}"]
+  - name: failing
+    endpoints: ["{{failing}}"]
+  - name: constant
+    endpoints: ["{{constant}}"]
+)";
+
+std::string pattern(size_t size) {
+  std::string out;
+  out.reserve(size);
+  for (size_t i = 0; out.size() < size; ++i) out += std::to_string(i) + ",";
+  out.resize(size);
+  return out;
+}
+
+class Mirrors : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(remora_.start(render(kConfig, {{"primary", primary_.address()},
+                                               {"shadow", shadow_.address()},
+                                               {"stalled", stalled_.address()},
+                                               {"failing", failing_.address()},
+                                               {"constant", constant_.address()}})));
+    port_ = remora_.port("edge");
+  }
+
+  double mirrored(const std::string& cluster, const std::string& result) {
+    return metricValue(remora_.adminGet("/metrics").body, "remora_mirror_requests_total",
+                       {{"cluster", cluster}, {"result", result}});
+  }
+
+  // Polls until the mirror metric reaches `want`; the copies finish after their primaries.
+  bool waitMirrored(const std::string& cluster, const std::string& result, double want) {
+    return waitUntil([&] { return mirrored(cluster, result) >= want; }, deadlineIn(10s), 20ms);
+  }
+
+  ScriptedUpstream primary_{ScriptedUpstream::echo()};
+  ScriptedUpstream shadow_{ScriptedUpstream::echo()};
+  // Reads a copy's head, never its body, never answers: until remora or the test gives up.
+  ScriptedUpstream stalled_{[](UpstreamConnection& c) {
+    c.readRequestHead(deadlineIn(30s));
+    c.waitClosed(deadlineIn(30s));
+  }};
+  ScriptedUpstream failing_{ScriptedUpstream::respondWith(500, "broken\n")};
+  ScriptedUpstream constant_{ScriptedUpstream::respondWith(200, "constant\n")};
+  Remora remora_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(Mirrors, TheShadowSeesItsShareWithAShadowAuthority) {
+  constexpr int kRequests = 400;
+  HttpClient client(port_);
+  for (int i = 0; i < kRequests; ++i) {
+    const std::string path = "/half/" + std::to_string(i);
+    HttpResponse r = client.request("GET", path);
+    ASSERT_EQ(r.status, 200) << r;
+    ASSERT_EQ(r.body, "GET " + path + "\n");
+  }
+  EXPECT_EQ(primary_.requestCount(), static_cast<size_t>(kRequests));
+  const double sent = mirrored("shadow", "sent");
+  ASSERT_TRUE(waitMirrored("shadow", "completed", sent)) << mirrored("shadow", "completed");
+  // Binomial(400, 0.5): a standard deviation of 10; five of them either side.
+  EXPECT_GE(sent, 150);
+  EXPECT_LE(sent, 250);
+  const std::vector<HttpRequest> copies = shadow_.requests();
+  EXPECT_EQ(copies.size(), static_cast<size_t>(sent));
+  for (const HttpRequest& copy : copies) {
+    EXPECT_EQ(copy.headers.get("host").value_or(""), "localhost-shadow");
+    EXPECT_TRUE(copy.target.starts_with("/half/")) << copy.target;
+  }
+  EXPECT_EQ(mirrored("shadow", "overflow"), 0);
+  // Copies are counted in the shadow cluster's own request metrics too.
+  EXPECT_EQ(metricValue(remora_.adminGet("/metrics").body, "remora_upstream_requests_total",
+                        {{"cluster", "shadow"}, {"code", "200"}}),
+            sent);
+
+  const nlohmann::json dump = nlohmann::json::parse(remora_.adminGet("/config_dump").body);
+  const nlohmann::json& mirror =
+      dump["config"]["listeners"][0]["virtual_hosts"][0]["routes"][0]["mirror"];
+  EXPECT_EQ(mirror["cluster"], "shadow");
+  EXPECT_EQ(mirror["percent"], 50.0);
+
+  const nlohmann::json explained =
+      nlohmann::json::parse(remora_.adminGet("/explain?listener=edge&path=/half/x").body);
+  EXPECT_EQ(explained["mirror"]["cluster"], "shadow") << explained;
+  EXPECT_EQ(explained["mirror"]["endpoints_in_rotation"], 1);
+}
+
+TEST_F(Mirrors, AStalledShadowNeverSlowsThePrimaryAndExtraCopiesOverflow) {
+  constexpr int kRequests = 20;
+  const std::string body = pattern(32 * 1024);
+  HttpClient client(port_);
+  const auto start = Clock::now();
+  for (int i = 0; i < kRequests; ++i) {
+    const auto sent_at = Clock::now();
+    HttpResponse r = client.request("POST", "/stall/" + std::to_string(i), {}, body);
+    ASSERT_EQ(r.status, 200) << r;
+    ASSERT_EQ(r.body, "POST /stall/" + std::to_string(i) + "\n" + body);
+    // The shadow holds its copy for 30s; the primary answers as if it were not there.
+    EXPECT_LT(Clock::now() - sent_at, 2s) << "request " << i;
+  }
+  EXPECT_LT(Clock::now() - start, 10s);
+  // Three copies wait on the stalled shadow; every later one was dropped, not queued.
+  EXPECT_EQ(mirrored("stalled", "sent"), 3);
+  EXPECT_EQ(mirrored("stalled", "overflow"), kRequests - 3);
+  EXPECT_TRUE(waitUntil([&] { return stalled_.connectionCount() == 3; }, deadlineIn(5s)));
+  EXPECT_EQ(mirrored("stalled", "completed"), 0);
+}
+
+TEST_F(Mirrors, ABodyOverTheLimitCutsTheCopy) {
+  const std::string big = pattern(4096);
+  HttpResponse r = httpRequest(port_, "POST", "/big/large", {}, big);
+  ASSERT_EQ(r.status, 200) << r;
+  EXPECT_EQ(r.body, "POST /big/large\n" + big);
+  ASSERT_TRUE(waitMirrored("shadow", "truncated", 1));
+
+  // A body within the limit goes whole.
+  const std::string small = pattern(500);
+  r = httpRequest(port_, "POST", "/big/small", {}, small);
+  ASSERT_EQ(r.status, 200) << r;
+  ASSERT_TRUE(waitMirrored("shadow", "completed", 1));
+  EXPECT_EQ(mirrored("shadow", "truncated"), 1);
+  bool seen_small = false;
+  for (const HttpRequest& copy : shadow_.requests()) {
+    EXPECT_NE(copy.target, "/big/large") << "a cut copy arrived whole";
+    if (copy.target == "/big/small") {
+      seen_small = true;
+      EXPECT_EQ(copy.body, small);
+    }
+  }
+  EXPECT_TRUE(seen_small);
+}
+
+TEST_F(Mirrors, CompareCountsAShadowAnswering500WhereThePrimaryAnswered200) {
+  constexpr int kRequests = 10;
+  for (int i = 0; i < kRequests; ++i) {
+    HttpResponse r = httpGet(port_, "/failing/" + std::to_string(i));
+    ASSERT_EQ(r.status, 200) << r;
+  }
+  ASSERT_TRUE(waitMirrored("failing", "differ", kRequests)) << mirrored("failing", "differ");
+  EXPECT_EQ(mirrored("failing", "match"), 0);
+  EXPECT_EQ(mirrored("failing", "completed"), kRequests);
+}
+
+TEST_F(Mirrors, CompareWithBodyTellsSameAnswersFromOtherBodies) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(httpRequest(port_, "POST", "/same", {}, "payload").status, 200);
+    ASSERT_EQ(httpGet(port_, "/status-only").status, 200);
+    ASSERT_EQ(httpGet(port_, "/body-too").status, 200);
+  }
+  // Both echo the same request: the same body. The constant shadow answers 200 with another
+  // body: a match by status class, a difference once bodies are compared.
+  ASSERT_TRUE(waitMirrored("shadow", "match", 5));
+  ASSERT_TRUE(waitMirrored("constant", "match", 5));
+  ASSERT_TRUE(waitMirrored("constant", "differ", 5));
+  EXPECT_EQ(mirrored("shadow", "differ"), 0);
+  EXPECT_EQ(mirrored("constant", "match"), 5);
+  EXPECT_EQ(mirrored("constant", "differ"), 5);
+}
+
+TEST_F(Mirrors, Http2ClientsAreMirroredWithTheirBodies) {
+  const std::string body = pattern(20000);
+  const std::filesystem::path file = remora_.dir().file("body.bin");
+  writeFile(file, body);
+  for (int i = 0; i < 3; ++i) {
+    CommandResult post =
+        runCommand({"curl", "-sS", "--http2-prior-knowledge", "--data-binary", "@" + file.string(),
+                    "http://127.0.0.1:" + std::to_string(port_) + "/same/h2"},
+                   deadlineIn(20s));
+    ASSERT_EQ(post.exit_code, 0) << post.err;
+    EXPECT_EQ(post.out, "POST /same/h2\n" + body);
+  }
+  ASSERT_TRUE(waitMirrored("shadow", "match", 3)) << mirrored("shadow", "match");
+  EXPECT_EQ(mirrored("shadow", "differ"), 0);
+  const std::vector<HttpRequest> copies = shadow_.requests();
+  ASSERT_EQ(copies.size(), 3u);
+  for (const HttpRequest& copy : copies) {
+    EXPECT_EQ(copy.body, body);
+    EXPECT_TRUE(copy.headers.get("host").value_or("").ends_with("-shadow:" + std::to_string(port_)))
+        << copy.headers.get("host").value_or("");
+  }
+}
+
+}  // namespace
+}  // namespace remora::harness
