@@ -1,7 +1,7 @@
 // Route mirrors against real sockets: the shadow sees its share of requests with a `-shadow`
 // authority, a stalled shadow never slows the primary and copies beyond the mirror's concurrency
-// are dropped, a body over the limit cuts the copy, compare counts differing answers, and HTTP/2
-// clients are mirrored too.
+// are dropped, a body over the limit cuts the copy, compare counts differing answers (also when
+// the copy outlives its primary), a copy's deadline, and HTTP/2 clients.
 #include <chrono>
 #include <string>
 #include <vector>
@@ -40,6 +40,12 @@ listeners:
       - match: {prefix: /body-too}
         cluster: primary
         mirror: {cluster: constant, compare: {body: true}}
+      - match: {prefix: /late}
+        cluster: primary
+        mirror: {cluster: late, compare: true}
+      - match: {prefix: /deadline}
+        cluster: primary
+        mirror: {cluster: stalled, max_concurrent: 1, timeout: 200ms}
 clusters:
   - name: primary
     endpoints: ["{{primary}}"]
@@ -51,6 +57,8 @@ clusters:
     endpoints: ["{{failing}}"]
   - name: constant
     endpoints: ["{{constant}}"]
+  - name: late
+    endpoints: ["{{late}}"]
 )";
 
 std::string pattern(size_t size) {
@@ -68,7 +76,8 @@ class Mirrors : public ::testing::Test {
                                                {"shadow", shadow_.address()},
                                                {"stalled", stalled_.address()},
                                                {"failing", failing_.address()},
-                                               {"constant", constant_.address()}})));
+                                               {"constant", constant_.address()},
+                                               {"late", late_.address()}})));
     port_ = remora_.port("edge");
   }
 
@@ -91,6 +100,13 @@ class Mirrors : public ::testing::Test {
   }};
   ScriptedUpstream failing_{ScriptedUpstream::respondWith(500, "broken\n")};
   ScriptedUpstream constant_{ScriptedUpstream::respondWith(200, "constant\n")};
+  // Answers 500, but only once the test says so: after the primary's exchange is over.
+  Event answer_late_;
+  ScriptedUpstream late_{[this](UpstreamConnection& c) {
+    if (!c.readRequest()) return;
+    answer_late_.wait(deadlineIn(10s));
+    c.respond(500, "late\n");
+  }};
   Remora remora_;
   uint16_t port_ = 0;
 };
@@ -204,6 +220,27 @@ TEST_F(Mirrors, CompareWithBodyTellsSameAnswersFromOtherBodies) {
   EXPECT_EQ(mirrored("shadow", "differ"), 0);
   EXPECT_EQ(mirrored("constant", "match"), 5);
   EXPECT_EQ(mirrored("constant", "differ"), 5);
+}
+
+TEST_F(Mirrors, ACopyOutlivesItsPrimaryAndIsStillCompared) {
+  HttpResponse r = httpGet(port_, "/late");
+  ASSERT_EQ(r.status, 200) << r;
+  ASSERT_TRUE(waitUntil([&] { return late_.requestCount() == 1; }, deadlineIn(5s)));
+  EXPECT_EQ(mirrored("late", "completed"), 0);
+  answer_late_.set();
+  ASSERT_TRUE(waitMirrored("late", "differ", 1));
+  EXPECT_EQ(mirrored("late", "completed"), 1);
+  EXPECT_EQ(mirrored("late", "match"), 0);
+}
+
+TEST_F(Mirrors, ACopyPastItsTimeoutIsCountedAndFreesItsPlace) {
+  ASSERT_EQ(httpGet(port_, "/deadline/1").status, 200);
+  ASSERT_TRUE(waitMirrored("stalled", "timeout", 1));
+  // max_concurrent is 1: the next copy goes only because the timed-out one left.
+  ASSERT_EQ(httpGet(port_, "/deadline/2").status, 200);
+  EXPECT_EQ(mirrored("stalled", "sent"), 2);
+  EXPECT_EQ(mirrored("stalled", "overflow"), 0);
+  ASSERT_TRUE(waitMirrored("stalled", "timeout", 2));
 }
 
 TEST_F(Mirrors, Http2ClientsAreMirroredWithTheirBodies) {
