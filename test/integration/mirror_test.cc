@@ -40,6 +40,9 @@ listeners:
       - match: {prefix: /body-too}
         cluster: primary
         mirror: {cluster: constant, compare: {body: true}}
+      - match: {prefix: /firehose}
+        cluster: primary
+        mirror: {cluster: deaf, max_body_bytes: 48MiB}
       - match: {prefix: /late}
         cluster: primary
         mirror: {cluster: late, compare: true}
@@ -59,6 +62,8 @@ clusters:
     endpoints: ["{{constant}}"]
   - name: late
     endpoints: ["{{late}}"]
+  - name: deaf
+    endpoints: ["{{deaf}}"]
 )";
 
 std::string pattern(size_t size) {
@@ -77,9 +82,12 @@ class Mirrors : public ::testing::Test {
                                                {"stalled", stalled_.address()},
                                                {"failing", failing_.address()},
                                                {"constant", constant_.address()},
-                                               {"late", late_.address()}})));
+                                               {"late", late_.address()},
+                                               {"deaf", deaf_.address()}})));
     port_ = remora_.port("edge");
   }
+
+  void TearDown() override { hang_up_.set(); }
 
   double mirrored(const std::string& cluster, const std::string& result) {
     return metricValue(remora_.adminGet("/metrics").body, "remora_mirror_requests_total",
@@ -93,13 +101,19 @@ class Mirrors : public ::testing::Test {
 
   ScriptedUpstream primary_{ScriptedUpstream::echo()};
   ScriptedUpstream shadow_{ScriptedUpstream::echo()};
-  // Reads a copy's head, never its body, never answers: until remora or the test gives up.
+  // Reads a copy's head, then its body (discarded) until remora or the test hangs up: never
+  // answers.
   ScriptedUpstream stalled_{[](UpstreamConnection& c) {
     c.readRequestHead(deadlineIn(30s));
     c.waitClosed(deadlineIn(30s));
   }};
   ScriptedUpstream failing_{ScriptedUpstream::respondWith(500, "broken\n")};
   ScriptedUpstream constant_{ScriptedUpstream::respondWith(200, "constant\n")};
+  // Reads a copy's head and then nothing at all until the test ends (waitClosed would read).
+  Event hang_up_;
+  ScriptedUpstream deaf_{[this](UpstreamConnection& c) {
+    if (c.readRequestHead()) hang_up_.wait(deadlineIn(60s));
+  }};
   // Answers 500, but only once the test says so: after the primary's exchange is over.
   Event answer_late_;
   ScriptedUpstream late_{[this](UpstreamConnection& c) {
@@ -193,6 +207,17 @@ TEST_F(Mirrors, ABodyOverTheLimitCutsTheCopy) {
     }
   }
   EXPECT_TRUE(seen_small);
+}
+
+// The copy's body is within its limit, but the shadow does not read it: once the kernel's
+// buffers and remora's watermark are full the copy is cut, while the primary's body flows on.
+TEST_F(Mirrors, AShadowThatCannotKeepUpLosesItsCopyNotThePrimary) {
+  const std::string body = pattern(24 << 20);
+  HttpResponse r = httpRequest(port_, "POST", "/firehose", {}, body, deadlineIn(60s));
+  ASSERT_EQ(r.status, 200) << r.status << " " << r.error;
+  EXPECT_EQ(r.body.size(), body.size() + std::string("POST /firehose\n").size());
+  ASSERT_TRUE(waitMirrored("deaf", "slow", 1)) << remora_.adminGet("/metrics").body;
+  EXPECT_EQ(mirrored("deaf", "truncated"), 0);
 }
 
 TEST_F(Mirrors, CompareCountsAShadowAnswering500WhereThePrimaryAnswered200) {
