@@ -144,6 +144,19 @@ void explainAction(const Snapshot& snapshot, const CompiledRoute& configured,
   body["action"] = {{"type", route.split.empty() ? "cluster" : "split"},
                     {"targets", std::move(targets)}};
   notes.push_back(kPickNote);
+  if (route.mirror && chosen.mirror) {
+    const SubsetInfo& subset =
+        snapshot.clusters[chosen.mirror->target.cluster].subsets[chosen.mirror->target.subset];
+    body["mirror"] = {{"cluster", route.mirror->cluster},
+                      {"subset", route.mirror->subset},
+                      {"percent", route.mirror->percent},
+                      {"endpoints_in_rotation", subset.members.size()},
+                      {"in_flight", chosen.mirror->in_flight->load(std::memory_order_relaxed)},
+                      {"max_concurrent", route.mirror->max_concurrent}};
+    notes.push_back(
+        "mirror: this share of the route's requests is also copied, fire and forget, to the "
+        "mirror cluster; the client's answer never waits for the copy");
+  }
   if (proxied.empty()) {
     body["outcome"] = {{"result", "no_healthy_upstream"},
                        {"status", 503},

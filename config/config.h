@@ -97,6 +97,23 @@ struct FilterConfig {
   SourceLocation location;
 };
 
+// A route's `mirror:`: a fire-and-forget copy of a share of its requests to another cluster
+// (or subset), whose answer is discarded, or compared with the primary's when asked.
+struct Mirror {
+  std::string cluster;
+  Metadata subset;
+  double percent = 100;       // of the route's requests, chosen per request
+  bool compare = false;       // count whether the shadow's status class matches the primary's
+  bool compare_body = false;  // ... and a hash of the response body (`compare: {body: true}`)
+  // The copy's body is streamed up to this size; a longer request's copy is cut.
+  uint64_t max_body_bytes = 64 * 1024;
+  // Copies in flight for this route across workers; beyond it a copy is dropped, never queued.
+  uint32_t max_concurrent = 100;
+  // From the copy's start to its answer; unset: the route's timeout (15s when that is 0).
+  std::optional<Duration> timeout;
+  SourceLocation location;
+};
+
 struct Route {
   // Optional, unique within the listener: how canaries and /explain name a route.
   std::string name;
@@ -108,6 +125,7 @@ struct Route {
   std::optional<DirectResponse> direct_response;
   Duration timeout{15000};  // whole upstream response deadline; 0 disables
   std::optional<RetryPolicy> retry;
+  std::optional<Mirror> mirror;
   HeaderMutations request_headers;
   HeaderMutations response_headers;
   // Run after the listener's filters, for this route's requests only.
@@ -115,6 +133,15 @@ struct Route {
   std::optional<Duration> stream_idle_timeout;  // overrides the listener's; 0 disables
   SourceLocation location;
 };
+
+// A copy whose route has no timeout still gets one: a shadow never lives unbounded.
+inline constexpr Duration kDefaultMirrorTimeout{15000};
+
+// The deadline of a route's mirror copies: the mirror's own, else the route's, else the default.
+inline Duration mirrorTimeout(const Route& route) {
+  if (route.mirror && route.mirror->timeout) return *route.mirror->timeout;
+  return route.timeout.count() != 0 ? route.timeout : kDefaultMirrorTimeout;
+}
 
 struct VirtualHost {
   std::string name;

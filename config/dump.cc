@@ -97,6 +97,16 @@ json routeToJson(const Route& route, Duration listener_idle) {
                       {"max", formatDuration(retry.backoff_max)}}},
                     {"max_body_bytes", retry.max_body_bytes}};
   }
+  if (route.mirror) {
+    const Mirror& mirror = *route.mirror;
+    out["mirror"] = {{"cluster", mirror.cluster},
+                     {"subset", mirror.subset},
+                     {"percent", mirror.percent},
+                     {"compare", mirror.compare_body ? json{{"body", true}} : json(mirror.compare)},
+                     {"max_body_bytes", mirror.max_body_bytes},
+                     {"max_concurrent", mirror.max_concurrent},
+                     {"timeout", formatDuration(mirrorTimeout(route))}};
+  }
   out["request_headers"] = headerMutationsToJson(route.request_headers);
   out["response_headers"] = headerMutationsToJson(route.response_headers);
   out["filters"] = filtersToJson(route.filters);

@@ -10,6 +10,7 @@
 #include "config/filter_list_reader.h"
 #include "config/header_mutations_reader.h"
 #include "config/http_syntax.h"
+#include "config/mirror_reader.h"
 #include "config/retry_reader.h"
 
 namespace remora::config {
@@ -99,7 +100,7 @@ std::optional<Route> RouteReader::readRoute(const Located& at) {
   std::optional<Fields> fields = reader_.mapping(
       at, "route",
       {"name", "match", "cluster", "subset", "split", "direct_response", "timeout", "retry",
-       "request_headers", "response_headers", "filters", "stream_idle_timeout"});
+       "mirror", "request_headers", "response_headers", "filters", "stream_idle_timeout"});
   if (!fields) return std::nullopt;
   Route route;
   route.location = at.where;
@@ -142,6 +143,14 @@ std::optional<Route> RouteReader::readRoute(const Located& at) {
       reader_.error(f->key_where, "retry needs an upstream: a direct_response is never retried");
     }
     route.retry = readRetryPolicy(reader_, f->value);
+  }
+  if (const Field* f = fields->find("mirror")) {
+    if (route.direct_response) {
+      reader_.error(f->key_where,
+                    "mirror needs an upstream: a direct_response has no request "
+                    "to copy");
+    }
+    route.mirror = readMirror(reader_, f->value, cluster_refs_);
   }
   if (const Field* f = fields->find("request_headers")) {
     readHeaderMutations(reader_, f->value, "request_headers", route.request_headers);

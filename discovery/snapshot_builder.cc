@@ -107,15 +107,25 @@ std::unique_ptr<const RouteTable> compileRoutes(const config::Config& config,
       if (route.match.path_kind == config::RouteMatch::PathKind::Regex) {
         compiled.regex = std::make_shared<const re2::RE2>(route.match.path);
       }
-      auto addTarget = [&](const std::string& cluster_name, const config::Metadata& subset,
-                           uint32_t weight) {
+      auto findTarget = [&](const std::string& cluster_name, const config::Metadata& subset,
+                            uint32_t weight) -> std::optional<RouteTarget> {
         for (uint32_t c = 0; c < config.clusters.size(); ++c) {
           if (config.clusters[c].name != cluster_name) continue;
-          compiled.targets.push_back(
-              {c, subsetIndex(config.clusters[c], subsets[c], subset), weight});
-          return;
+          return RouteTarget{c, subsetIndex(config.clusters[c], subsets[c], subset), weight};
+        }
+        return std::nullopt;
+      };
+      auto addTarget = [&](const std::string& cluster_name, const config::Metadata& subset,
+                           uint32_t weight) {
+        if (auto target = findTarget(cluster_name, subset, weight)) {
+          compiled.targets.push_back(*target);
         }
       };
+      if (route.mirror) {
+        if (auto target = findTarget(route.mirror->cluster, route.mirror->subset, 0)) {
+          compiled.mirror = MirrorTarget{*target, std::make_shared<std::atomic<uint32_t>>(0)};
+        }
+      }
       if (auto canary = canaries.find(&route); canary != canaries.end()) {
         // Weights are the run's, set per snapshot (routesForHealth).
         const config::Canary& c = config.canaries[static_cast<size_t>(canary->second)];

@@ -77,6 +77,8 @@ class StreamContext {
   // none matched; the router answers 404).
   virtual const Snapshot& snapshot() const = 0;
   virtual const CompiledRoute* route() const = 0;
+  // A share of that snapshot, for work that outlives the stream (a shadow copy).
+  virtual std::shared_ptr<const Snapshot> sharedSnapshot() const = 0;
 
   // --- For the terminal filter (the router), which produces the response. ---
   // The response, passed back through the other filters' response hooks to the client.

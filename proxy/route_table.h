@@ -3,8 +3,10 @@
 
 #include <re2/re2.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -22,6 +24,14 @@ struct RouteTarget {
   uint32_t weight = 1;
 };
 
+// Where a route's shadow copies go, and how many are in flight for it on every worker together.
+// The count is made once per config and shared by each snapshot's copy of the route (a relaxed
+// atomic: no lock on the request path); a copy in flight pins its snapshot, and so the count.
+struct MirrorTarget {
+  RouteTarget target;
+  std::shared_ptr<std::atomic<uint32_t>> in_flight;
+};
+
 using FilterFactories = std::vector<std::shared_ptr<const filters::FilterFactory>>;
 
 struct CompiledRoute {
@@ -32,6 +42,8 @@ struct CompiledRoute {
   // then the canary arm first and the baseline second: a request whose stickiness key hashes
   // below the canary's weight goes to the canary, so raising the weight only moves users one way.
   int32_t canary = -1;
+  // The cluster and subset of the route's `mirror:`; unset without one.
+  std::optional<MirrorTarget> mirror;
   // The route's own `filters:`, run after the listener's; built once per config.
   std::shared_ptr<const FilterFactories> filters;
 };

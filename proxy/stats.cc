@@ -137,6 +137,38 @@ void WorkerStats::recordRetryOverflow(std::string_view cluster) {
   bump(clusterCells(cluster).retry_overflow, 1);
 }
 
+const char* mirrorResultName(MirrorResult result) {
+  switch (result) {
+    case MirrorResult::Sent:
+      return "sent";
+    case MirrorResult::Overflow:
+      return "overflow";
+    case MirrorResult::Unavailable:
+      return "unavailable";
+    case MirrorResult::Completed:
+      return "completed";
+    case MirrorResult::Truncated:
+      return "truncated";
+    case MirrorResult::Slow:
+      return "slow";
+    case MirrorResult::Cancelled:
+      return "cancelled";
+    case MirrorResult::Failed:
+      return "failed";
+    case MirrorResult::Timeout:
+      return "timeout";
+    case MirrorResult::Match:
+      return "match";
+    case MirrorResult::Differ:
+      return "differ";
+  }
+  return "unknown";
+}
+
+void WorkerStats::recordMirror(std::string_view cluster, MirrorResult result) {
+  bump(clusterCells(cluster).mirror[static_cast<size_t>(result)], 1);
+}
+
 void WorkerStats::recordAcceptError(std::string_view listener) {
   auto it = listeners_.find(listener);
   if (it == listeners_.end()) {
@@ -221,6 +253,7 @@ std::string Registry::render() const {
   std::map<std::string, std::array<uint64_t, 17>> grpc;
   std::map<std::string, uint64_t> retries;
   std::map<std::string, uint64_t> overflow;
+  std::map<std::string, std::array<uint64_t, kMirrorResults>> mirror;
   for (const auto& worker : workers_) {
     worker->forEachCluster([&](const std::string& cluster, const ClusterCells& cells) {
       auto& total = grpc[cluster];
@@ -229,6 +262,10 @@ std::string Registry::render() const {
       }
       retries[cluster] += cells.retries.load(std::memory_order_relaxed);
       overflow[cluster] += cells.retry_overflow.load(std::memory_order_relaxed);
+      auto& results = mirror[cluster];
+      for (size_t i = 0; i < kMirrorResults; ++i) {
+        results[i] += cells.mirror[i].load(std::memory_order_relaxed);
+      }
     });
   }
   addCounterByLabel(retries, "cluster", "remora_upstream_retries_total",
@@ -255,6 +292,23 @@ std::string Registry::render() const {
     metric.counter.value = static_cast<double>(filters::LogSink::droppedTotal());
     family.metric.push_back(std::move(metric));
     families.push_back(std::move(family));
+  }
+  {
+    prometheus::MetricFamily family{"remora_mirror_requests_total",
+                                    "Shadow copies of route requests by what became of them",
+                                    prometheus::MetricType::Counter,
+                                    {}};
+    for (const auto& [cluster, results] : mirror) {
+      for (size_t i = 0; i < kMirrorResults; ++i) {
+        if (results[i] == 0) continue;
+        prometheus::ClientMetric metric;
+        metric.label = {{"cluster", cluster},
+                        {"result", mirrorResultName(static_cast<MirrorResult>(i))}};
+        metric.counter.value = static_cast<double>(results[i]);
+        family.metric.push_back(std::move(metric));
+      }
+    }
+    if (!family.metric.empty()) families.push_back(std::move(family));
   }
   {
     prometheus::MetricFamily family{"remora_upstream_grpc_responses_total",

@@ -29,12 +29,32 @@ struct RequestCells {
   void record(int code, uint64_t duration_ns);
 };
 
+// What became of a route's shadow copy, the `result` label of remora_mirror_requests_total. A
+// copy chosen by the route's percent counts once as sent, overflow or unavailable, and a sent
+// one once more by how it ended; with `compare`, its answer counts as match or differ too.
+enum class MirrorResult : uint8_t {
+  Sent,         // started towards an endpoint of the mirror cluster
+  Overflow,     // dropped: the mirror's max_concurrent copies were in flight
+  Unavailable,  // dropped: no healthy endpoint, or the mirror cluster's circuit breaker was open
+  Completed,    // the shadow answered in full (and its answer was discarded)
+  Truncated,    // cut: the request body went beyond max_body_bytes
+  Slow,         // cut: the shadow did not take the body as fast as the client sent it
+  Cancelled,    // cut: the primary request ended before its body did (client gone, early answer)
+  Failed,       // connect failure, reset or protocol error
+  Timeout,      // no full answer within the mirror's timeout
+  Match,        // compare: the same status class (and body hash, when asked) as the primary
+  Differ,       // compare: a different one
+};
+inline constexpr size_t kMirrorResults = 11;
+const char* mirrorResultName(MirrorResult result);
+
 // Per-cluster counters beside the request cells: gRPC responses by `grpc-status` (0..16;
 // anything else counts as 2, UNKNOWN) and retries.
 struct ClusterCells {
   std::array<std::atomic<uint64_t>, 17> by_grpc_status{};
   std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> retry_overflow{0};  // retries refused by the cluster's retry budget
+  std::array<std::atomic<uint64_t>, kMirrorResults> mirror{};  // copies sent to this cluster
   void recordGrpc(int status);
 };
 
@@ -59,6 +79,8 @@ class WorkerStats {
   void recordGrpc(std::string_view cluster, int grpc_status);
   void recordRetry(std::string_view cluster);
   void recordRetryOverflow(std::string_view cluster);
+  // `cluster` is the mirror's, the one the copy goes to.
+  void recordMirror(std::string_view cluster, MirrorResult result);
   void recordAcceptError(std::string_view listener);
 
   struct Entry {

@@ -50,6 +50,7 @@ Worker::Worker(size_t index, stats::WorkerStats& stats, CircuitBreakers& breaker
 
 Worker::~Worker() {
   connections_.clear();
+  detached_.clear();
   pool_.reset();
   deferred_.clear();
   listeners_.clear();

@@ -98,6 +98,7 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
   CanaryTallies& canaryTallies() override { return canary_tallies_; }
   IdleSweeper& idleSweeper() override { return *idle_sweeper_; }
   void deferDelete(std::unique_ptr<Deferrable> object) override;
+  DetachedSet& detached() override { return detached_; }
   std::unique_ptr<filters::Filter> makeRouter(filters::StreamContext& context) override;
   ClusterState& clusterState(const ClusterInfo& cluster) override;
   ConnectionPool& pool() override;
@@ -148,6 +149,7 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
   std::unordered_map<DownstreamConnection*, std::unique_ptr<DownstreamConnection>> connections_;
   std::vector<std::unique_ptr<Deferrable>> deferred_;
+  DetachedSet detached_;  // holds upstream requests: cleared before the pools go
   CircuitBreakers& breakers_;
   std::unique_ptr<ConnectionPools> pool_;
   std::unordered_map<std::string, std::unique_ptr<ClusterState>, stats::TransparentHash,

@@ -68,6 +68,10 @@ filters::Next RouterFilter::onRequestHeaders(RequestHeaders& headers, bool end_s
     return filters::Next::Stop;
   }
   applyHeaderMutations(route.request_headers, headers.headers);
+  // A tunnel's bytes are not a request that could be replayed elsewhere.
+  if (route_->mirror && !upgrade_) {
+    shadow_ = Shadow::start(context_, upstreams_, *route_, headers, end_stream);
+  }
   const int target =
       route_->canary >= 0 ? pickCanaryArm(headers) : pickTarget(route_->targets, &lbRandom);
   if (target < 0) {
@@ -247,6 +251,7 @@ void RouterFilter::startTry() {
 
 filters::Next RouterFilter::onRequestBody(Buffer& data, bool end_stream) {
   if (completed_) return filters::Next::Continue;
+  if (shadow_ != nullptr) shadow_->copyBody(data, end_stream);
   if (upstream_ == nullptr) {
     // Between two tries: kept for the next one; the stream holds what follows.
     if (unsent_body_ == nullptr) unsent_body_ = std::make_unique<Buffer>();
@@ -262,6 +267,7 @@ filters::Next RouterFilter::onRequestBody(Buffer& data, bool end_stream) {
 
 filters::Next RouterFilter::onRequestTrailers(HeaderMap& trailers) {
   if (completed_) return filters::Next::Continue;
+  if (shadow_ != nullptr) shadow_->copyTrailers(trailers);
   if (upstream_ == nullptr) {
     unsent_trailers_ = std::make_unique<HeaderMap>(std::move(trailers));
     stopped_ = true;
@@ -327,6 +333,7 @@ void RouterFilter::onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) 
 
 void RouterFilter::onUpstreamData(Buffer& data, bool end_stream) {
   if (end_stream && !tunnel_) upstream_done_ = true;
+  if (shadow_ != nullptr) shadow_->primaryResponseBody(data);
   context_.encodeData(data, end_stream);
 }
 
@@ -438,6 +445,12 @@ void RouterFilter::onComplete(const filters::StreamInfo& info) {
     upstreams_.stats().recordGrpc(cluster_->config->name, grpc_status);
   }
   releaseBudget();
+  if (shadow_ != nullptr) handOffShadow(info.status);
+}
+
+void RouterFilter::handOffShadow(int status) {
+  if (shadow_->primaryFinished(status)) upstreams_.detached().adopt(std::move(shadow_));
+  shadow_.reset();
 }
 
 int RouterFilter::pickCanaryArm(const RequestHeaders& request) {

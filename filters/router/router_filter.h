@@ -1,6 +1,7 @@
 // The router: the terminal filter of every chain. It answers direct responses, picks a route
 // target (the split) and an endpoint, asks the pool for a stream, relays the exchange, and
-// applies the route's retry policy and timeouts, with the cluster's retry budget.
+// applies the route's retry policy and timeouts, with the cluster's retry budget, and starts the
+// route's shadow copy (mirror.h).
 #pragma once
 
 #include <event2/event.h>
@@ -12,6 +13,7 @@
 #include "config/config.h"
 #include "discovery/snapshot.h"
 #include "filters/filter.h"
+#include "filters/router/mirror.h"
 #include "filters/router/retry_policy.h"
 #include "proxy/codec.h"
 #include "proxy/recycled.h"
@@ -66,6 +68,8 @@ class RouterFilter final : public filters::Filter,
   void forwardBody(Buffer& data, bool end_stream);
   void forwardTrailers(HeaderMap& trailers);
   void releaseUpstream(bool reusable);
+  // The primary is over: its shadow copy, if still going, goes on alone.
+  void handOffShadow(int status);
   // What the try's end says about its endpoint, for outlier detection.
   void recordOutcome(outlier::Outcome outcome);
   void endpointFinished();
@@ -109,6 +113,7 @@ class RouterFilter final : public filters::Filter,
   PendingStream* pending_ = nullptr;   // waiting for the pool
   std::unique_ptr<UpstreamRequest> upstream_;
   bool downstream_above_ = false;
+  std::unique_ptr<Shadow> shadow_;  // the route's mirror copy of this request, while it streams
 
   // Set while the route's retry policy still applies to this request.
   const config::RetryPolicy* retry_ = nullptr;

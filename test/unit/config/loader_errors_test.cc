@@ -38,7 +38,7 @@ listeners:
     routes:
       - match: {prefx: /}
         direct_response: {status: 200, bdy: x}
-        mirror: {cluster: c}
+        shadow: {cluster: c}
         request_headers: {set: {a: b}}
 clusters:
   - name: c
@@ -51,7 +51,7 @@ clusters:
                           StartsWith("t.yaml:3:12: unknown key 'zookeeper' in registry"),
                           StartsWith("t.yaml:8:17: unknown key 'prefx' in match"),
                           StartsWith("t.yaml:9:40: unknown key 'bdy' in direct_response"),
-                          StartsWith("t.yaml:10:9: unknown key 'mirror' in route"),
+                          StartsWith("t.yaml:10:9: unknown key 'shadow' in route"),
                           StartsWith("t.yaml:11:27: unknown key 'set' in request_headers"),
                           StartsWith("t.yaml:14:40: unknown key 'wieght' in endpoint"),
                           StartsWith("t.yaml:15:5: unknown key 'circuit_breakers' in cluster")));

@@ -31,6 +31,10 @@ class FakeContext : public filters::StreamContext {
   event_base* loop() override { return base_; }
   const Snapshot& snapshot() const override { return snapshot_; }
   const CompiledRoute* route() const override { return route_; }
+  // The fixture owns the snapshot and outlives the context: a share that owns nothing.
+  std::shared_ptr<const Snapshot> sharedSnapshot() const override {
+    return std::shared_ptr<const Snapshot>(std::shared_ptr<const Snapshot>(), &snapshot_);
+  }
   void encodeHeaders(ResponseHeaders& headers, bool end_stream) override {
     log.push_back("response " + std::to_string(headers.status) + (end_stream ? " end" : ""));
     answered = true;
@@ -136,11 +140,13 @@ class FakeUpstreams : public Upstreams {
   stats::WorkerStats& stats() override { return stats_; }
   CanaryTallies& canaryTallies() override { return tallies_; }
   void deferDelete(std::unique_ptr<Deferrable>) override {}
+  DetachedSet& detached() override { return detached_; }
 
   FakePool pool_;
   ClusterState state_;
   stats::WorkerStats stats_;
   CanaryTallies tallies_;
+  DetachedSet detached_;
 };
 
 class RouterTest : public ::testing::Test {
