@@ -145,10 +145,11 @@ TEST_F(FleetCanaryTest, OneLeaderJudgesEveryonesCountsAndTheOthersFollow) {
   EXPECT_TRUE(a.fleet.leading());
   EXPECT_FALSE(b.fleet.leading());
   EXPECT_EQ(b.fleet.json()["leader"], "a");
-  // Each reports 6 per arm a second: only both together reach min_requests (10) in a second.
-  for (int i = 0; i < 4 && a.run.step() == 0; ++i) second({&a, &b}, 6);
+  // Each reports 120 per arm a second: only both together reach the 200 tries per arm the
+  // latency test needs before a step may pass, in a second.
+  for (int i = 0; i < 4 && a.run.step() == 0; ++i) second({&a, &b}, 120);
   ASSERT_GE(a.run.step(), 1u);
-  EXPECT_GE(a.run.baseline().requests, 12u) << "the leader judged b's counts too";
+  EXPECT_GE(a.run.baseline().requests, 240u) << "the leader judged b's counts too";
   // Without traffic the leader stops stepping (once the last counts are in); b catches up.
   for (int i = 0; i < 4 && b.run.step() != a.run.step(); ++i) second({&a, &b}, 0);
   EXPECT_EQ(b.run.step(), a.run.step());

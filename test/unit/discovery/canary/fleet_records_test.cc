@@ -33,6 +33,13 @@ ArmTotals arm(uint64_t requests, uint64_t errors, std::initializer_list<uint64_t
   return totals;
 }
 
+// Enough for a step to pass: every try timed (the latency test needs 200 per arm).
+ArmTotals judgedArm(uint64_t requests, uint64_t errors, uint64_t micros) {
+  ArmTotals totals = arm(requests, errors, {});
+  for (uint64_t i = 0; i < requests; ++i) totals.latency.record(micros);
+  return totals;
+}
+
 void expectSameArm(const ArmTotals& a, const ArmTotals& b) {
   EXPECT_EQ(a.requests, b.requests);
   EXPECT_EQ(a.errors, b.errors);
@@ -70,7 +77,7 @@ TEST(FleetRecordsTest, MalformedRecordsAreRejected) {
 TEST(FleetRecordsTest, StateSurvivesEncoding) {
   const auto start = Clock::now();
   CanaryRun run(canaryConfig(), start);
-  run.observe(arm(20, 0, {1000}), arm(20, 1, {2000}), start + seconds(2));
+  run.observe(judgedArm(200, 0, 1000), judgedArm(200, 1, 2000), start + seconds(2));
   ASSERT_EQ(run.step(), 1u);
   run.pause(start + seconds(3));
   FleetState state;
@@ -101,7 +108,7 @@ TEST(FleetRecordsTest, StateSurvivesEncoding) {
 TEST(FleetRecordsTest, ARestoredRunGoesOnFromTheStoredStep) {
   const auto start = Clock::now();
   CanaryRun leader(canaryConfig(), start);
-  leader.observe(arm(20, 0, {}), arm(20, 0, {}), start + seconds(2));
+  leader.observe(judgedArm(200, 0, 1000), judgedArm(200, 0, 1000), start + seconds(2));
   ASSERT_EQ(leader.weight(), 50u);
   std::string error;
   FleetState state{fingerprint(canaryConfig()), "a", leader.progress(start + seconds(2)), {}};
@@ -114,9 +121,9 @@ TEST(FleetRecordsTest, ARestoredRunGoesOnFromTheStoredStep) {
   ASSERT_TRUE(next.restore(decoded->progress, other_start));
   EXPECT_EQ(next.step(), 1u);
   EXPECT_EQ(next.weight(), 50u);
-  EXPECT_EQ(next.baseline().requests, 20u);
+  EXPECT_EQ(next.baseline().requests, 200u);
   // The step started (about) when the leader started it, so a second later it may pass.
-  next.observe(arm(20, 0, {}), arm(20, 0, {}), other_start + seconds(1));
+  next.observe(judgedArm(20, 0, 1000), judgedArm(20, 0, 1000), other_start + seconds(1));
   EXPECT_EQ(next.state(), State::Promoted);
   ASSERT_EQ(next.history().size(), 3u);
 
