@@ -109,7 +109,9 @@ std::string ConsulFleetStore::kvPath(const std::string& key) {
   std::string path = "/v1/kv";
   for (size_t start = 0;;) {
     const size_t slash = key.find('/', start);
-    path += "/" + urlEscape(key.substr(start, slash - start));
+    // Appended piece by piece: GCC 12's -Wrestrict misreads `"/" + std::string&&` at -O3.
+    path += '/';
+    path += urlEscape(key.substr(start, slash - start));
     if (slash == std::string::npos) return path;
     start = slash + 1;
   }
