@@ -1,4 +1,5 @@
-// Fuzzes the etcd gateway parsers: range replies, watch lines, lease replies, instance values.
+// Fuzzes the etcd gateway parsers: range, transaction and lease replies, watch lines, instance
+// values.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,6 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   std::string error;
   remora::discovery::etcd::parseRangeReply(input, error);
+  remora::discovery::etcd::parseTxnReply(input, error);
   remora::discovery::etcd::parseWatchMessage(input, error);
   remora::discovery::etcd::parseLeaseReply(input, error);
   remora::discovery::etcd::parseInstance(input, error);
