@@ -112,7 +112,9 @@ void CanaryController::onTimer(evutil_socket_t, short, void* self) {
 }
 
 void CanaryController::tick(Clock::time_point now) {
-  for (auto& [name, entry] : canaries_) {
+  for (auto& [canary_name, entry] : canaries_) {
+    // A named reference: clang 14 cannot capture a structured binding in a lambda.
+    const std::string& name = canary_name;
     const State state_before = entry.run->state();
     const uint32_t weight_before = entry.run->weight();
     const uint64_t baseline_errors = entry.pending_baseline.errors;
