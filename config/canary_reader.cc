@@ -13,6 +13,8 @@ namespace remora::config {
 namespace {
 
 constexpr uint64_t kMaxMinRequests = 1000000000;
+// A gate that failed this often in a row is asked again at the next step_interval anyway.
+constexpr uint64_t kMaxWebhookRetries = 10;
 
 void readSteps(YamlReader& reader, const Located& at, std::vector<uint32_t>& out) {
   std::optional<std::vector<Located>> items = reader.sequence(at, "steps");
@@ -76,6 +78,54 @@ void readAnalysis(YamlReader& reader, const Located& at, Canary::Analysis& out) 
   }
 }
 
+void readWebhookPhases(YamlReader& reader, const Located& at, Canary::Webhook& out) {
+  std::optional<std::vector<Located>> items = reader.sequence(at, "on");
+  if (!items) return;
+  if (items->empty()) {
+    reader.error(at.where, "on must list step, promote or both");
+    return;
+  }
+  out.on_step = false;
+  out.on_promote = false;
+  for (const Located& item : *items) {
+    std::optional<std::string> phase = reader.string(item, "on");
+    if (!phase) continue;
+    if (*phase == "step") {
+      out.on_step = true;
+    } else if (*phase == "promote") {
+      out.on_promote = true;
+    } else {
+      reader.error(item.where, "a webhook's on lists step or promote, not '" + *phase + "'");
+    }
+  }
+}
+
+void readWebhooks(YamlReader& reader, const Located& at, std::vector<Canary::Webhook>& out) {
+  std::optional<std::vector<Located>> items = reader.sequence(at, "webhooks");
+  if (!items) return;
+  for (const Located& item : *items) {
+    std::optional<Fields> fields =
+        reader.mapping(item, "webhook", {"url", "on", "timeout", "retries"});
+    if (!fields) continue;
+    Canary::Webhook hook;
+    reader.require(*fields, "webhook", "url");
+    if (const Field* f = fields->find("url")) {
+      if (auto url = reader.nonEmptyString(f->value, "url")) {
+        if (isHttpUrl(*url)) {
+          hook.url = *url;
+        } else {
+          reader.error(f->value.where,
+                       "a webhook's url must be an http:// or https:// URL, not '" + *url + "'");
+        }
+      }
+    }
+    if (const Field* f = fields->find("on")) readWebhookPhases(reader, f->value, hook);
+    readPositiveDuration(reader, *fields, "timeout", hook.timeout);
+    readInteger(reader, *fields, "retries", 0, kMaxWebhookRetries, hook.retries);
+    out.push_back(std::move(hook));
+  }
+}
+
 void readArm(YamlReader& reader, const Fields& fields, std::string_view key, Metadata& out) {
   const Field* f = fields.find(key);
   if (f == nullptr) return;
@@ -91,10 +141,10 @@ void readArm(YamlReader& reader, const Fields& fields, std::string_view key, Met
 Canary readCanary(YamlReader& reader, const Located& at) {
   Canary canary;
   canary.location = at.where;
-  std::optional<Fields> fields =
-      reader.mapping(at, "canary",
-                     {"name", "route", "cluster", "baseline", "canary", "steps", "step_interval",
-                      "min_requests", "sticky", "analysis", "deadline", "on_deadline", "fleet"});
+  std::optional<Fields> fields = reader.mapping(
+      at, "canary",
+      {"name", "route", "cluster", "baseline", "canary", "steps", "step_interval", "min_requests",
+       "sticky", "analysis", "deadline", "on_deadline", "fleet", "webhooks"});
   if (!fields) return canary;
   for (std::string_view key : {"name", "route", "cluster", "baseline", "canary"}) {
     reader.require(*fields, "canary", key);
@@ -142,6 +192,7 @@ Canary readCanary(YamlReader& reader, const Located& at) {
       }
     }
   }
+  if (const Field* f = fields->find("webhooks")) readWebhooks(reader, f->value, canary.webhooks);
   if (const Field* f = fields->find("fleet")) {
     if (auto fleet = reader.boolean(f->value, "fleet")) canary.fleet = *fleet;
   }

@@ -322,6 +322,17 @@ struct Canary {
   std::optional<Duration> deadline;
   enum class OnDeadline { Abort, Pause };
   OnDeadline on_deadline = OnDeadline::Abort;
+  // Gates: before moving on (a step, or the promotion), each webhook listed for that phase is
+  // POSTed the canary's figures and must answer 2xx; until all of them do, the canary holds its
+  // step, still judged. A refused gate is asked again after step_interval.
+  struct Webhook {
+    std::string url;  // http:// or https:// (checked against the system's CAs)
+    bool on_step = true;
+    bool on_promote = true;
+    Duration timeout{5000};  // per call
+    uint32_t retries = 2;    // more calls, a second apart, after one that failed or was refused
+  };
+  std::vector<Webhook> webhooks;
   // With an etcd or consul registry, the remoras running this canary decide together through
   // its KV store (one leader judges everyone's counts); false: this remora decides alone. Unset:
   // true with such a registry; `fleet: true` without one is an error.

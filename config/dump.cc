@@ -297,6 +297,16 @@ json canaryToJson(const Canary& canary) {
     sticky = {
         {canary.sticky_by == Canary::StickyBy::Header ? "header" : "cookie", canary.sticky_name}};
   }
+  json webhooks = json::array();
+  for (const Canary::Webhook& hook : canary.webhooks) {
+    json on = json::array();
+    if (hook.on_step) on.push_back("step");
+    if (hook.on_promote) on.push_back("promote");
+    webhooks.push_back({{"url", hook.url},
+                        {"on", on},
+                        {"timeout", formatDuration(hook.timeout)},
+                        {"retries", hook.retries}});
+  }
   return {{"name", canary.name},
           {"route", canary.route},
           {"cluster", canary.cluster},
@@ -309,6 +319,7 @@ json canaryToJson(const Canary& canary) {
           {"analysis", analysis},
           {"deadline", canary.deadline ? json(formatDuration(*canary.deadline)) : json(nullptr)},
           {"on_deadline", canary.on_deadline == Canary::OnDeadline::Abort ? "abort" : "pause"},
+          {"webhooks", webhooks},
           {"fleet", canary.fleet ? json(*canary.fleet) : json(nullptr)}};
 }
 

@@ -70,4 +70,11 @@ void UniqueNames::add(YamlReader& reader, const std::string& name, const SourceL
   }
 }
 
+bool isHttpUrl(std::string_view url) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (url.starts_with(scheme) && url.size() > scheme.size()) return true;
+  }
+  return false;
+}
+
 }  // namespace remora::config

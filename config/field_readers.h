@@ -33,6 +33,9 @@ void readInteger(YamlReader& reader, const Fields& fields, std::string_view key,
   }
 }
 
+// http:// or https:// followed by something.
+bool isHttpUrl(std::string_view url);
+
 // A block that is on by default: a mapping of `known` keys, or the string `off`, which sets
 // `enabled` to false. nullopt when it is off or not readable (then reported).
 std::optional<Fields> mappingOrOff(YamlReader& reader, const Located& at, std::string_view what,

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "config/field_readers.h"
+
 namespace remora::config {
 namespace {
 
@@ -13,19 +15,6 @@ void readString(YamlReader& reader, const Fields& fields, std::string_view key, 
   if (const Field* f = fields.find(key)) {
     if (auto value = reader.string(f->value, key)) out = *value;
   }
-}
-
-void readDuration(YamlReader& reader, const Fields& fields, std::string_view key, Duration& out) {
-  if (const Field* f = fields.find(key)) {
-    if (auto value = reader.duration(f->value, key)) out = *value;
-  }
-}
-
-bool isHttpUrl(const std::string& url) {
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (url.starts_with(scheme) && url.size() > scheme.size()) return true;
-  }
-  return false;
 }
 
 // An http:// or https:// URL without a path: the client adds the API paths.

@@ -57,6 +57,7 @@ void CanaryController::setConfig(const config::Config& config) {
     Entry entry;
     if (it != canaries_.end() && sameRelease(it->second.run->config(), canary)) {
       entry = std::move(it->second);
+      entry.run->setWebhooks(canary.webhooks);
     } else {
       entry.run = std::make_unique<CanaryRun>(canary, now);
       LOG_INFO("canary %s: %s, %u%% of route %s to %s", canary.name.c_str(),
@@ -137,7 +138,71 @@ void CanaryController::tick(Clock::time_point now) {
     entry.pending_baseline = {};
     entry.pending_canary = {};
     if (!entry.fleet) after(name, entry, state_before, weight_before);
+    askGate(name, entry, now);
   }
+}
+
+void CanaryController::askGate(const std::string& name, Entry& entry, Clock::time_point now) {
+  const CanaryRun& run = *entry.run;
+  // In a fleet the leader asks; a follower learns the outcome with the state.
+  const bool deciding = !entry.fleet || entry.fleet->leading();
+  const std::optional<Gate> gate = run.gateWanted();
+  if (!deciding || !gate || run.state() != State::Progressing) {
+    if (entry.gate) entry.gate->cancel();
+    return;
+  }
+  if ((entry.gate && entry.gate->asking()) || now < entry.gate_next_ask) return;
+  if (!http_) {
+    http_ = std::make_unique<discovery::HttpClient>(base_);
+    std::string error;
+    // https:// webhooks are checked against the system's CAs.
+    if (!http_->setTls({}, error)) LOG_WARN("canary webhooks: no TLS: %s", error.c_str());
+  }
+  if (!entry.gate) entry.gate = std::make_unique<WebhookGate>(*http_);
+  const config::Canary& c = run.config();
+  const bool last = *gate == Gate::Promote;
+  const uint32_t next_weight = last ? 100 : c.steps[run.step() + 1];
+  const nlohmann::json payload = {
+      {"canary", name},
+      {"gate", gateName(*gate)},
+      {"route", c.route},
+      {"cluster", c.cluster},
+      {"step", run.step() + 1},
+      {"weight", run.weight()},
+      {"next_weight", next_weight},
+      {"arms",
+       {{"baseline", {{"requests", run.baseline().requests}, {"errors", run.baseline().errors}}},
+        {"canary", {{"requests", run.canary().requests}, {"errors", run.canary().errors}}}}}};
+  LOG_INFO("canary %s: step %zu passed; asking the webhooks to approve %s", name.c_str(),
+           run.step() + 1, last ? "the promotion" : "the next step");
+  entry.gate->ask(c.webhooks, *gate, payload.dump(),
+                  [this, name](bool approved, const std::string& detail) {
+                    auto it = canaries_.find(name);
+                    if (it != canaries_.end())
+                      gateAnswered(it->first, it->second, approved, detail);
+                  });
+}
+
+void CanaryController::gateAnswered(const std::string& name, Entry& entry, bool approved,
+                                    const std::string& detail) {
+  const Clock::time_point now = Clock::now();
+  const Clock::duration again = entry.run->config().step_interval;
+  entry.gate_next_ask = approved ? Clock::time_point{} : now + again;
+  if (approved) {
+    LOG_INFO("canary %s: the webhooks approved", name.c_str());
+  } else {
+    LOG_WARN("canary %s: the webhooks did not approve: %s; asking again in %s", name.c_str(),
+             detail.c_str(), config::formatDuration(entry.run->config().step_interval).c_str());
+  }
+  if (entry.fleet) {
+    // Reported through `after` when the state or weight changes.
+    entry.fleet->answerGate(approved, detail, now);
+    return;
+  }
+  const State state_before = entry.run->state();
+  const uint32_t weight_before = entry.run->weight();
+  entry.run->gateAnswered(approved, detail, now);
+  after(name, entry, state_before, weight_before);
 }
 
 void CanaryController::after(const std::string& name, Entry& entry, State state_before,
@@ -240,6 +305,8 @@ std::string CanaryController::json() const {
          {"steps", c.steps},
          {"weight", run.weight()},
          {"reason", run.reason()},
+         {"waiting_for_webhooks",
+          run.gateWanted() ? nlohmann::json(gateName(*run.gateWanted())) : nlohmann::json()},
          {"arms", {{"baseline", armJson(run.baseline())}, {"canary", armJson(run.canary())}}},
          {"step_arms",
           {{"baseline", armJson(run.stepBaseline())}, {"canary", armJson(run.stepCanary())}}},

@@ -1,6 +1,7 @@
 // CanaryController: the main thread's canary releases. It sums what workers report of each arm,
 // lets each CanaryRun judge and step once a second, puts the weights into the next snapshot,
-// logs every step and decision, exports the canary metrics, and takes steering by hand. With a
+// logs every step and decision, exports the canary metrics, takes steering by hand, and asks a
+// canary's webhooks before it moves on. With a
 // fleet store, each canary not opted out is decided by one leader for every remora running it.
 #pragma once
 
@@ -17,6 +18,8 @@
 #include "discovery/canary/canary_run.h"
 #include "discovery/canary/fleet_canary.h"
 #include "discovery/canary/fleet_store.h"
+#include "discovery/canary/webhook_gate.h"
+#include "discovery/http_client.h"
 #include "discovery/snapshot_builder.h"
 #include "proxy/stats.h"
 
@@ -60,11 +63,16 @@ class CanaryController {
     ArmTotals pending_baseline;  // reported since the last tick
     ArmTotals pending_canary;
     std::unique_ptr<FleetCanary> fleet;  // null: this remora decides alone
+    std::unique_ptr<WebhookGate> gate;   // made when a step first waits at one
+    Clock::time_point gate_next_ask{};   // after a refusal: step_interval later
   };
 
   void tick(Clock::time_point now);
   void coordinate(const std::string& name, Entry& entry);
   void after(const std::string& name, Entry& entry, State state_before, uint32_t weight_before);
+  void askGate(const std::string& name, Entry& entry, Clock::time_point now);
+  void gateAnswered(const std::string& name, Entry& entry, bool approved,
+                    const std::string& detail);
   void refreshWeights();
   void exportMetrics(const std::string& name, const Entry& entry);
   static void onTimer(evutil_socket_t, short, void* self);
@@ -74,6 +82,8 @@ class CanaryController {
   std::function<void()> changed_;
   event* timer_;
   std::unique_ptr<FleetStore> store_;  // before the canaries: their calls go through it
+  // The webhooks' client, made for the first gate; before the canaries, whose calls it makes.
+  std::unique_ptr<discovery::HttpClient> http_;
   std::map<std::string, Entry, std::less<>> canaries_;
   discovery::CanaryWeights weights_;
 };

@@ -63,6 +63,8 @@ const char* stateName(State state) {
   return "unknown";
 }
 
+const char* gateName(Gate gate) { return gate == Gate::Step ? "step" : "promote"; }
+
 const char* steeringName(Steering steering) {
   switch (steering) {
     case Steering::Promote:
@@ -118,6 +120,7 @@ void CanaryRun::startStep(size_t index, Clock::time_point now) {
 
 void CanaryRun::finish(State state, std::string reason) {
   state_ = state;
+  gate_wanted_.reset();
   reason_ = std::move(reason);
   if (!history_.empty()) {
     StepRecord& current = history_.back();
@@ -203,6 +206,7 @@ void CanaryRun::judge() {
 }
 
 void CanaryRun::stepDone(Clock::time_point now) {
+  gate_wanted_.reset();
   const Clock::duration elapsed = now - step_started_;
   const uint64_t wanted = config_.min_requests;
   // The latency test is always on, and needs a p99 of each arm before it can say anything: a step
@@ -212,17 +216,17 @@ void CanaryRun::stepDone(Clock::time_point now) {
   const bool enough =
       step_baseline_.requests >= wanted && step_canary_.requests >= wanted && latency_judged;
   if (elapsed >= config_.step_interval && enough) {
-    StepRecord& current = history_.back();
-    current.baseline_requests = step_baseline_.requests;
-    current.canary_requests = step_canary_.requests;
-    current.outcome = "passed";
-    reason_.clear();
-    state_ = State::Progressing;
-    if (step_ + 1 < config_.steps.size()) {
-      startStep(step_ + 1, now);
-    } else {
-      finish(State::Promoted, "every step passed");
+    const bool last = step_ + 1 >= config_.steps.size() || config_.steps[step_ + 1] >= 100;
+    const Gate gate = last ? Gate::Promote : Gate::Step;
+    if (gated(gate) && gate_open_for_ != step_) {
+      gate_wanted_ = gate;
+      state_ = State::Progressing;
+      reason_ = std::string("step passed; waiting for the webhooks to approve ") +
+                (last ? "the promotion" : "the next step");
+      if (!gate_refusal_.empty()) reason_ += ": " + gate_refusal_;
+      return;
     }
+    moveOn(now);
     return;
   }
   if (elapsed < config_.step_interval) return;
@@ -252,6 +256,45 @@ void CanaryRun::stepDone(Clock::time_point now) {
   reason_ = "waiting for traffic: " + counts;
 }
 
+bool CanaryRun::gated(Gate gate) const {
+  return std::any_of(config_.webhooks.begin(), config_.webhooks.end(), [&](const auto& hook) {
+    return gate == Gate::Step ? hook.on_step : hook.on_promote;
+  });
+}
+
+void CanaryRun::moveOn(Clock::time_point now) {
+  StepRecord& current = history_.back();
+  current.baseline_requests = step_baseline_.requests;
+  current.canary_requests = step_canary_.requests;
+  current.outcome = "passed";
+  reason_.clear();
+  state_ = State::Progressing;
+  gate_wanted_.reset();
+  gate_open_for_.reset();
+  gate_refusal_.clear();
+  if (step_ + 1 < config_.steps.size()) {
+    startStep(step_ + 1, now);
+  } else {
+    finish(State::Promoted, "every step passed");
+  }
+}
+
+bool CanaryRun::gateAnswered(bool approved, const std::string& detail, Clock::time_point now) {
+  if (!gate_wanted_ || state_ != State::Progressing) return false;
+  const uint32_t weight_before = weight();
+  const State state_before = state_;
+  if (approved) {
+    gate_open_for_ = step_;
+    gate_refusal_.clear();
+    stepDone(now);
+  } else {
+    gate_refusal_ = detail;
+    reason_ = std::string("step passed; waiting for the webhooks to approve ") +
+              (*gate_wanted_ == Gate::Promote ? "the promotion" : "the next step") + ": " + detail;
+  }
+  return state_ != state_before || weight() != weight_before;
+}
+
 bool CanaryRun::promote(Clock::time_point) {
   if (state_ == State::Promoted || state_ == State::Aborted) return false;
   finish(State::Promoted, "promoted by hand");
@@ -271,6 +314,7 @@ bool CanaryRun::pause(Clock::time_point) {
   }
   state_ = State::Paused;
   reason_ = "paused by hand";
+  gate_wanted_.reset();
   return true;
 }
 
@@ -282,6 +326,8 @@ bool CanaryRun::resume(Clock::time_point now) {
   step_started_ = now;
   step_baseline_ = {};
   step_canary_ = {};
+  gate_wanted_.reset();
+  gate_refusal_.clear();
   return true;
 }
 
@@ -345,6 +391,10 @@ bool CanaryRun::restore(const RunProgress& p, Clock::time_point now) {
   judgement_.max_error_rate_p = p.max_error_rate_p;
   judgement_.max_p99_p = p.max_p99_p;
   history_ = p.history;
+  // Gates are asked by whoever decides, and a new leader asks again.
+  gate_wanted_.reset();
+  gate_open_for_.reset();
+  gate_refusal_.clear();
   for (StepRecord& record : history_) record.started = since(record.started_wall);
   return true;
 }

@@ -54,6 +54,10 @@ struct StepRecord {
   std::string outcome;  // "" while it runs; "passed", "promoted", "aborted: ..."
 };
 
+// What a finished step moves on to, which webhooks may have to approve first.
+enum class Gate { Step, Promote };
+const char* gateName(Gate gate);
+
 // Steering by hand (POST /canaries/<name>/...).
 enum class Steering { Promote, Pause, Resume, Abort };
 const char* steeringName(Steering steering);
@@ -97,6 +101,17 @@ class CanaryRun {
   bool resume(Clock::time_point now);
   bool steer(Steering steering, Clock::time_point now);
 
+  // The gate a finished step waits at (its webhooks have not approved yet), if any.
+  std::optional<Gate> gateWanted() const { return gate_wanted_; }
+  // The webhooks' answer for the gate wanted: approved moves on at once; refused keeps the step,
+  // with `detail` (which webhook, what it said) in the reason. Returns true when the state or
+  // the weight changed.
+  bool gateAnswered(bool approved, const std::string& detail, Clock::time_point now);
+  // A reload that keeps the release may change its gates.
+  void setWebhooks(std::vector<config::Canary::Webhook> webhooks) {
+    config_.webhooks = std::move(webhooks);
+  }
+
   // What the run is at, at `now`.
   RunProgress progress(Clock::time_point now) const;
   // Takes over `progress` (the leader's decisions); false, changing nothing, when it does not fit
@@ -121,6 +136,8 @@ class CanaryRun {
   void startStep(size_t index, Clock::time_point now);
   void finish(State state, std::string reason);
   void stepDone(Clock::time_point now);
+  void moveOn(Clock::time_point now);
+  bool gated(Gate gate) const;
 
   config::Canary config_;
   State state_ = State::Progressing;
@@ -137,6 +154,10 @@ class CanaryRun {
   AlwaysValidPValue max_error_rate_test_;
   AlwaysValidPValue max_p99_test_;
   std::vector<StepRecord> history_;
+  std::optional<Gate> gate_wanted_;
+  // The step whose gate approved moving on; its refusal, shown until then.
+  std::optional<size_t> gate_open_for_;
+  std::string gate_refusal_;
 };
 
 }  // namespace remora::canary

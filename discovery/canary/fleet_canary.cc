@@ -244,6 +244,14 @@ FleetCanary::Steered FleetCanary::steer(Steering steering, Clock::time_point now
   return Steered::Forwarded;
 }
 
+void FleetCanary::answerGate(bool approved, const std::string& detail, Clock::time_point now) {
+  if (!leading_) return;
+  changeRun([&] { run_.gateAnswered(approved, detail, now); });
+  // A refusal changes only the reason, which followers show too.
+  decision_unsaved_ = true;
+  writeState(now);
+}
+
 nlohmann::json FleetCanary::json() const {
   nlohmann::json out = {{"coordinated", true},     {"registry", store_.kind()},
                         {"remora", store_.self()}, {"leader", leader_},

@@ -39,6 +39,9 @@ class FleetCanary {
   // against the state it follows and leaves it for the leader (Forwarded). `error` says why not.
   Steered steer(Steering steering, Clock::time_point now, std::string& error);
 
+  // As leader: the webhooks' answer for the gate the run waits at, written at once.
+  void answerGate(bool approved, const std::string& detail, Clock::time_point now);
+
   bool leading() const { return leading_; }
   // For /canaries: coordinated, the registry, this remora's id, the leader's, whether it leads.
   nlohmann::json json() const;

@@ -1,9 +1,11 @@
 // Canaries decided once for a fleet of remoras through a real registry: three remoras on a
 // three-member etcd (and on a Consul agent) run the same canary; one leads, all follow its steps
 // within a second, steering on a follower reaches the leader, when the leader is killed another
-// goes on from the stored step, and while etcd is down nobody decides and everyone keeps serving.
+// goes on from the stored step, while etcd is down nobody decides and everyone keeps serving, and
+// only the leader asks a canary's webhooks.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -314,6 +316,39 @@ TEST(CanaryFleet, WhileEtcdIsDownEveryRemoraKeepsItsWeightAndNobodyDecides) {
   followSteps(fleet, "promoted", deadlineIn(60s), failures);
   EXPECT_EQ(failures, "");
   EXPECT_TRUE(everyoneSees(true)) << fleet.describe();
+}
+
+TEST(CanaryFleet, OnlyTheLeaderAsksTheWebhooksAndEveryoneShowsTheAnswer) {
+  Etcd etcd(1);
+  std::atomic<int> gate_status{503};
+  ScriptedUpstream gate([&](UpstreamConnection& connection) {
+    while (auto request = connection.readRequest()) {
+      if (!connection.respond(gate_status.load(), "frozen")) return;
+    }
+  });
+  Fleet fleet(3, etcdRegistry(etcd),
+              "    steps: [20, 50]\n    min_requests: 20\n    webhooks:\n      - {url: \"http://" +
+                  gate.address() + "/\", on: [promote], retries: 0}\n");
+  ASSERT_TRUE(fleet.start());
+  auto everyoneRefused = [&] {
+    fleet.traffic();
+    const std::vector<json> canaries = fleet.canaries();
+    return std::all_of(canaries.begin(), canaries.end(), [](const json& c) {
+      return c.value("reason", "").find("answered 503 'frozen'") != std::string::npos;
+    });
+  };
+  ASSERT_TRUE(waitUntil(everyoneRefused, deadlineIn(60s))) << fleet.describe();
+  // Refused, the gate is asked again once a step_interval (1s), by the leader alone: three
+  // remoras asking would be three times as many.
+  const size_t before = gate.requestCount();
+  const Clock::time_point since = Clock::now();
+  waitUntil([&] { return Clock::now() - since >= 4s; }, deadlineIn(5s));
+  EXPECT_LE(gate.requestCount() - before, 6u);
+  for (const json& canary : fleet.canaries()) EXPECT_EQ(canary["weight"], 50) << canary.dump();
+  gate_status = 200;
+  std::string failures;
+  followSteps(fleet, "promoted", deadlineIn(30s), failures);
+  EXPECT_EQ(failures, "");
 }
 
 TEST(CanaryFleet, ACanaryWithFleetFalseDecidesAlone) {

@@ -1,8 +1,9 @@
 // Canary releases run by remora against real upstreams: a failing canary aborted and then sent
-// nothing, a clean one promoted, the x-remora-canary override, steering by hand, /canaries and
-// the canary metrics.
+// nothing, a clean one promoted, the x-remora-canary override, steering by hand, webhook gates,
+// /canaries and the canary metrics.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -102,6 +103,11 @@ canaries:
   // Sends requests on a keep-alive connection until the canary's state is `state` or the deadline
   // passes; returns the last /canaries entry.
   nlohmann::json driveUntil(const std::string& state, Deadline deadline) {
+    return driveUntil([&](const nlohmann::json& c) { return c.value("state", "") == state; },
+                      deadline);
+  }
+  nlohmann::json driveUntil(const std::function<bool(const nlohmann::json&)>& done,
+                            Deadline deadline) {
     HttpClient client(remora.port("edge"));
     nlohmann::json last;
     while (Clock::now() < deadline) {
@@ -110,7 +116,7 @@ canaries:
         if (!r.ok()) client.connect(remora.port("edge"));
       }
       last = canary();
-      if (last.value("state", "") == state) return last;
+      if (done(last)) return last;
     }
     return last;
   }
@@ -205,6 +211,69 @@ TEST(Canary, TheOverrideHeaderAndSteeringByHand) {
   EXPECT_EQ(f.remora.adminPost("/canaries/users-v2/abort").status, 200);
   EXPECT_EQ(f.canary()["state"], "aborted");
   EXPECT_EQ(f.canary()["reason"], "aborted by hand");
+}
+
+TEST(Canary, AWebhookGateHoldsTheStepUntilItAnswers2xx) {
+  std::atomic<int> gate_status{503};
+  ScriptedUpstream gate([&](UpstreamConnection& connection) {
+    while (auto request = connection.readRequest()) {
+      if (!connection.respond(gate_status.load(), "not yet")) return;
+    }
+  });
+  CanaryFixture f({}, {},
+                  "    steps: [20, 50]\n    min_requests: 30\n    webhooks:\n"
+                  "      - {url: \"http://" +
+                      gate.address() + "/approve\", on: [step], timeout: 1s, retries: 1}\n");
+  ASSERT_TRUE(f.started);
+  nlohmann::json held = f.driveUntil(
+      [](const nlohmann::json& c) {
+        return c.value("reason", "").find("answered 503 'not yet' (2 calls)") != std::string::npos;
+      },
+      deadlineIn(60s));
+  ASSERT_NE(held.value("reason", "").find("answered 503"), std::string::npos) << held.dump(2);
+  EXPECT_EQ(held["weight"], 20);
+  EXPECT_EQ(held["waiting_for_webhooks"], "step");
+  EXPECT_EQ(held["state"], "progressing");
+  ASSERT_GE(gate.requestCount(), 2u);
+  const HttpRequest asked = gate.requests().front();
+  EXPECT_EQ(asked.method, "POST");
+  EXPECT_EQ(asked.target, "/approve");
+  const nlohmann::json payload = nlohmann::json::parse(asked.body, nullptr, false);
+  EXPECT_EQ(payload.value("canary", ""), "users-v2") << asked.body;
+  EXPECT_EQ(payload.value("gate", ""), "step");
+  EXPECT_EQ(payload.value("weight", 0), 20);
+  EXPECT_EQ(payload.value("next_weight", 0), 50);
+  // Approved, it steps; the promotion is not gated (on: [step]).
+  gate_status = 200;
+  const nlohmann::json promoted = f.driveUntil("promoted", deadlineIn(60s));
+  ASSERT_EQ(promoted.value("state", ""), "promoted") << promoted.dump(2);
+  EXPECT_EQ(promoted["history"][1]["weight"], 50);
+  EXPECT_NE(f.remora.logs().find("canary users-v2: the webhooks approved"), std::string::npos)
+      << f.remora.logs();
+}
+
+TEST(Canary, AnUnreachableWebhookKeepsTheCanaryFromPromotion) {
+  RefusingPort nobody;
+  CanaryFixture f({}, {},
+                  "    steps: [50]\n    min_requests: 30\n    webhooks:\n"
+                  "      - {url: \"http://" +
+                      nobody.address() + "/\", retries: 0}\n");
+  ASSERT_TRUE(f.started);
+  const nlohmann::json held = f.driveUntil(
+      [](const nlohmann::json& c) {
+        return c.value("waiting_for_webhooks", nlohmann::json()) == "promote";
+      },
+      deadlineIn(60s));
+  EXPECT_EQ(held["weight"], 50) << held.dump(2);
+  const nlohmann::json still = f.driveUntil(
+      [](const nlohmann::json& c) {
+        return c.value("reason", "").find("(1 call)") != std::string::npos;
+      },
+      deadlineIn(30s));
+  EXPECT_EQ(still["state"], "progressing") << still.dump(2);
+  EXPECT_EQ(still["weight"], 50);
+  EXPECT_NE(f.remora.logs().find("the webhooks did not approve"), std::string::npos)
+      << f.remora.logs();
 }
 
 TEST(Canary, ACanaryThreeTimesSlowerAtP99IsAborted) {

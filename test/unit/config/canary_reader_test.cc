@@ -117,6 +117,53 @@ TEST(CanaryReaderTest, BadValuesAreErrorsWithTheirPlace) {
                           HasSubstr("t.yaml:34:18: on_deadline must be abort or pause")));
 }
 
+TEST(CanaryReaderTest, WebhooksDefaultToBothGatesAndReadEveryKey) {
+  auto config = loadOk(withCanary(R"(  - name: v2
+    route: users
+    cluster: users
+    baseline: {version: v1}
+    canary: {version: v2}
+    webhooks:
+      - url: http://127.0.0.1:9000/approve
+      - {url: "https://gate.example/ok", on: [promote], timeout: 2s, retries: 0}
+)"));
+  ASSERT_EQ(config->canaries.size(), 1u);
+  const auto& hooks = config->canaries[0].webhooks;
+  ASSERT_EQ(hooks.size(), 2u);
+  EXPECT_EQ(hooks[0].url, "http://127.0.0.1:9000/approve");
+  EXPECT_TRUE(hooks[0].on_step);
+  EXPECT_TRUE(hooks[0].on_promote);
+  EXPECT_EQ(hooks[0].timeout, Duration(5000));
+  EXPECT_EQ(hooks[0].retries, 2u);
+  EXPECT_FALSE(hooks[1].on_step);
+  EXPECT_TRUE(hooks[1].on_promote);
+  EXPECT_EQ(hooks[1].timeout, Duration(2000));
+  EXPECT_EQ(hooks[1].retries, 0u);
+}
+
+TEST(CanaryReaderTest, BadWebhooksAreErrorsWithTheirPlace) {
+  EXPECT_THAT(errorsOf(withCanary(R"(  - name: v2
+    route: users
+    cluster: users
+    baseline: {version: v1}
+    canary: {version: v2}
+    webhooks:
+      - url: ftp://gate/
+      - {url: http://gate/, on: [step, rollback]}
+      - {url: http://gate/, on: []}
+      - {on: [step]}
+      - {url: http://gate/, retries: 11, timeout: 0s}
+)")),
+              ElementsAre(HasSubstr("t.yaml:30:14: a webhook's url must be an http:// or "
+                                    "https:// URL, not 'ftp://gate/'"),
+                          HasSubstr("t.yaml:31:40: a webhook's on lists step or promote, not "
+                                    "'rollback'"),
+                          HasSubstr("t.yaml:32:33: on must list step, promote or both"),
+                          HasSubstr("t.yaml:33:9: webhook is missing required key 'url'"),
+                          HasSubstr("t.yaml:34:38: retries must be in 0..10, not 11"),
+                          HasSubstr("t.yaml:34:51: timeout must be more than 0")));
+}
+
 TEST(CanaryReaderTest, RoutesAndClustersAreChecked) {
   EXPECT_THAT(
       errorsOf(withCanary(

@@ -249,6 +249,86 @@ TEST(CanaryRun, AStepAtOneHundredPercentIsPromotion) {
 
 // The measure: 200 clean canaries (same error rate and latency in both arms), judged
 // every second through every step. At most 1 - confidence of them may be aborted.
+TEST(CanaryRun, AStepWaitsAtItsWebhookGateUntilApproved) {
+  config::Canary c = canaryConfig();
+  c.steps = {10, 50};
+  config::Canary::Webhook on_step;
+  on_step.on_promote = false;
+  c.webhooks = {on_step};
+  Clock::time_point now{};
+  CanaryRun run(c, now);
+  Traffic traffic;
+  for (int s = 0; s < 120; ++s) {
+    now += seconds(1);
+    traffic.second(run, now);
+  }
+  // The step passed long ago, but holds at 10% for its gate.
+  EXPECT_EQ(run.weight(), 10u);
+  EXPECT_EQ(run.state(), State::Progressing);
+  ASSERT_EQ(run.gateWanted(), Gate::Step);
+  EXPECT_NE(run.reason().find("waiting for the webhooks to approve the next step"),
+            std::string::npos)
+      << run.reason();
+  EXPECT_FALSE(run.gateAnswered(false, "webhook http://gate/ answered 503 (3 calls)", now));
+  EXPECT_EQ(run.weight(), 10u);
+  EXPECT_NE(run.reason().find("answered 503"), std::string::npos) << run.reason();
+  now += seconds(1);
+  traffic.second(run, now);
+  EXPECT_EQ(run.gateWanted(), Gate::Step);  // asked again later, by whoever asks
+  EXPECT_TRUE(run.gateAnswered(true, "", now));
+  EXPECT_EQ(run.weight(), 50u);
+  EXPECT_FALSE(run.gateWanted());
+  EXPECT_EQ(run.history()[0].outcome, "passed");
+  // The last step moves on to promotion, which this webhook does not gate.
+  traffic.runFor(run, now, 300);
+  EXPECT_EQ(run.state(), State::Promoted) << run.reason();
+}
+
+TEST(CanaryRun, APromotionGateHoldsTheLastStepAndAHarmfulCanaryIsStillAborted) {
+  config::Canary c = canaryConfig();
+  c.steps = {20};
+  config::Canary::Webhook on_promote;
+  on_promote.on_step = false;
+  c.webhooks = {on_promote};
+  Clock::time_point now{};
+  CanaryRun run(c, now);
+  Traffic traffic;
+  for (int s = 0; s < 120; ++s) {
+    now += seconds(1);
+    traffic.second(run, now);
+  }
+  EXPECT_EQ(run.gateWanted(), Gate::Promote);
+  EXPECT_NE(run.reason().find("approve the promotion"), std::string::npos) << run.reason();
+  // Waiting at a gate, the canary is still judged.
+  traffic.baseline_error_rate = 0;
+  traffic.canary_error_rate = 0.2;
+  traffic.runFor(run, now, 300);
+  EXPECT_EQ(run.state(), State::Aborted);
+  EXPECT_FALSE(run.gateWanted());
+  EXPECT_FALSE(run.gateAnswered(true, "", now));
+  EXPECT_EQ(run.weight(), 0u);
+}
+
+TEST(CanaryRun, PromotionByHandPassesTheGateAndPausingDropsIt) {
+  config::Canary c = canaryConfig();
+  c.steps = {20, 50};
+  c.webhooks = {config::Canary::Webhook{}};
+  Clock::time_point now{};
+  CanaryRun run(c, now);
+  Traffic traffic;
+  for (int s = 0; s < 120; ++s) {
+    now += seconds(1);
+    traffic.second(run, now);
+  }
+  ASSERT_EQ(run.gateWanted(), Gate::Step);
+  EXPECT_TRUE(run.pause(now));
+  EXPECT_FALSE(run.gateWanted());
+  EXPECT_FALSE(run.gateAnswered(true, "", now));
+  EXPECT_EQ(run.weight(), 20u);
+  EXPECT_TRUE(run.promote(now));
+  EXPECT_EQ(run.weight(), 100u);
+}
+
 TEST(CanaryRun, FalseAbortsOverTwoHundredCleanCanariesStayWithinOneMinusConfidence) {
   int aborted = 0;
   constexpr int kCanaries = 200;
