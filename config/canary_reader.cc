@@ -8,6 +8,7 @@
 #include "config/duration.h"
 #include "config/field_readers.h"
 #include "config/http_syntax.h"
+#include "config/mirror_reader.h"
 
 namespace remora::config {
 namespace {
@@ -144,7 +145,7 @@ Canary readCanary(YamlReader& reader, const Located& at) {
   std::optional<Fields> fields = reader.mapping(
       at, "canary",
       {"name", "route", "cluster", "baseline", "canary", "steps", "step_interval", "min_requests",
-       "sticky", "analysis", "deadline", "on_deadline", "fleet", "webhooks"});
+       "sticky", "analysis", "deadline", "on_deadline", "fleet", "webhooks", "shadow"});
   if (!fields) return canary;
   for (std::string_view key : {"name", "route", "cluster", "baseline", "canary"}) {
     reader.require(*fields, "canary", key);
@@ -193,6 +194,13 @@ Canary readCanary(YamlReader& reader, const Located& at) {
     }
   }
   if (const Field* f = fields->find("webhooks")) readWebhooks(reader, f->value, canary.webhooks);
+  if (const Field* f = fields->find("shadow")) {
+    canary.shadow = readCanaryShadow(reader, f->value);
+    if (canary.shadow) {
+      canary.shadow->cluster = canary.cluster;
+      canary.shadow->subset = canary.canary;
+    }
+  }
   if (const Field* f = fields->find("fleet")) {
     if (auto fleet = reader.boolean(f->value, "fleet")) canary.fleet = *fleet;
   }
@@ -300,6 +308,11 @@ void checkCanaries(YamlReader& reader, const Config& config) {
       reader.error(canary.location, "canary '" + canary.name + "': route '" + canary.route +
                                         "' must send to `cluster: " + canary.cluster +
                                         "` without a subset or split (the canary splits it)");
+    }
+    if (canary.shadow && route.mirror) {
+      reader.error(canary.location, "canary '" + canary.name + "': route '" + canary.route +
+                                        "' has a mirror: a canary in shadow mode mirrors its "
+                                        "route to the canary itself");
     }
     if (!taken.insert({place->listener, place->virtual_host, place->route}).second) {
       reader.error(canary.location, "canary '" + canary.name + "': route '" + canary.route +

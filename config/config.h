@@ -137,10 +137,14 @@ struct Route {
 // A copy whose route has no timeout still gets one: a shadow never lives unbounded.
 inline constexpr Duration kDefaultMirrorTimeout{15000};
 
-// The deadline of a route's mirror copies: the mirror's own, else the route's, else the default.
-inline Duration mirrorTimeout(const Route& route) {
-  if (route.mirror && route.mirror->timeout) return *route.mirror->timeout;
+// The deadline of copies `mirror` makes of `route`'s requests: the mirror's own, else the
+// route's, else the default.
+inline Duration mirrorTimeout(const Mirror& mirror, const Route& route) {
+  if (mirror.timeout) return *mirror.timeout;
   return route.timeout.count() != 0 ? route.timeout : kDefaultMirrorTimeout;
+}
+inline Duration mirrorTimeout(const Route& route) {
+  return route.mirror ? mirrorTimeout(*route.mirror, route) : mirrorTimeout(Mirror{}, route);
 }
 
 struct VirtualHost {
@@ -333,6 +337,10 @@ struct Canary {
     uint32_t retries = 2;    // more calls, a second apart, after one that failed or was refused
   };
   std::vector<Webhook> webhooks;
+  // Shadow mode: before any user is sent to the canary, a step at weight 0 in which the canary
+  // subset gets copies of `percent` of the route's requests (mirror settings; cluster and subset
+  // are the canary's), judged on those copies' outcomes against the baseline's.
+  std::optional<Mirror> shadow;
   // With an etcd or consul registry, the remoras running this canary decide together through
   // its KV store (one leader judges everyone's counts); false: this remora decides alone. Unset:
   // true with such a registry; `fleet: true` without one is an error.

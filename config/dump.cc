@@ -307,6 +307,14 @@ json canaryToJson(const Canary& canary) {
                         {"timeout", formatDuration(hook.timeout)},
                         {"retries", hook.retries}});
   }
+  json shadow = nullptr;
+  if (const auto& s = canary.shadow) {
+    shadow = {{"percent", s->percent},
+              {"compare", s->compare},
+              {"max_body_bytes", s->max_body_bytes},
+              {"max_concurrent", s->max_concurrent},
+              {"timeout", s->timeout ? json(formatDuration(*s->timeout)) : json(nullptr)}};
+  }
   return {{"name", canary.name},
           {"route", canary.route},
           {"cluster", canary.cluster},
@@ -320,6 +328,7 @@ json canaryToJson(const Canary& canary) {
           {"deadline", canary.deadline ? json(formatDuration(*canary.deadline)) : json(nullptr)},
           {"on_deadline", canary.on_deadline == Canary::OnDeadline::Abort ? "abort" : "pause"},
           {"webhooks", webhooks},
+          {"shadow", shadow},
           {"fleet", canary.fleet ? json(*canary.fleet) : json(nullptr)}};
 }
 

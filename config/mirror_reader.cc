@@ -24,6 +24,27 @@ void readCompare(YamlReader& reader, const Located& at, Mirror& out) {
   if (auto compare = reader.boolean(at, "compare")) out.compare = *compare;
 }
 
+// The keys a route's mirror and a canary's shadow share.
+void readSettings(YamlReader& reader, const Fields& fields, Mirror& mirror) {
+  if (const Field* f = fields.find("percent")) {
+    if (auto percent = reader.number(f->value, "percent", 0, 100)) mirror.percent = *percent;
+  }
+  if (const Field* f = fields.find("compare")) readCompare(reader, f->value, mirror);
+  readSize(reader, fields, "max_body_bytes", 0, kMaxMirrorBodyBytes, mirror.max_body_bytes);
+  readInteger(reader, fields, "max_concurrent", 1, kMaxConcurrent, mirror.max_concurrent);
+  if (const Field* f = fields.find("timeout")) {
+    if (auto timeout = reader.duration(f->value, "timeout")) {
+      if (timeout->count() == 0) {
+        reader.error(f->value.where,
+                     "mirror timeout must be more than 0: a copy is never "
+                     "left without a deadline");
+      } else {
+        mirror.timeout = *timeout;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<Mirror> readMirror(YamlReader& reader, const Located& at, References& cluster_refs) {
@@ -41,24 +62,31 @@ std::optional<Mirror> readMirror(YamlReader& reader, const Located& at, Referenc
   if (const Field* f = fields->find("subset")) {
     if (auto subset = reader.stringMap(f->value, "subset")) mirror.subset = std::move(*subset);
   }
-  if (const Field* f = fields->find("percent")) {
-    if (auto percent = reader.number(f->value, "percent", 0, 100)) mirror.percent = *percent;
-  }
-  if (const Field* f = fields->find("compare")) readCompare(reader, f->value, mirror);
-  readSize(reader, *fields, "max_body_bytes", 0, kMaxMirrorBodyBytes, mirror.max_body_bytes);
-  readInteger(reader, *fields, "max_concurrent", 1, kMaxConcurrent, mirror.max_concurrent);
-  if (const Field* f = fields->find("timeout")) {
-    if (auto timeout = reader.duration(f->value, "timeout")) {
-      if (timeout->count() == 0) {
-        reader.error(f->value.where,
-                     "mirror timeout must be more than 0: a copy is never "
-                     "left without a deadline");
-      } else {
-        mirror.timeout = *timeout;
-      }
-    }
-  }
+  readSettings(reader, *fields, mirror);
   return mirror;
+}
+
+std::optional<Mirror> readCanaryShadow(YamlReader& reader, const Located& at) {
+  if (!at.node.IsMap()) {
+    std::optional<bool> on = reader.boolean(at, "shadow");
+    if (!on || !*on) return std::nullopt;
+    Mirror shadow;
+    shadow.location = at.where;
+    return shadow;
+  }
+  std::optional<Fields> fields = reader.mapping(
+      at, "shadow", {"percent", "compare", "max_body_bytes", "max_concurrent", "timeout"});
+  if (!fields) return std::nullopt;
+  Mirror shadow;
+  shadow.location = at.where;
+  readSettings(reader, *fields, shadow);
+  if (shadow.percent <= 0) {
+    reader.error(fields->find("percent")->value.where,
+                 "a canary's shadow percent must be more than 0: the shadow step is judged on "
+                 "its copies");
+    return std::nullopt;
+  }
+  return shadow;
 }
 
 }  // namespace remora::config

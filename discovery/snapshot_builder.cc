@@ -132,6 +132,12 @@ std::unique_ptr<const RouteTable> compileRoutes(const config::Config& config,
         compiled.canary = canary->second;
         addTarget(c.cluster, c.canary, 0);
         addTarget(c.cluster, c.baseline, 100);
+        // The loader refused a route with both a mirror and a canary in shadow mode.
+        if (c.shadow && !compiled.targets.empty()) {
+          compiled.mirror =
+              MirrorTarget{compiled.targets[0], std::make_shared<std::atomic<uint32_t>>(0)};
+          compiled.canary_shadow = true;
+        }
       } else if (!route.cluster.empty()) {
         addTarget(route.cluster, route.subset, 1);
       }
@@ -154,9 +160,12 @@ std::unique_ptr<RouteTable> routesForHealth(const RouteTable& configured,
     for (CompiledRoute& route : host.routes) {
       if (route.canary >= 0 && canary_weights != nullptr) {
         const auto index = static_cast<size_t>(route.canary);
-        const uint32_t weight = index < canary_weights->size() ? (*canary_weights)[index] : 0;
-        route.targets[0].weight = weight;
-        route.targets[1].weight = 100 - weight;
+        const CanaryShare share =
+            index < canary_weights->size() ? (*canary_weights)[index] : CanaryShare{};
+        route.targets[0].weight = share.weight;
+        route.targets[1].weight = 100 - share.weight;
+        // The canary's shadow copies go while its run is at the shadow step.
+        if (route.canary_shadow && !share.shadow) route.mirror.reset();
       }
       // In panic a subset balances over unhealthy endpoints too; a split target goes there only
       // when no target has a healthy one.

@@ -30,8 +30,14 @@ Result<std::shared_ptr<const LoadedConfig>> prepareConfig(
 // (which the snapshot keeps); texts are shared through `interner` (null: only within this
 // snapshot): pass the same one to every build so that they share with the previous snapshot too.
 // Endpoints `outliers` (may be null) has ejected are out of rotation but for panic.
-// Each canary's weight (percent of its route to the canary arm), by index in Config::canaries.
-using CanaryWeights = std::vector<uint32_t>;
+// Each canary's share of its route, by index in Config::canaries: the percent sent to the canary
+// arm, and whether the canary gets copies of the route's requests (its shadow step).
+struct CanaryShare {
+  uint32_t weight = 0;
+  bool shadow = false;
+  bool operator==(const CanaryShare&) const = default;
+};
+using CanaryWeights = std::vector<CanaryShare>;
 
 // `canary_weights` (may be null: every canary route goes to its baseline) as the canaries' runs
 // have them.

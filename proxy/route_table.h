@@ -44,6 +44,9 @@ struct CompiledRoute {
   int32_t canary = -1;
   // The cluster and subset of the route's `mirror:`; unset without one.
   std::optional<MirrorTarget> mirror;
+  // The mirror is the canary's shadow (its canary subset, its `shadow:` settings): set in a
+  // snapshot only while the canary's run is at its shadow step.
+  bool canary_shadow = false;
   // The route's own `filters:`, run after the listener's; built once per config.
   std::shared_ptr<const FilterFactories> filters;
 };

@@ -433,7 +433,8 @@ function renderCanaries(reply) {
                  badge(canary.state, canary.state),
                  el('span', {class: 'muted'},
                     `cluster ${canary.cluster} · route ${canary.route} · weight ` +
-                        `${canary.weight}% · ${stepText}`),
+                        `${canary.weight}% · ${stepText}` +
+                        (canary.shadow ? ' · shadow step: the canary gets copies only' : '')),
                  canary.reason ? el('span', {class: 'reason'}, canary.reason) : null),
               el('div', {class: 'canary-body'},
                  table([{text: 'arm'}, {text: 'requests', num: true},

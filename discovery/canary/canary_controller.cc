@@ -161,7 +161,7 @@ void CanaryController::askGate(const std::string& name, Entry& entry, Clock::tim
   if (!entry.gate) entry.gate = std::make_unique<WebhookGate>(*http_);
   const config::Canary& c = run.config();
   const bool last = *gate == Gate::Promote;
-  const uint32_t next_weight = last ? 100 : c.steps[run.step() + 1];
+  const uint32_t next_weight = last ? 100 : run.steps()[run.step() + 1];
   const nlohmann::json payload = {
       {"canary", name},
       {"gate", gateName(*gate)},
@@ -219,18 +219,19 @@ void CanaryController::after(const std::string& name, Entry& entry, State state_
     LOG_INFO("canary %s: %s: %s", name.c_str(), stateName(run.state()), run.reason().c_str());
   }
   exportMetrics(name, entry);
-  if (run.weight() != weight_before) {
-    refreshWeights();
-    changed_();
-  }
+  // A shadow step's end changes the snapshot too, weight or not (an abort stays at 0).
+  if (refreshWeights()) changed_();
 }
 
-void CanaryController::refreshWeights() {
-  weights_.assign(canaries_.size(), 0);
+bool CanaryController::refreshWeights() {
+  discovery::CanaryWeights next(canaries_.size());
   for (const auto& [name, entry] : canaries_) {
-    if (entry.index >= weights_.size()) weights_.resize(entry.index + 1, 0);
-    weights_[entry.index] = entry.run->weight();
+    if (entry.index >= next.size()) next.resize(entry.index + 1);
+    next[entry.index] = {entry.run->weight(), entry.run->shadowing()};
   }
+  const bool changed = next != weights_;
+  weights_ = std::move(next);
+  return changed;
 }
 
 void CanaryController::exportMetrics(const std::string& name, const Entry& entry) {
@@ -302,7 +303,8 @@ std::string CanaryController::json() const {
          {"canary_subset", c.canary},
          {"state", stateName(run.state())},
          {"step", run.step()},
-         {"steps", c.steps},
+         {"steps", run.steps()},  // as run: a shadow step first, at 0
+         {"shadow", run.shadowing()},
          {"weight", run.weight()},
          {"reason", run.reason()},
          {"waiting_for_webhooks",

@@ -44,7 +44,7 @@ class CanaryController {
   // or changed one starts over from its first step; one no longer written is dropped.
   void setConfig(const config::Config& config);
   void onReports(const CanaryReports& reports);
-  // Each canary's weight, by index in the config last given.
+  // Each canary's share of its route, by index in the config last given.
   const discovery::CanaryWeights& weights() const { return weights_; }
 
   // Forwarded: a follower left the request for the fleet's leader. The others set `error`.
@@ -73,7 +73,8 @@ class CanaryController {
   void askGate(const std::string& name, Entry& entry, Clock::time_point now);
   void gateAnswered(const std::string& name, Entry& entry, bool approved,
                     const std::string& detail);
-  void refreshWeights();
+  // True when a share changed: the next snapshot must carry it.
+  bool refreshWeights();
   void exportMetrics(const std::string& name, const Entry& entry);
   static void onTimer(evutil_socket_t, short, void* self);
 

@@ -95,17 +95,20 @@ void ArmTotals::add(const ArmTotals& other) {
 
 CanaryRun::CanaryRun(const config::Canary& config, Clock::time_point now)
     : config_(config),
+      steps_(config.steps),
       error_test_(kTau),
       latency_test_(kTau),
       max_error_rate_test_(kTau),
       max_p99_test_(kTau) {
+  // The shadow step comes first, at weight 0: the canary sees copies only.
+  if (config_.shadow) steps_.insert(steps_.begin(), 0);
   startStep(0, now);
 }
 
 uint32_t CanaryRun::weight() const {
   if (state_ == State::Promoted) return 100;
-  if (state_ == State::Aborted || config_.steps.empty()) return 0;
-  return config_.steps[step_];
+  if (state_ == State::Aborted || steps_.empty()) return 0;
+  return steps_[step_];
 }
 
 void CanaryRun::startStep(size_t index, Clock::time_point now) {
@@ -113,9 +116,9 @@ void CanaryRun::startStep(size_t index, Clock::time_point now) {
   step_started_ = now;
   step_baseline_ = {};
   step_canary_ = {};
-  history_.push_back({config_.steps[index], now, std::chrono::system_clock::now(), 0, 0, ""});
+  history_.push_back({steps_[index], now, std::chrono::system_clock::now(), 0, 0, ""});
   // A step at 100% leaves the baseline no traffic to be compared with: reaching it is promotion.
-  if (config_.steps[index] >= 100) finish(State::Promoted, "every step passed");
+  if (steps_[index] >= 100) finish(State::Promoted, "every step passed");
 }
 
 void CanaryRun::finish(State state, std::string reason) {
@@ -216,7 +219,7 @@ void CanaryRun::stepDone(Clock::time_point now) {
   const bool enough =
       step_baseline_.requests >= wanted && step_canary_.requests >= wanted && latency_judged;
   if (elapsed >= config_.step_interval && enough) {
-    const bool last = step_ + 1 >= config_.steps.size() || config_.steps[step_ + 1] >= 100;
+    const bool last = step_ + 1 >= steps_.size() || steps_[step_ + 1] >= 100;
     const Gate gate = last ? Gate::Promote : Gate::Step;
     if (gated(gate) && gate_open_for_ != step_) {
       gate_wanted_ = gate;
@@ -272,7 +275,7 @@ void CanaryRun::moveOn(Clock::time_point now) {
   gate_wanted_.reset();
   gate_open_for_.reset();
   gate_refusal_.clear();
-  if (step_ + 1 < config_.steps.size()) {
+  if (step_ + 1 < steps_.size()) {
     startStep(step_ + 1, now);
   } else {
     finish(State::Promoted, "every step passed");
@@ -366,7 +369,7 @@ RunProgress CanaryRun::progress(Clock::time_point now) const {
 }
 
 bool CanaryRun::restore(const RunProgress& p, Clock::time_point now) {
-  if (p.step >= config_.steps.size() || p.history.empty()) return false;
+  if (p.step >= steps_.size() || p.history.empty()) return false;
   const auto wall_now = std::chrono::system_clock::now();
   // Another machine's clock may run ahead: a step never started in the future.
   auto since = [&](std::chrono::system_clock::time_point wall) {

@@ -121,6 +121,13 @@ class CanaryRun {
   State state() const { return state_; }
   // The share of the route's traffic the canary arm gets, percent.
   uint32_t weight() const;
+  // Whether the canary is judged on copies of the route's requests (its shadow step), and no
+  // user is sent to it yet.
+  bool shadowing() const {
+    return config_.shadow && step_ == 0 && state_ != State::Promoted && state_ != State::Aborted;
+  }
+  // The steps' weights as run: with `shadow`, a first step at 0.
+  const std::vector<uint32_t>& steps() const { return steps_; }
   size_t step() const { return step_; }
   const std::string& reason() const { return reason_; }
   const Judgement& judgement() const { return judgement_; }
@@ -140,6 +147,7 @@ class CanaryRun {
   bool gated(Gate gate) const;
 
   config::Canary config_;
+  std::vector<uint32_t> steps_;
   State state_ = State::Progressing;
   size_t step_ = 0;
   Clock::time_point step_started_;

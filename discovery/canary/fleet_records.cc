@@ -121,25 +121,26 @@ ArmTotals difference(const ArmTotals& later, const ArmTotals& earlier) {
 std::string fingerprint(const config::Canary& c) {
   const auto& a = c.analysis;
   auto millis = [](config::Duration d) { return static_cast<int64_t>(d.count()); };
-  const json settings = {
-      {"name", c.name},
-      {"route", c.route},
-      {"cluster", c.cluster},
-      {"baseline", c.baseline},
-      {"canary", c.canary},
-      {"steps", c.steps},
-      {"step_interval_ms", millis(c.step_interval)},
-      {"min_requests", c.min_requests},
-      {"sticky_by", static_cast<int>(c.sticky_by)},
-      {"sticky_name", c.sticky_name},
-      {"max_error_rate_increase", a.max_error_rate_increase},
-      {"max_p99_ratio", a.max_p99_ratio},
-      {"min_p99_increase_ms", millis(a.min_p99_increase)},
-      {"confidence", a.confidence},
-      {"max_error_rate", a.max_error_rate ? json(*a.max_error_rate) : json(nullptr)},
-      {"max_p99_ms", a.max_p99 ? json(millis(*a.max_p99)) : json(nullptr)},
-      {"deadline_ms", c.deadline ? json(millis(*c.deadline)) : json(nullptr)},
-      {"on_deadline", static_cast<int>(c.on_deadline)}};
+  json settings = {{"name", c.name},
+                   {"route", c.route},
+                   {"cluster", c.cluster},
+                   {"baseline", c.baseline},
+                   {"canary", c.canary},
+                   {"steps", c.steps},
+                   {"step_interval_ms", millis(c.step_interval)},
+                   {"min_requests", c.min_requests},
+                   {"sticky_by", static_cast<int>(c.sticky_by)},
+                   {"sticky_name", c.sticky_name},
+                   {"max_error_rate_increase", a.max_error_rate_increase},
+                   {"max_p99_ratio", a.max_p99_ratio},
+                   {"min_p99_increase_ms", millis(a.min_p99_increase)},
+                   {"confidence", a.confidence},
+                   {"max_error_rate", a.max_error_rate ? json(*a.max_error_rate) : json(nullptr)},
+                   {"max_p99_ms", a.max_p99 ? json(millis(*a.max_p99)) : json(nullptr)},
+                   {"deadline_ms", c.deadline ? json(millis(*c.deadline)) : json(nullptr)},
+                   {"on_deadline", static_cast<int>(c.on_deadline)}};
+  // Written only when set, so that the runs of canaries without one keep their fingerprints.
+  if (c.shadow) settings["shadow_percent"] = c.shadow->percent;
   // FNV-1a: stable across builds and machines, which std::hash is not.
   uint64_t hash = 0xcbf29ce484222325ULL;
   for (unsigned char byte : settings.dump()) {

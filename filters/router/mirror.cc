@@ -68,8 +68,16 @@ void BodyHash::add(Buffer& data) {
 std::unique_ptr<Shadow> Shadow::start(filters::StreamContext& context, Upstreams& upstreams,
                                       const CompiledRoute& route, const RequestHeaders& request,
                                       bool end_stream) {
-  if (!route.mirror || !route.config->mirror) return nullptr;
-  const config::Mirror& config = *route.config->mirror;
+  if (!route.mirror) return nullptr;
+  // A canary's shadow step mirrors with the canary's settings, and its copies are judged.
+  const config::Mirror* settings = route.config->mirror ? &*route.config->mirror : nullptr;
+  int32_t canary = -1;
+  if (route.canary_shadow) {
+    canary = route.canary;
+    settings = &*context.snapshot().config->canaries[static_cast<size_t>(canary)].shadow;
+  }
+  if (settings == nullptr) return nullptr;
+  const config::Mirror& config = *settings;
   if (!inMirrorShare(config.percent, lbRandom())) return nullptr;
   const MirrorTarget& target = *route.mirror;
   const ClusterInfo& cluster = context.snapshot().clusters[target.target.cluster];
@@ -80,7 +88,10 @@ std::unique_ptr<Shadow> Shadow::start(filters::StreamContext& context, Upstreams
   }
   std::unique_ptr<Shadow> shadow(
       new Shadow(upstreams, context.sharedSnapshot(), config, target, context.loop()));
-  if (!shadow->send(request, end_stream, config::mirrorTimeout(*route.config))) return nullptr;
+  shadow->canary_ = canary;
+  if (!shadow->send(request, end_stream, config::mirrorTimeout(config, *route.config))) {
+    return nullptr;
+  }
   return shadow;
 }
 
@@ -280,6 +291,7 @@ void Shadow::finish(stats::MirrorResult result) {
                                       shadow_status_, nanosSince(started_));
   }
   record(result);
+  judgeForCanary(result);
   compareWhenBothKnown();
   // Alone since its stream ended and nothing more to wait for: it leaves the worker's set.
   if (upstreams_.detached().holds(*this)) {
@@ -293,6 +305,26 @@ void Shadow::compareWhenBothKnown() {
   const bool same = shadow_status_ / 100 == primary_status_ / 100 &&
                     (!config_.compare_body || shadow_hash_.value() == primary_hash_.value());
   record(same ? stats::MirrorResult::Match : stats::MirrorResult::Differ);
+}
+
+void Shadow::judgeForCanary(stats::MirrorResult result) {
+  if (canary_ < 0) return;
+  // A copy cut short for the primary's sake (body too long or too fast, client gone) says
+  // nothing of the canary; one it answered, failed or let time out does.
+  bool error = false;
+  switch (result) {
+    case stats::MirrorResult::Completed:
+      error = shadow_status_ >= 500;
+      break;
+    case stats::MirrorResult::Failed:
+    case stats::MirrorResult::Timeout:
+      error = true;
+      break;
+    default:
+      return;
+  }
+  upstreams_.canaryTallies().record(canary_, /*canary_arm=*/true, error,
+                                    nanosSince(started_) / 1000);
 }
 
 void Shadow::record(stats::MirrorResult result) {

@@ -1,6 +1,7 @@
-// Shadow: one fire-and-forget copy of a request to a route's `mirror:` cluster. It streams the
-// primary's body up to a limit, never slows the primary, outlives its stream when it must, and
-// with `compare` counts whether its answer matches the primary's.
+// Shadow: one fire-and-forget copy of a request to a route's `mirror:` cluster, or to a canary's
+// subset during its shadow step. It streams the primary's body up to a limit, never slows the
+// primary, outlives its stream when it must, with `compare` counts whether its answer matches the
+// primary's, and for a canary counts its outcome as the canary arm's.
 #pragma once
 
 #include <event2/event.h>
@@ -89,6 +90,8 @@ class Shadow final : public DetachedWork,
   void finish(stats::MirrorResult result);
   void compareWhenBothKnown();
   void record(stats::MirrorResult result);
+  // A canary's shadow step: the copy's outcome counts as the canary arm's.
+  void judgeForCanary(stats::MirrorResult result);
   static void onTimeout(evutil_socket_t, short, void* self);
 
   Upstreams& upstreams_;
@@ -123,6 +126,7 @@ class Shadow final : public DetachedWork,
   int primary_status_ = -1;  // -1: the primary has not finished
   BodyHash primary_hash_;
   bool compared_ = false;
+  int32_t canary_ = -1;  // the canary (Config::canaries) whose shadow step this copy serves
 };
 
 }  // namespace remora::router

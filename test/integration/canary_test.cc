@@ -276,6 +276,63 @@ TEST(Canary, AnUnreachableWebhookKeepsTheCanaryFromPromotion) {
       << f.remora.logs();
 }
 
+TEST(Canary, AFailingCanaryInShadowModeIsAbortedWithoutAUserEverReachingIt) {
+  CanaryFixture f(/*v2_fail_every=*/5,
+                  "    steps: [50, 100]\n    min_requests: 30\n    shadow: true\n");
+  ASSERT_TRUE(f.started);
+  EXPECT_EQ(f.canary()["shadow"], true);
+  EXPECT_EQ(f.canary()["weight"], 0);
+  HttpClient client(f.remora.port("edge"));
+  const Deadline deadline = deadlineIn(60s);
+  nlohmann::json last = nlohmann::json::object();
+  int requests = 0;
+  while (Clock::now() < deadline && last.value("state", "") != "aborted") {
+    for (int i = 0; i < 20; ++i, ++requests) {
+      HttpResponse r = client.request("GET", "/", {{"host", "users"}});
+      ASSERT_EQ(r.status, 200) << r;
+      // Every user is answered by the baseline; the canary's 500s reach nobody.
+      ASSERT_EQ(r.body, "v1") << "request " << requests;
+    }
+    last = f.canary();
+  }
+  ASSERT_EQ(last.value("state", ""), "aborted") << last.dump(2);
+  EXPECT_NE(last["reason"].get<std::string>().find("canary error rate"), std::string::npos)
+      << last["reason"];
+  EXPECT_EQ(last["history"].size(), 1u) << last.dump(2);
+  EXPECT_EQ(last["history"][0]["weight"], 0);
+  EXPECT_EQ(last["shadow"], false);
+  // The canary was judged on copies it really served.
+  EXPECT_GE(f.v2_served->load(), 30);
+  EXPECT_GT(last["arms"]["canary"]["errors"].get<int>(), 0);
+  const std::string metrics = f.remora.adminGet("/metrics").body;
+  EXPECT_GT(metricValue(metrics, "remora_mirror_requests_total",
+                        {{"cluster", "users"}, {"result", "completed"}}),
+            0)
+      << metrics;
+  // Aborted, the copies stop too, once the workers have the new snapshot.
+  for (int i = 0; i < 50; ++i) client.request("GET", "/", {{"host", "users"}});
+  const int v2_after = f.v2_served->load();
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(client.request("GET", "/", {{"host", "users"}}).body, "v1");
+  }
+  EXPECT_EQ(f.v2_served->load(), v2_after);
+}
+
+TEST(Canary, ACleanCanaryLeavesItsShadowStepForTheFirstRealStep) {
+  CanaryFixture f(/*v2_fail_every=*/0,
+                  "    steps: [20, 100]\n    min_requests: 30\n    shadow: {percent: 50}\n");
+  ASSERT_TRUE(f.started);
+  const nlohmann::json stepped = f.driveUntil(
+      [](const nlohmann::json& c) { return c.value("weight", 0) == 20; }, deadlineIn(60s));
+  ASSERT_EQ(stepped["weight"], 20) << stepped.dump(2);
+  EXPECT_EQ(stepped["shadow"], false);
+  EXPECT_EQ(stepped["history"][0]["weight"], 0);
+  EXPECT_EQ(stepped["history"][0]["outcome"], "passed");
+  EXPECT_EQ(stepped["steps"], nlohmann::json({0, 20, 100}));
+  EXPECT_NE(f.remora.logs().find("canary users-v2: step 2, 20% to the canary"), std::string::npos)
+      << f.remora.logs();
+}
+
 TEST(Canary, ACanaryThreeTimesSlowerAtP99IsAborted) {
   CanaryFixture f({.delay = 5ms}, {.delay = 15ms}, "    steps: [50, 100]\n    min_requests: 50\n");
   ASSERT_TRUE(f.started);

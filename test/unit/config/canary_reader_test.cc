@@ -164,6 +164,59 @@ TEST(CanaryReaderTest, BadWebhooksAreErrorsWithTheirPlace) {
                           HasSubstr("t.yaml:34:51: timeout must be more than 0")));
 }
 
+TEST(CanaryReaderTest, ShadowIsTrueOrMirrorSettingsAndTargetsTheCanarySubset) {
+  auto config =
+      loadOk(withCanary(R"(  - {name: a, route: users, cluster: users, baseline: {version: v1},
+     canary: {version: v2}, shadow: true}
+  - {name: b, route: out/api/0, cluster: users, baseline: {version: v1},
+     canary: {version: v3}, shadow: {percent: 25, max_concurrent: 10, timeout: 2s}}
+)"));
+  ASSERT_EQ(config->canaries.size(), 2u);
+  const auto& a = config->canaries[0].shadow;
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->cluster, "users");
+  EXPECT_EQ(a->subset.at("version"), "v2");
+  EXPECT_DOUBLE_EQ(a->percent, 100);
+  EXPECT_EQ(a->max_concurrent, 100u);
+  const auto& b = config->canaries[1].shadow;
+  ASSERT_TRUE(b);
+  EXPECT_DOUBLE_EQ(b->percent, 25);
+  EXPECT_EQ(b->max_concurrent, 10u);
+  EXPECT_EQ(*b->timeout, Duration(2000));
+  EXPECT_EQ(b->subset.at("version"), "v3");
+  EXPECT_FALSE(loadOk(withCanary("  - {name: c, route: users, cluster: users, baseline: {v: "
+                                 "1}, canary: {v: 2}, shadow: false}\n"))
+                   ->canaries[0]
+                   .shadow);
+}
+
+TEST(CanaryReaderTest, BadShadowsAreErrors) {
+  EXPECT_THAT(errorsOf(withCanary(R"(  - {name: a, route: users, cluster: users, baseline: {v: 1},
+     canary: {v: 2}, shadow: {percent: 0}}
+  - {name: b, route: out/api/0, cluster: users, baseline: {v: 1}, canary: {v: 2},
+     shadow: {cluster: other}}
+)")),
+              ElementsAre(HasSubstr("t.yaml:25:40: a canary's shadow percent must be more than 0"),
+                          HasSubstr("t.yaml:27:15: unknown key 'cluster' in shadow")));
+  const std::string mirrored = R"(listeners:
+  - name: edge
+    address: 127.0.0.1:15001
+    routes:
+      - name: users
+        match: {prefix: /}
+        cluster: users
+        mirror: {cluster: users}
+clusters:
+  - name: users
+    endpoints: [127.0.0.1:8080]
+canaries:
+  - {name: a, route: users, cluster: users, baseline: {v: 1}, canary: {v: 2}, shadow: true}
+)";
+  EXPECT_THAT(errorsOf(mirrored),
+              ElementsAre(HasSubstr("canary 'a': route 'users' has a mirror: a canary in shadow "
+                                    "mode mirrors its route to the canary itself")));
+}
+
 TEST(CanaryReaderTest, RoutesAndClustersAreChecked) {
   EXPECT_THAT(
       errorsOf(withCanary(

@@ -329,6 +329,64 @@ TEST(CanaryRun, PromotionByHandPassesTheGateAndPausingDropsIt) {
   EXPECT_EQ(run.weight(), 100u);
 }
 
+// Shadow mode: the copies' outcomes come in as the canary arm's while the weight is 0.
+struct ShadowTraffic {
+  double requests_per_second = 200;
+  double canary_error_rate = 0;
+  std::mt19937_64 rng{2};
+
+  void second(CanaryRun& run, Clock::time_point now) {
+    ArmTotals baseline;
+    ArmTotals canary;
+    std::uniform_real_distribution<double> u(0, 1);
+    for (int i = 0; i < static_cast<int>(requests_per_second); ++i) {
+      baseline.requests++;
+      baseline.latency.record(20000);
+      canary.requests++;
+      canary.errors += u(rng) < canary_error_rate;
+      canary.latency.record(20000);
+    }
+    run.observe(baseline, canary, now);
+  }
+};
+
+TEST(CanaryRun, AShadowStepComesFirstAtWeightZeroThenTheSteps) {
+  config::Canary c = canaryConfig();
+  c.steps = {10, 50};
+  c.shadow = config::Mirror{};
+  Clock::time_point now{};
+  CanaryRun run(c, now);
+  EXPECT_EQ(run.weight(), 0u);
+  EXPECT_TRUE(run.shadowing());
+  EXPECT_EQ(run.steps(), (std::vector<uint32_t>{0, 10, 50}));
+  ShadowTraffic traffic;
+  for (int s = 0; s < 61 && run.shadowing(); ++s) {
+    now += seconds(1);
+    traffic.second(run, now);
+  }
+  EXPECT_FALSE(run.shadowing());
+  EXPECT_EQ(run.weight(), 10u);
+  EXPECT_EQ(run.history()[0].weight, 0u);
+  EXPECT_EQ(run.history()[0].outcome, "passed");
+}
+
+TEST(CanaryRun, AFailingShadowIsAbortedBeforeAnyUserReachesIt) {
+  config::Canary c = canaryConfig();
+  c.shadow = config::Mirror{};
+  Clock::time_point now{};
+  CanaryRun run(c, now);
+  ShadowTraffic traffic;
+  traffic.canary_error_rate = 0.05;
+  for (int s = 0; s < 60 && run.state() != State::Aborted; ++s) {
+    now += seconds(1);
+    traffic.second(run, now);
+  }
+  EXPECT_EQ(run.state(), State::Aborted);
+  EXPECT_FALSE(run.shadowing());
+  EXPECT_EQ(run.weight(), 0u);
+  EXPECT_EQ(run.history().size(), 1u);  // it never left the shadow step
+}
+
 TEST(CanaryRun, FalseAbortsOverTwoHundredCleanCanariesStayWithinOneMinusConfidence) {
   int aborted = 0;
   constexpr int kCanaries = 200;
