@@ -163,11 +163,7 @@ void CanaryRun::judge() {
   }
   const bool canary_tail = canary_.latency.count() >= kMinLatencySamples;
   if (canary_tail && baseline_.latency.count() >= kMinLatencySamples) {
-    const auto baseline_p99 = static_cast<double>(baseline_.latency.quantile(0.99));
-    const auto floor_us = static_cast<double>(
-        std::chrono::duration_cast<std::chrono::microseconds>(analysis.min_p99_increase).count());
-    j.latency_threshold_us = static_cast<uint64_t>(
-        std::max(analysis.max_p99_ratio * baseline_p99, baseline_p99 + floor_us));
+    j.latency_threshold_us = latencyThreshold();
     const Estimate e = tailAbove(canary_.latency, j.latency_threshold_us);
     j.latency_p = latency_test_.update(e.effect, e.variance);
   }
@@ -206,6 +202,15 @@ void CanaryRun::judge() {
                 std::chrono::duration_cast<std::chrono::microseconds>(*analysis.max_p99).count())) +
             " (" + pText(j.max_p99_p, j.alpha) + ")");
   }
+}
+
+uint64_t CanaryRun::latencyThreshold() const {
+  const config::Canary::Analysis& analysis = config_.analysis;
+  const auto baseline_p99 = static_cast<double>(baseline_.latency.quantile(0.99));
+  const auto floor_us = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::microseconds>(analysis.min_p99_increase).count());
+  return static_cast<uint64_t>(
+      std::max(analysis.max_p99_ratio * baseline_p99, baseline_p99 + floor_us));
 }
 
 void CanaryRun::stepDone(Clock::time_point now) {
@@ -393,6 +398,10 @@ bool CanaryRun::restore(const RunProgress& p, Clock::time_point now) {
   judgement_.latency_p = p.latency_p;
   judgement_.max_error_rate_p = p.max_error_rate_p;
   judgement_.max_p99_p = p.max_p99_p;
+  // What the leader compares the canary's tail with, for /canaries on a follower.
+  const bool tails = baseline_.latency.count() >= kMinLatencySamples &&
+                     canary_.latency.count() >= kMinLatencySamples;
+  judgement_.latency_threshold_us = tails ? latencyThreshold() : 0;
   history_ = p.history;
   // Gates are asked by whoever decides, and a new leader asks again.
   gate_wanted_.reset();

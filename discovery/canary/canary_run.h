@@ -140,6 +140,8 @@ class CanaryRun {
 
  private:
   void judge();
+  // max_p99_ratio x the baseline's p99, at least the baseline's p99 + min_p99_increase.
+  uint64_t latencyThreshold() const;
   void startStep(size_t index, Clock::time_point now);
   void finish(State state, std::string reason);
   void stepDone(Clock::time_point now);

@@ -122,6 +122,9 @@ TEST(FleetRecordsTest, ARestoredRunGoesOnFromTheStoredStep) {
   EXPECT_EQ(next.step(), 1u);
   EXPECT_EQ(next.weight(), 50u);
   EXPECT_EQ(next.baseline().requests, 200u);
+  // A follower shows the tail threshold the leader judges with.
+  EXPECT_GT(next.judgement().latency_threshold_us, 0u);
+  EXPECT_EQ(next.judgement().latency_threshold_us, leader.judgement().latency_threshold_us);
   // The step started (about) when the leader started it, so a second later it may pass.
   next.observe(judgedArm(20, 0, 1000), judgedArm(20, 0, 1000), other_start + seconds(1));
   EXPECT_EQ(next.state(), State::Promoted);
