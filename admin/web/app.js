@@ -400,6 +400,15 @@ function recordCanary(canary, seen) {
   return history;
 }
 
+// Who decides the canary: this remora alone, or the fleet's leader through the registry.
+function fleetText(fleet) {
+  if (!fleet || !fleet.coordinated) return 'decided by this remora alone';
+  const who = fleet.leading ? 'this remora leads' : `led by ${fleet.leader || 'nobody yet'}`;
+  const reach = fleet.registry_reachable === false
+      ? ` · ${fleet.registry} unreachable${fleet.last_error ? `: ${fleet.last_error}` : ''}` : '';
+  return `fleet through ${fleet.registry}: ${who}${reach}`;
+}
+
 function renderCanaries(reply) {
   const body = parseJson(reply);
   if (reply.status === 404 || (body && Array.isArray(body.canaries) &&
@@ -435,7 +444,10 @@ function renderCanaries(reply) {
                     `cluster ${canary.cluster} · route ${canary.route} · weight ` +
                         `${canary.weight}% · ${stepText}` +
                         (canary.shadow ? ' · shadow step: the canary gets copies only' : '')),
-                 canary.reason ? el('span', {class: 'reason'}, canary.reason) : null),
+                 canary.reason ? el('span', {class: 'reason'}, canary.reason) : null,
+                 canary.fleet ? el('span', {class: 'muted', 'data-fleet': ''},
+                                   fleetText(canary.fleet))
+                              : null),
               el('div', {class: 'canary-body'},
                  table([{text: 'arm'}, {text: 'requests', num: true},
                         {text: 'errors', num: true}, {text: 'error rate', num: true},

@@ -1,6 +1,7 @@
 // The admin's web page (GET /): served from the binary with its headers, only on the full admin,
 // and rendered by a real browser (headless Chromium) against a running remora with a healthy and an
-// ejected endpoint; the screenshot is kept under the build tree.
+// ejected endpoint, and against one with two canaries (one decided through etcd, one aborted by
+// hand); the screenshots are kept under the build tree.
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -154,7 +155,7 @@ TEST_F(WebPage, ChromiumRendersClustersAndEndpointStates) {
     EXPECT_NE(row.find("data-state=\"healthy\""), std::string::npos) << row;
     EXPECT_NE(row.find(">healthy<"), std::string::npos) << row;
   }
-  // The listener from /config_dump, and no canaries (remora has no /canaries yet: 404).
+  // The listener from /config_dump, and no canaries (an empty /canaries).
   EXPECT_NE(dom.find("data-listener=\"edge\""), std::string::npos) << dom;
   EXPECT_NE(dom.find("id=\"no-canaries\""), std::string::npos) << dom;
   EXPECT_EQ(dom.find("page error"), std::string::npos) << dom;
@@ -169,45 +170,64 @@ TEST_F(WebPage, ChromiumRendersClustersAndEndpointStates) {
   std::cout << "web page screenshot: " << png << "\n";
 }
 
-// /canaries comes with another issue; until then a stand-in admin serves the page's files and the
-// JSON shape /canaries will have, so that the canary view is rendered by a browser too.
-TEST(WebPageCanaries, ChromiumRendersEachCanarysStateArmsAndChart) {
+// Two canaries on a real remora: users-v2 decided through a real etcd (this remora leads) and
+// held at its first step, orders-v3 decided alone and aborted by hand.
+constexpr char kCanaryConfig[] = R"(admin: {address: "127.0.0.1:0"}
+workers: 1
+registry:
+  etcd: {endpoints: {{etcd}}, lease_ttl: 2s}
+listeners:
+  - name: edge
+    address: "127.0.0.1:0"
+    routes:
+      - {name: users, match: {prefix: /users}, cluster: users}
+      - {name: orders, match: {prefix: /orders}, cluster: orders}
+clusters:
+  - name: users
+    endpoints: [{address: "{{v1}}", meta: {version: v1}}, {address: "{{v2}}", meta: {version: v2}}]
+  - name: orders
+    endpoints: [{address: "{{v1}}", meta: {version: v1}}, {address: "{{v2}}", meta: {version: v2}}]
+canaries:
+  - {name: users-v2, route: users, cluster: users, baseline: {version: v1},
+     canary: {version: v2}, steps: [25, 50, 100], min_requests: 1000000}
+  - {name: orders-v3, route: orders, cluster: orders, baseline: {version: v1},
+     canary: {version: v2}, steps: [10, 100], fleet: false}
+)";
+
+TEST(WebPageCanaries, ChromiumRendersEachCanarysStateArmsFleetAndChart) {
   const std::string chromium_binary = HeadlessChromium::find();
   ASSERT_FALSE(chromium_binary.empty())
       << "chromium is not installed (Debian package `chromium`; .ci/install-test-deps installs it)";
-  const std::filesystem::path web = std::filesystem::path(REMORA_SOURCE_DIR) / "admin/web";
-  const std::map<std::string, std::pair<std::string, std::string>> paths = {
-      {"/", {"text/html; charset=utf-8", readFile(web / "index.html")}},
-      {"/app.js", {"text/javascript; charset=utf-8", readFile(web / "app.js")}},
-      {"/ready", {"text/plain", "READY\n"}},
-      {"/metrics", {"text/plain", "# no samples\n"}},
-      {"/config_dump", {"application/json", R"({"version": 1, "config": {"listeners": []}})"}},
-      {"/clusters",
-       {"application/json",
-        R"({"version": 1, "clusters": [], "registry": {"kind": "none", "lifecycle": "READY"}})"}},
-      {"/canaries", {"application/json", R"json({"canaries": [
-{"name": "users-v2", "cluster": "users", "route": "outbound/users/0", "state": "progressing",
- "step": 1, "steps": [5, 25, 50, 100], "weight": 25, "reason": "",
- "arms": {"baseline": {"requests": 1200, "errors": 3, "error_rate": 0.0025, "p99_seconds": 0.041},
-          "canary": {"requests": 310, "errors": 1, "error_rate": 0.0032, "p99_seconds": 0.044}}},
-{"name": "orders-v3", "cluster": "orders", "route": "outbound/orders/0", "state": "aborted",
- "step": 0, "steps": [10, 100], "weight": 0, "reason": "error rate 4.1% vs 0.2% (limit +1%)",
- "arms": {"baseline": {"requests": 900, "errors": 2, "error_rate": 0.0022, "p99_seconds": 0.030},
-          "canary": {"requests": 98, "errors": 4, "error_rate": 0.041, "p99_seconds": 0.090}}}]})json"}},
-  };
-  ScriptedUpstream admin([&](UpstreamConnection& c) {
-    while (auto request = c.readRequest(deadlineIn(30s))) {
-      auto found = paths.find(request->target.substr(0, request->target.find('?')));
-      const bool ok = found == paths.end() ? c.respond(404, "no such path\n")
-                                           : c.respond(200, found->second.second,
-                                                       {{"Content-Type", found->second.first}});
-      if (!ok) return;
-    }
-  });
+  Etcd etcd(1);
+  ScriptedUpstream v1(ScriptedUpstream::respondWith(200, "v1"));
+  ScriptedUpstream v2(ScriptedUpstream::respondWith(200, "v2"));
+  Remora remora;
+  ASSERT_TRUE(remora.start(
+      render(kCanaryConfig,
+             {{"etcd", etcd.yamlEndpoints()}, {"v1", v1.address()}, {"v2", v2.address()}})));
+  ASSERT_TRUE(waitUntil([&] { return remora.canary("users-v2")["fleet"]["leading"] == true; },
+                        deadlineIn(10s)))
+      << remora.adminGet("/canaries").body;
+  HttpClient client(remora.port("edge"));
+  constexpr int kRequests = 40;
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_EQ(client.request("GET", "/users", {{"host", "users"}}).status, 200);
+  }
+  EXPECT_EQ(remora.adminPost("/canaries/orders-v3/abort").status, 200);
+  // The counts the page will show: every request reported (workers report once a second).
+  int baseline_requests = 0;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        const nlohmann::json arms = remora.canary("users-v2")["arms"];
+        baseline_requests = arms["baseline"].value("requests", 0);
+        return baseline_requests + arms["canary"].value("requests", 0) == kRequests;
+      },
+      deadlineIn(10s)))
+      << remora.adminGet("/canaries").body;
 
   HeadlessChromium chromium(chromium_binary);
-  const CommandResult result =
-      chromium.dumpDom("http://" + admin.address() + "/", 4000ms, deadlineIn(60s));
+  const std::string url = "http://127.0.0.1:" + std::to_string(remora.adminPort()) + "/";
+  const CommandResult result = chromium.dumpDom(url, 4000ms, deadlineIn(60s));
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const std::string& dom = result.out;
   const std::string progressing = elementWith(dom, "div", "data-canary=\"users-v2\"");
@@ -215,14 +235,17 @@ TEST(WebPageCanaries, ChromiumRendersEachCanarysStateArmsAndChart) {
   EXPECT_NE(progressing.find("<h3>users-v2</h3>"), std::string::npos) << progressing;
   EXPECT_NE(progressing.find(">progressing<"), std::string::npos) << progressing;
   EXPECT_NE(progressing.find("weight 25%"), std::string::npos) << progressing;
-  EXPECT_NE(progressing.find("step 2 of 4"), std::string::npos) << progressing;
+  EXPECT_NE(progressing.find("step 1 of 3"), std::string::npos) << progressing;
+  EXPECT_NE(progressing.find("fleet through etcd: this remora leads"), std::string::npos)
+      << progressing;
   const std::string baseline = elementWith(dom, "tr", "data-arm=\"baseline\"");
-  EXPECT_NE(baseline.find(">1200<"), std::string::npos) << baseline;
-  EXPECT_NE(baseline.find("0.25%"), std::string::npos) << baseline;
-  EXPECT_NE(baseline.find("41.0 ms"), std::string::npos) << baseline;
+  EXPECT_NE(baseline.find(">" + std::to_string(baseline_requests) + "<"), std::string::npos)
+      << baseline << " (" << baseline_requests << " baseline requests)";
+  EXPECT_NE(baseline.find("0.00%"), std::string::npos) << baseline;
   const std::string aborted = elementWith(dom, "div", "data-canary=\"orders-v3\"");
   EXPECT_NE(aborted.find(">aborted<"), std::string::npos) << aborted;
-  EXPECT_NE(aborted.find("error rate 4.1% vs 0.2% (limit +1%)"), std::string::npos) << aborted;
+  EXPECT_NE(aborted.find("aborted by hand"), std::string::npos) << aborted;
+  EXPECT_NE(aborted.find("decided by this remora alone"), std::string::npos) << aborted;
   // One chart per canary.
   size_t charts = 0;
   for (size_t at = dom.find("<canvas width=\"560\""); at != std::string::npos;
@@ -235,8 +258,7 @@ TEST(WebPageCanaries, ChromiumRendersEachCanarysStateArmsAndChart) {
 
   const std::string png = artifactPath("web_page_canaries.png");
   std::filesystem::remove(png);
-  const CommandResult shot = chromium.screenshot("http://" + admin.address() + "/", png, 1280, 900,
-                                                 4000ms, deadlineIn(60s));
+  const CommandResult shot = chromium.screenshot(url, png, 1280, 900, 4000ms, deadlineIn(60s));
   EXPECT_EQ(shot.exit_code, 0) << shot.err;
   EXPECT_TRUE(std::filesystem::exists(png)) << shot.err;
   RecordProperty("screenshot", png);
