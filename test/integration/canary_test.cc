@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "integration/harness/harness.h"
@@ -172,6 +173,40 @@ TEST(Canary, ACleanCanaryIsPromotedStepByStep) {
   }
   EXPECT_NE(f.remora.logs().find("canary users-v2: step 2, 50% to the canary"), std::string::npos)
       << f.remora.logs();
+}
+
+TEST(Canary, AThousandStickyKeysOnlyEverMoveFromBaselineToCanary) {
+  CanaryFixture f(
+      /*v2_fail_every=*/0,
+      "    steps: [5, 25, 50, 100]\n    min_requests: 30\n    sticky: {header: x-user}\n");
+  ASSERT_TRUE(f.started);
+  HttpClient client(f.remora.port("edge"));
+  std::vector<bool> on_canary(1000, false);
+  std::set<int> weights_seen;
+  std::string moved_back;
+  const Deadline deadline = deadlineIn(120s);
+  while (Clock::now() < deadline && moved_back.empty()) {
+    const nlohmann::json canary = f.canary();
+    if (canary.value("state", "") == "promoted") break;
+    weights_seen.insert(canary.value("weight", -1));
+    for (int key = 0; key < 1000; ++key) {
+      HttpResponse r =
+          client.request("GET", "/", {{"host", "users"}, {"x-user", std::to_string(key)}});
+      ASSERT_EQ(r.status, 200) << r;
+      const bool canary_arm = r.body == "v2";
+      if (on_canary[key] && !canary_arm) {
+        moved_back = "key " + std::to_string(key) + " went back to the baseline at weight " +
+                     std::to_string(f.canary().value("weight", -1));
+        break;
+      }
+      on_canary[key] = canary_arm;
+    }
+  }
+  EXPECT_EQ(moved_back, "");
+  EXPECT_EQ(f.canary().value("state", ""), "promoted") << f.canary().dump(2);
+  // Every step was seen, each with a full pass of the keys.
+  EXPECT_TRUE(weights_seen.contains(5) && weights_seen.contains(25) && weights_seen.contains(50))
+      << ::testing::PrintToString(weights_seen);
 }
 
 TEST(Canary, TheOverrideHeaderAndSteeringByHand) {
