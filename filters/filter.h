@@ -17,6 +17,9 @@ struct event_base;
 namespace remora {
 struct CompiledRoute;
 struct Snapshot;
+namespace stats {
+class WorkerStats;
+}  // namespace stats
 }  // namespace remora
 
 namespace remora::filters {
@@ -79,6 +82,8 @@ class StreamContext {
   virtual const CompiledRoute* route() const = 0;
   // A share of that snapshot, for work that outlives the stream (a shadow copy).
   virtual std::shared_ptr<const Snapshot> sharedSnapshot() const = 0;
+  // The worker's counters, for a filter's own metrics.
+  virtual stats::WorkerStats& workerStats() = 0;
 
   // --- For the terminal filter (the router), which produces the response. ---
   // The response, passed back through the other filters' response hooks to the client.

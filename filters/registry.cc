@@ -3,6 +3,7 @@
 
 #include "filters/access_log/access_log_filter.h"
 #include "filters/headers/headers_filter.h"
+#include "filters/rate_limit/rate_limit_filter.h"
 
 namespace remora::filters {
 
@@ -18,6 +19,7 @@ struct Entry {
 constexpr Entry kFilters[] = {
     {"access_log", &createAccessLogFilterFactory},
     {"headers", &createHeadersFilterFactory},
+    {"rate_limit", &createRateLimitFilterFactory},
 };
 
 }  // namespace

@@ -169,13 +169,22 @@ void WorkerStats::recordMirror(std::string_view cluster, MirrorResult result) {
   bump(clusterCells(cluster).mirror[static_cast<size_t>(result)], 1);
 }
 
-void WorkerStats::recordAcceptError(std::string_view listener) {
+ListenerCells& WorkerStats::listenerCells(std::string_view listener) {
   auto it = listeners_.find(listener);
   if (it == listeners_.end()) {
     std::lock_guard<std::mutex> lock(mutex_);
     it = listeners_.emplace(std::string(listener), std::make_unique<ListenerCells>()).first;
   }
-  bump(it->second->accept_errors, 1);
+  return *it->second;
+}
+
+void WorkerStats::recordAcceptError(std::string_view listener) {
+  bump(listenerCells(listener).accept_errors, 1);
+}
+
+void WorkerStats::recordRateLimited(std::string_view listener, bool shadow) {
+  ListenerCells& cells = listenerCells(listener);
+  bump(shadow ? cells.rate_limit_shadowed : cells.rate_limited, 1);
 }
 
 RequestCells& WorkerStats::cells(Table& table, LastLookup& last, std::string_view key,
@@ -273,14 +282,37 @@ std::string Registry::render() const {
   addCounterByLabel(overflow, "cluster", "remora_upstream_retry_overflow_total",
                     "Retries not made because the cluster's retry budget was spent", families);
   std::map<std::string, uint64_t> accept_errors;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> rate_limited;  // enforced, shadow
   for (const auto& worker : workers_) {
     worker->forEachListener([&](const std::string& listener, const ListenerCells& cells) {
       accept_errors[listener] += cells.accept_errors.load(std::memory_order_relaxed);
+      auto& [enforced, shadow] = rate_limited[listener];
+      enforced += cells.rate_limited.load(std::memory_order_relaxed);
+      shadow += cells.rate_limit_shadowed.load(std::memory_order_relaxed);
     });
   }
+  std::erase_if(accept_errors, [](const auto& item) { return item.second == 0; });
   addCounterByLabel(accept_errors, "listener", "remora_downstream_accept_errors_total",
                     "Failed accepts of client connections (out of file descriptors, ...)",
                     families);
+  {
+    prometheus::MetricFamily family{"remora_rate_limited_total",
+                                    "Requests a rate_limit filter refused (mode enforced: "
+                                    "answered 429) or would have (mode shadow)",
+                                    prometheus::MetricType::Counter,
+                                    {}};
+    for (const auto& [listener, counts] : rate_limited) {
+      const auto [enforced, shadow] = counts;
+      for (const auto& [mode, value] : {std::pair{"enforced", enforced}, {"shadow", shadow}}) {
+        if (value == 0) continue;
+        prometheus::ClientMetric metric;
+        metric.label = {{"listener", listener}, {"mode", mode}};
+        metric.counter.value = static_cast<double>(value);
+        family.metric.push_back(std::move(metric));
+      }
+    }
+    if (!family.metric.empty()) families.push_back(std::move(family));
+  }
   {
     // Counted by the access log's own rings and writers, off the workers' stats.
     prometheus::MetricFamily family{"remora_access_log_dropped_total",

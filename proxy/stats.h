@@ -61,6 +61,10 @@ struct ClusterCells {
 // Per-listener counters beside the request cells.
 struct ListenerCells {
   std::atomic<uint64_t> accept_errors{0};  // accept(2) calls that failed
+  // Requests a `rate_limit` filter of the listener (or of one of its routes) refused, and those
+  // it would have refused but for `shadow: true`.
+  std::atomic<uint64_t> rate_limited{0};
+  std::atomic<uint64_t> rate_limit_shadowed{0};
 };
 
 struct TransparentHash {
@@ -82,6 +86,7 @@ class WorkerStats {
   // `cluster` is the mirror's, the one the copy goes to.
   void recordMirror(std::string_view cluster, MirrorResult result);
   void recordAcceptError(std::string_view listener);
+  void recordRateLimited(std::string_view listener, bool shadow);
 
   struct Entry {
     std::map<std::string, std::string> labels;
@@ -119,6 +124,7 @@ class WorkerStats {
                                                                    std::string_view),
                       std::string_view a, std::string_view b);
   ClusterCells& clusterCells(std::string_view cluster);
+  ListenerCells& listenerCells(std::string_view listener);
 
   mutable std::mutex mutex_;
   Table downstream_;

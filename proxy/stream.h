@@ -64,6 +64,7 @@ class Stream : public Deferrable, public Recycled<Stream>, private IdleSweeper::
     const Snapshot& snapshot() const override { return *stream->snapshot_; }
     const CompiledRoute* route() const override { return stream->route_; }
     std::shared_ptr<const Snapshot> sharedSnapshot() const override { return stream->snapshot_; }
+    stats::WorkerStats& workerStats() override { return stream->host_.stats(); }
     void encodeHeaders(ResponseHeaders& headers, bool end_stream) override;
     void encodeData(Buffer& data, bool end_stream) override;
     void encodeTrailers(HeaderMap& trailers) override;

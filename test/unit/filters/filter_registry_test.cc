@@ -33,11 +33,31 @@ TEST(FilterRegistryTest, BuildsKnownFilters) {
   EXPECT_EQ(firstError(filterFrom("      - access_log:\n")), "");
   EXPECT_EQ(firstError(filterFrom("      - headers: {request: {add: {x-a: b}, remove: [x-c]}}\n")),
             "");
+  EXPECT_EQ(firstError(filterFrom("      - rate_limit: {requests_per_second: 100}\n")), "");
+  EXPECT_EQ(firstError(filterFrom("      - rate_limit: {requests_per_second: 0.5, burst: 5, key: "
+                                  "{header: X-Api-Key}, max_keys: 100, shadow: true}\n")),
+            "");
+  EXPECT_EQ(firstError(filterFrom("      - rate_limit: {requests_per_second: 10, key: "
+                                  "{source_ip: true}}\n")),
+            "");
+}
+
+TEST(FilterRegistryTest, BadRateLimitsAreLocated) {
+  EXPECT_EQ(firstError(filterFrom("      - rate_limit: {burst: 5}\n")),
+            "f.yaml:5:9: rate_limit filter is missing required key 'requests_per_second'");
+  EXPECT_EQ(firstError(filterFrom("      - rate_limit: {requests_per_second: 0}\n")),
+            "f.yaml:5:43: requests_per_second must be in 0.001..1e+06, not 0");
+  EXPECT_EQ(firstError(filterFrom("      - rate_limit: {requests_per_second: 1, burst: 0}\n")),
+            "f.yaml:5:53: burst must be in 1..1000000000, not 0");
+  EXPECT_EQ(
+      firstError(filterFrom(
+          "      - rate_limit: {requests_per_second: 1, key: {header: a, source_ip: true}}\n")),
+      "f.yaml:5:51: key takes exactly one of header or source_ip");
 }
 
 TEST(FilterRegistryTest, UnknownFilterNamesTheKnownOnes) {
   EXPECT_EQ(firstError(filterFrom("      - rate_limitt: {}\n")),
-            "f.yaml:5:9: unknown filter 'rate_limitt' (known: access_log, headers)");
+            "f.yaml:5:9: unknown filter 'rate_limitt' (known: access_log, headers, rate_limit)");
 }
 
 TEST(FilterRegistryTest, BadFilterConfigIsLocated) {

@@ -35,6 +35,7 @@ class FakeContext : public filters::StreamContext {
   std::shared_ptr<const Snapshot> sharedSnapshot() const override {
     return std::shared_ptr<const Snapshot>(std::shared_ptr<const Snapshot>(), &snapshot_);
   }
+  stats::WorkerStats& workerStats() override { return stats_; }
   void encodeHeaders(ResponseHeaders& headers, bool end_stream) override {
     log.push_back("response " + std::to_string(headers.status) + (end_stream ? " end" : ""));
     answered = true;
@@ -59,6 +60,7 @@ class FakeContext : public filters::StreamContext {
   const Snapshot& snapshot_;
   const CompiledRoute* route_;
   filters::StreamInfo info_;
+  stats::WorkerStats stats_;
 };
 
 class FakeRequest : public UpstreamRequest {
