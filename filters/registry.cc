@@ -2,6 +2,7 @@
 #include "filters/registry.h"
 
 #include "filters/access_log/access_log_filter.h"
+#include "filters/fault/fault_filter.h"
 #include "filters/headers/headers_filter.h"
 #include "filters/rate_limit/rate_limit_filter.h"
 
@@ -18,6 +19,7 @@ struct Entry {
 
 constexpr Entry kFilters[] = {
     {"access_log", &createAccessLogFilterFactory},
+    {"fault", &createFaultFilterFactory},
     {"headers", &createHeadersFilterFactory},
     {"rate_limit", &createRateLimitFilterFactory},
 };

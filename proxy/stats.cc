@@ -95,6 +95,26 @@ void addCounterByLabel(const std::map<std::string, uint64_t>& totals, const char
   out.push_back(std::move(family));
 }
 
+// Per listener, two counts told apart by `label` (`values` names them, in the pair's order);
+// zeros are left out.
+void addCounterByTwoLabels(const std::map<std::string, std::pair<uint64_t, uint64_t>>& totals,
+                           const char* label, std::pair<const char*, const char*> values,
+                           const char* name, const char* help,
+                           std::vector<prometheus::MetricFamily>& out) {
+  prometheus::MetricFamily family{name, help, prometheus::MetricType::Counter, {}};
+  for (const auto& [listener, counts] : totals) {
+    for (const auto& [value, count] :
+         {std::pair{values.first, counts.first}, {values.second, counts.second}}) {
+      if (count == 0) continue;
+      prometheus::ClientMetric metric;
+      metric.label = {{"listener", listener}, {label, value}};
+      metric.counter.value = static_cast<double>(count);
+      family.metric.push_back(std::move(metric));
+    }
+  }
+  if (!family.metric.empty()) out.push_back(std::move(family));
+}
+
 // Single writer: a relaxed load and store is enough and cheaper than fetch_add.
 void bump(std::atomic<uint64_t>& cell, uint64_t by) {
   cell.store(cell.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
@@ -180,6 +200,11 @@ ListenerCells& WorkerStats::listenerCells(std::string_view listener) {
 
 void WorkerStats::recordAcceptError(std::string_view listener) {
   bump(listenerCells(listener).accept_errors, 1);
+}
+
+void WorkerStats::recordFault(std::string_view listener, FaultKind kind) {
+  ListenerCells& cells = listenerCells(listener);
+  bump(kind == FaultKind::Abort ? cells.faults_aborted : cells.faults_delayed, 1);
 }
 
 void WorkerStats::recordRateLimited(std::string_view listener, bool shadow) {
@@ -283,36 +308,28 @@ std::string Registry::render() const {
                     "Retries not made because the cluster's retry budget was spent", families);
   std::map<std::string, uint64_t> accept_errors;
   std::map<std::string, std::pair<uint64_t, uint64_t>> rate_limited;  // enforced, shadow
+  std::map<std::string, std::pair<uint64_t, uint64_t>> faults;        // aborted, delayed
   for (const auto& worker : workers_) {
     worker->forEachListener([&](const std::string& listener, const ListenerCells& cells) {
       accept_errors[listener] += cells.accept_errors.load(std::memory_order_relaxed);
       auto& [enforced, shadow] = rate_limited[listener];
       enforced += cells.rate_limited.load(std::memory_order_relaxed);
       shadow += cells.rate_limit_shadowed.load(std::memory_order_relaxed);
+      auto& [aborted, delayed] = faults[listener];
+      aborted += cells.faults_aborted.load(std::memory_order_relaxed);
+      delayed += cells.faults_delayed.load(std::memory_order_relaxed);
     });
   }
   std::erase_if(accept_errors, [](const auto& item) { return item.second == 0; });
   addCounterByLabel(accept_errors, "listener", "remora_downstream_accept_errors_total",
                     "Failed accepts of client connections (out of file descriptors, ...)",
                     families);
-  {
-    prometheus::MetricFamily family{"remora_rate_limited_total",
-                                    "Requests a rate_limit filter refused (mode enforced: "
-                                    "answered 429) or would have (mode shadow)",
-                                    prometheus::MetricType::Counter,
-                                    {}};
-    for (const auto& [listener, counts] : rate_limited) {
-      const auto [enforced, shadow] = counts;
-      for (const auto& [mode, value] : {std::pair{"enforced", enforced}, {"shadow", shadow}}) {
-        if (value == 0) continue;
-        prometheus::ClientMetric metric;
-        metric.label = {{"listener", listener}, {"mode", mode}};
-        metric.counter.value = static_cast<double>(value);
-        family.metric.push_back(std::move(metric));
-      }
-    }
-    if (!family.metric.empty()) families.push_back(std::move(family));
-  }
+  addCounterByTwoLabels(rate_limited, "mode", {"enforced", "shadow"}, "remora_rate_limited_total",
+                        "Requests a rate_limit filter refused (mode enforced: answered 429) or "
+                        "would have (mode shadow)",
+                        families);
+  addCounterByTwoLabels(faults, "kind", {"abort", "delay"}, "remora_faults_injected_total",
+                        "Requests a fault filter aborted or delayed", families);
   {
     // Counted by the access log's own rings and writers, off the workers' stats.
     prometheus::MetricFamily family{"remora_access_log_dropped_total",

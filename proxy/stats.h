@@ -65,7 +65,11 @@ struct ListenerCells {
   // it would have refused but for `shadow: true`.
   std::atomic<uint64_t> rate_limited{0};
   std::atomic<uint64_t> rate_limit_shadowed{0};
+  std::atomic<uint64_t> faults_aborted{0};  // by a `fault` filter of the listener or its routes
+  std::atomic<uint64_t> faults_delayed{0};
 };
+
+enum class FaultKind : uint8_t { Abort, Delay };
 
 struct TransparentHash {
   using is_transparent = void;
@@ -87,6 +91,7 @@ class WorkerStats {
   void recordMirror(std::string_view cluster, MirrorResult result);
   void recordAcceptError(std::string_view listener);
   void recordRateLimited(std::string_view listener, bool shadow);
+  void recordFault(std::string_view listener, FaultKind kind);
 
   struct Entry {
     std::map<std::string, std::string> labels;

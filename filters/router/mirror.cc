@@ -35,14 +35,6 @@ std::string shadowAuthority(std::string_view authority) {
   return out;
 }
 
-bool inMirrorShare(double percent, uint64_t random) {
-  if (percent >= 100) return true;
-  if (percent <= 0) return false;
-  // The top 53 bits as a fraction in [0, 1), exactly representable.
-  const double point = static_cast<double>(random >> 11) * 0x1p-53;
-  return point * 100 < percent;
-}
-
 void BodyHash::add(Buffer& data) {
   // Read in place, a few segments at a time: the bytes still go on to the client.
   constexpr int kChunksAtOnce = 8;
@@ -78,7 +70,7 @@ std::unique_ptr<Shadow> Shadow::start(filters::StreamContext& context, Upstreams
   }
   if (settings == nullptr) return nullptr;
   const config::Mirror& config = *settings;
-  if (!inMirrorShare(config.percent, lbRandom())) return nullptr;
+  if (!inShare(config.percent, lbRandom())) return nullptr;
   const MirrorTarget& target = *route.mirror;
   const ClusterInfo& cluster = context.snapshot().clusters[target.target.cluster];
   if (target.in_flight->fetch_add(1, std::memory_order_relaxed) >= config.max_concurrent) {

@@ -29,9 +29,6 @@ namespace remora::router {
 // `host-shadow[:port]`: the authority a copy carries, so that the shadow can tell copies apart.
 std::string shadowAuthority(std::string_view authority);
 
-// Whether a request falls in a mirror's share; `random` is uniform over 64 bits.
-bool inMirrorShare(double percent, uint64_t random);
-
 // FNV-1a over a response body, chunk by chunk, for `compare: {body: true}`.
 class BodyHash {
  public:

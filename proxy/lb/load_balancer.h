@@ -33,5 +33,8 @@ std::unique_ptr<LoadBalancer> makeLoadBalancer(config::LbPolicy policy);
 uint64_t lbRandom();
 // Uniform in [0, bound), for bound > 0.
 uint64_t lbRandomBelow(uint64_t bound);
+// Whether a request falls in a share of `percent` (a mirror's copies, injected faults);
+// `random` is uniform over 64 bits.
+bool inShare(double percent, uint64_t random);
 
 }  // namespace remora

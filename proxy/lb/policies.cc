@@ -45,4 +45,12 @@ uint64_t lbRandomBelow(uint64_t bound) {
   return static_cast<uint64_t>((static_cast<unsigned __int128>(lbRandom()) * bound) >> 64);
 }
 
+bool inShare(double percent, uint64_t random) {
+  if (percent >= 100) return true;
+  if (percent <= 0) return false;
+  // The top 53 bits as a fraction in [0, 1), exactly representable.
+  const double point = static_cast<double>(random >> 11) * 0x1p-53;
+  return point * 100 < percent;
+}
+
 }  // namespace remora

@@ -42,6 +42,24 @@ TEST(FilterRegistryTest, BuildsKnownFilters) {
             "");
 }
 
+TEST(FilterRegistryTest, FaultsAreReadAndBadOnesLocated) {
+  EXPECT_EQ(firstError(filterFrom("      - fault: {abort: {status: 503, percent: 10}, delay: "
+                                  "{duration: 1s, percent: 5}, max_active: 10}\n")),
+            "");
+  EXPECT_EQ(firstError(filterFrom("      - fault: {abort: {grpc_status: 14}}\n")), "");
+  EXPECT_EQ(firstError(filterFrom("      - fault: {headers: true}\n")), "");
+  EXPECT_EQ(firstError(filterFrom("      - fault: {}\n")),
+            "f.yaml:5:9: fault filter needs abort, delay, or headers: true");
+  EXPECT_EQ(firstError(filterFrom("      - fault: {abort: {status: 503, grpc_status: 2}}\n")),
+            "f.yaml:5:24: abort takes exactly one of status or grpc_status");
+  EXPECT_EQ(firstError(filterFrom("      - fault: {abort: {status: 99}}\n")),
+            "f.yaml:5:33: status must be in 200..599, not 99");
+  EXPECT_EQ(firstError(filterFrom("      - fault: {delay: {percent: 5}}\n")),
+            "f.yaml:5:24: delay is missing required key 'duration'");
+  EXPECT_EQ(firstError(filterFrom("      - fault: {abort: {status: 500, percent: 101}}\n")),
+            "f.yaml:5:47: percent must be in 0..100, not 101");
+}
+
 TEST(FilterRegistryTest, BadRateLimitsAreLocated) {
   EXPECT_EQ(firstError(filterFrom("      - rate_limit: {burst: 5}\n")),
             "f.yaml:5:9: rate_limit filter is missing required key 'requests_per_second'");
@@ -56,8 +74,9 @@ TEST(FilterRegistryTest, BadRateLimitsAreLocated) {
 }
 
 TEST(FilterRegistryTest, UnknownFilterNamesTheKnownOnes) {
-  EXPECT_EQ(firstError(filterFrom("      - rate_limitt: {}\n")),
-            "f.yaml:5:9: unknown filter 'rate_limitt' (known: access_log, headers, rate_limit)");
+  EXPECT_EQ(
+      firstError(filterFrom("      - rate_limitt: {}\n")),
+      "f.yaml:5:9: unknown filter 'rate_limitt' (known: access_log, fault, headers, rate_limit)");
 }
 
 TEST(FilterRegistryTest, BadFilterConfigIsLocated) {

@@ -17,12 +17,12 @@ TEST(ShadowAuthorityTest, SuffixGoesOnTheHostBeforeAnyPort) {
 }
 
 TEST(MirrorShareTest, BoundsAreExact) {
-  EXPECT_FALSE(inMirrorShare(0, 0));
-  EXPECT_TRUE(inMirrorShare(100, UINT64_MAX));
-  EXPECT_TRUE(inMirrorShare(50, 0));
-  EXPECT_FALSE(inMirrorShare(50, UINT64_MAX));
-  EXPECT_TRUE(inMirrorShare(50, (uint64_t{1} << 63) - 4096));
-  EXPECT_FALSE(inMirrorShare(50, uint64_t{1} << 63));
+  EXPECT_FALSE(inShare(0, 0));
+  EXPECT_TRUE(inShare(100, UINT64_MAX));
+  EXPECT_TRUE(inShare(50, 0));
+  EXPECT_FALSE(inShare(50, UINT64_MAX));
+  EXPECT_TRUE(inShare(50, (uint64_t{1} << 63) - 4096));
+  EXPECT_FALSE(inShare(50, uint64_t{1} << 63));
 }
 
 TEST(MirrorShareTest, EvenlySpreadPointsGiveThePercent) {
@@ -30,7 +30,7 @@ TEST(MirrorShareTest, EvenlySpreadPointsGiveThePercent) {
   int in = 0;
   for (int i = 0; i < kPoints; ++i) {
     const uint64_t point = (UINT64_MAX / kPoints) * static_cast<uint64_t>(i);
-    in += inMirrorShare(12.5, point);
+    in += inShare(12.5, point);
   }
   EXPECT_NEAR(in, 1250, 1);  // the point at exactly 12.5% rounds down, just inside
 }
