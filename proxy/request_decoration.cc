@@ -24,4 +24,13 @@ void decorateForRouting(RequestHeaders& request, bool trusted, std::string clien
   }
 }
 
+std::string_view clientIpOf(std::string_view address) {
+  if (address.starts_with('[')) {
+    const size_t close = address.find(']');
+    return close == std::string_view::npos ? address : address.substr(1, close - 1);
+  }
+  const size_t colon = address.rfind(':');
+  return colon == std::string_view::npos ? address : address.substr(0, colon);
+}
+
 }  // namespace remora

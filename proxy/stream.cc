@@ -37,11 +37,6 @@ std::string newRequestId() {
   return id;
 }
 
-std::string clientIp(const std::string& address) {
-  if (!address.empty() && address.front() == '[') return address.substr(1, address.find(']') - 1);
-  return address.substr(0, address.rfind(':'));
-}
-
 }  // namespace
 
 // --- Slot: a filter's handle on the stream. ---
@@ -127,7 +122,8 @@ void Stream::decorateRequest() {
   info_.path = request_.path;
   if (const std::string* agent = request_.headers.get("user-agent")) info_.user_agent = *agent;
 
-  decorateForRouting(request_, listener_.config->trusted, clientIp(info_.downstream_address));
+  decorateForRouting(request_, listener_.config->trusted,
+                     std::string(clientIpOf(info_.downstream_address)));
   HeaderMap& h = request_.headers;
   const std::string* id = h.get("x-request-id");
   if (id != nullptr && !id->empty()) {

@@ -7,10 +7,12 @@
 
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <optional>
 #include <string>
 
 #include "config/field_readers.h"
+#include "filters/filter_settings.h"
 #include "proxy/event_time.h"
 #include "proxy/lb/load_balancer.h"
 #include "proxy/stats.h"
@@ -98,6 +100,7 @@ class FaultFilter : public Filter {
       return Next::Stop;
     }
     context_.workerStats().recordFault(context_.info().listener, stats::FaultKind::Delay);
+    delayed_until_ = std::chrono::steady_clock::now() + delay->duration;
     timer_ = evtimer_new(context_.loop(), &FaultFilter::onDelayed, this);
     const timeval after = toTimeval(delay->duration);
     evtimer_add(timer_, &after);
@@ -137,6 +140,15 @@ class FaultFilter : public Filter {
 
   static void onDelayed(evutil_socket_t, short, void* self) {
     auto* filter = static_cast<FaultFilter*>(self);
+    // The loop's clock is coarse (a few milliseconds) and may fire early: a delay is at least
+    // what it says.
+    const auto left = filter->delayed_until_ - std::chrono::steady_clock::now();
+    if (left > std::chrono::steady_clock::duration::zero()) {
+      const timeval rest =
+          toTimeval(std::chrono::duration_cast<config::Duration>(left) + config::Duration(1));
+      evtimer_add(filter->timer_, &rest);
+      return;
+    }
     if (filter->abort_) return filter->sendAbort();
     filter->context_.resume();
   }
@@ -159,6 +171,7 @@ class FaultFilter : public Filter {
   StreamContext& context_;
   std::optional<FaultConfig::Abort> abort_;
   event* timer_ = nullptr;
+  std::chrono::steady_clock::time_point delayed_until_;
   bool holds_slot_ = false;
 };
 
@@ -209,25 +222,19 @@ void readDelay(config::YamlReader& reader, const config::Located& at, FaultConfi
 
 Result<std::shared_ptr<const FilterFactory>> createFaultFilterFactory(
     const config::FilterConfig& config) {
-  config::YamlReader reader(config.location.file);
-  FaultConfig parsed;
-  const config::Located root{config.config, config.location};
-  if (auto fields =
-          reader.mapping(root, "fault filter", {"abort", "delay", "headers", "max_active"})) {
-    if (const config::Field* f = fields->find("abort")) readAbort(reader, f->value, parsed);
-    if (const config::Field* f = fields->find("delay")) readDelay(reader, f->value, parsed);
-    if (const config::Field* f = fields->find("headers")) {
-      if (auto headers = reader.boolean(f->value, "headers")) parsed.headers = *headers;
-    }
-    config::readInteger(reader, *fields, "max_active", 1, kMaxActive, parsed.max_active);
-    if (!fields->has("abort") && !fields->has("delay") && !parsed.headers) {
-      reader.error(config.location, "fault filter needs abort, delay, or headers: true");
-    }
-  }
-  std::vector<Error> errors = reader.takeErrors();
-  if (!errors.empty()) return errors;
-  return std::shared_ptr<const FilterFactory>(
-      std::make_shared<FaultFilterFactory>(std::move(parsed)));
+  return makeFilterFactory<FaultFilterFactory, FaultConfig>(
+      config, "fault filter", {"abort", "delay", "headers", "max_active"},
+      [&](config::YamlReader& reader, const config::Fields& fields, FaultConfig& out) {
+        if (const config::Field* f = fields.find("abort")) readAbort(reader, f->value, out);
+        if (const config::Field* f = fields.find("delay")) readDelay(reader, f->value, out);
+        if (const config::Field* f = fields.find("headers")) {
+          if (auto headers = reader.boolean(f->value, "headers")) out.headers = *headers;
+        }
+        config::readInteger(reader, fields, "max_active", 1, kMaxActive, out.max_active);
+        if (!fields.has("abort") && !fields.has("delay") && !out.headers) {
+          reader.error(config.location, "fault filter needs abort, delay, or headers: true");
+        }
+      });
 }
 
 }  // namespace remora::filters

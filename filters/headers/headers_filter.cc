@@ -2,6 +2,7 @@
 #include "filters/headers/headers_filter.h"
 
 #include "config/header_mutations_reader.h"
+#include "filters/filter_settings.h"
 #include "proxy/header_mutations.h"
 
 namespace remora::filters {
@@ -44,21 +45,16 @@ class HeadersFilterFactory : public FilterFactory {
 
 Result<std::shared_ptr<const FilterFactory>> createHeadersFilterFactory(
     const config::FilterConfig& config) {
-  config::YamlReader reader(config.location.file);
-  HeadersConfig parsed;
-  const config::Located root{config.config, config.location};
-  if (auto fields = reader.mapping(root, "headers filter", {"request", "response"})) {
-    if (const config::Field* f = fields->find("request")) {
-      config::readHeaderMutations(reader, f->value, "request", parsed.request);
-    }
-    if (const config::Field* f = fields->find("response")) {
-      config::readHeaderMutations(reader, f->value, "response", parsed.response);
-    }
-  }
-  std::vector<Error> errors = reader.takeErrors();
-  if (!errors.empty()) return errors;
-  return std::shared_ptr<const FilterFactory>(
-      std::make_shared<HeadersFilterFactory>(std::move(parsed)));
+  return makeFilterFactory<HeadersFilterFactory, HeadersConfig>(
+      config, "headers filter", {"request", "response"},
+      [](config::YamlReader& reader, const config::Fields& fields, HeadersConfig& out) {
+        if (const config::Field* f = fields.find("request")) {
+          config::readHeaderMutations(reader, f->value, "request", out.request);
+        }
+        if (const config::Field* f = fields.find("response")) {
+          config::readHeaderMutations(reader, f->value, "response", out.response);
+        }
+      });
 }
 
 }  // namespace remora::filters

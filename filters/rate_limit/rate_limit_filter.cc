@@ -9,7 +9,9 @@
 
 #include "config/field_readers.h"
 #include "config/http_syntax.h"
+#include "filters/filter_settings.h"
 #include "filters/rate_limit/token_buckets.h"
+#include "proxy/request_decoration.h"
 #include "proxy/stats.h"
 
 namespace remora::filters {
@@ -35,16 +37,6 @@ struct RateLimitConfig {
 // Whole seconds, rounded up: a client told 0 would come straight back.
 std::string secondsUp(int64_t ns) {
   return std::to_string(std::max<int64_t>(1, (ns + 999'999'999) / 1'000'000'000));
-}
-
-// The IP of "ip:port" or "[ip]:port".
-std::string_view hostOf(std::string_view address) {
-  if (address.starts_with('[')) {
-    const size_t close = address.find(']');
-    return close == std::string_view::npos ? address : address.substr(1, close - 1);
-  }
-  const size_t colon = address.rfind(':');
-  return colon == std::string_view::npos ? address : address.substr(0, colon);
 }
 
 class RateLimitFilterFactory;
@@ -85,7 +77,7 @@ Next RateLimitFilter::onRequestHeaders(RequestHeaders& headers, bool) {
     // Requests without the header share one bucket: leaving it out is no way around the limit.
     if (const std::string* value = headers.headers.get(config.header)) key = *value;
   } else if (config.key_by == RateLimitConfig::KeyBy::SourceIp) {
-    key = hostOf(context_.info().downstream_address);
+    key = clientIpOf(context_.info().downstream_address);
   }
   const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                        std::chrono::steady_clock::now().time_since_epoch())
@@ -123,36 +115,31 @@ void readKey(config::YamlReader& reader, const config::Located& at, RateLimitCon
   }
 }
 
+void readRateLimit(config::YamlReader& reader, const config::Fields& fields, RateLimitConfig& out) {
+  if (reader.require(fields, "rate_limit filter", "requests_per_second")) {
+    const config::Field* f = fields.find("requests_per_second");
+    if (auto rate = reader.number(f->value, f->key, kMinRate, kMaxRate)) {
+      out.requests_per_second = *rate;
+    }
+  }
+  uint64_t burst = 0;
+  config::readInteger(reader, fields, "burst", 1, kMaxBurst, burst);
+  out.burst = burst != 0 ? static_cast<uint32_t>(burst)
+                         : static_cast<uint32_t>(std::max(1.0, std::ceil(out.requests_per_second)));
+  if (const config::Field* f = fields.find("key")) readKey(reader, f->value, out);
+  config::readInteger(reader, fields, "max_keys", 1, kMaxKeys, out.max_keys);
+  if (const config::Field* f = fields.find("shadow")) {
+    if (auto shadow = reader.boolean(f->value, "shadow")) out.shadow = *shadow;
+  }
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const FilterFactory>> createRateLimitFilterFactory(
     const config::FilterConfig& config) {
-  config::YamlReader reader(config.location.file);
-  RateLimitConfig parsed;
-  const config::Located root{config.config, config.location};
-  if (auto fields = reader.mapping(root, "rate_limit filter",
-                                   {"requests_per_second", "burst", "key", "max_keys", "shadow"})) {
-    if (reader.require(*fields, "rate_limit filter", "requests_per_second")) {
-      const config::Field* f = fields->find("requests_per_second");
-      if (auto rate = reader.number(f->value, f->key, kMinRate, kMaxRate)) {
-        parsed.requests_per_second = *rate;
-      }
-    }
-    uint64_t burst = 0;
-    config::readInteger(reader, *fields, "burst", 1, kMaxBurst, burst);
-    parsed.burst =
-        burst != 0 ? static_cast<uint32_t>(burst)
-                   : static_cast<uint32_t>(std::max(1.0, std::ceil(parsed.requests_per_second)));
-    if (const config::Field* f = fields->find("key")) readKey(reader, f->value, parsed);
-    config::readInteger(reader, *fields, "max_keys", 1, kMaxKeys, parsed.max_keys);
-    if (const config::Field* f = fields->find("shadow")) {
-      if (auto shadow = reader.boolean(f->value, "shadow")) parsed.shadow = *shadow;
-    }
-  }
-  std::vector<Error> errors = reader.takeErrors();
-  if (!errors.empty()) return errors;
-  return std::shared_ptr<const FilterFactory>(
-      std::make_shared<RateLimitFilterFactory>(std::move(parsed)));
+  return makeFilterFactory<RateLimitFilterFactory, RateLimitConfig>(
+      config, "rate_limit filter", {"requests_per_second", "burst", "key", "max_keys", "shadow"},
+      readRateLimit);
 }
 
 }  // namespace remora::filters

@@ -49,6 +49,14 @@ struct Traffic {
     run.observe(baseline, canary, now);
   }
 
+  // `count` seconds of traffic, whatever the run decides meanwhile.
+  void runSeconds(CanaryRun& run, Clock::time_point& now, int count) {
+    for (int s = 0; s < count; ++s) {
+      now += seconds(1);
+      second(run, now);
+    }
+  }
+
   // Runs until the canary ends or `limit` passes; returns the seconds it took.
   int runFor(CanaryRun& run, Clock::time_point& now, int limit) {
     for (int s = 1; s <= limit; ++s) {
@@ -247,8 +255,6 @@ TEST(CanaryRun, AStepAtOneHundredPercentIsPromotion) {
   EXPECT_EQ(run.weight(), 100u);
 }
 
-// The measure: 200 clean canaries (same error rate and latency in both arms), judged
-// every second through every step. At most 1 - confidence of them may be aborted.
 TEST(CanaryRun, AStepWaitsAtItsWebhookGateUntilApproved) {
   config::Canary c = canaryConfig();
   c.steps = {10, 50};
@@ -258,10 +264,7 @@ TEST(CanaryRun, AStepWaitsAtItsWebhookGateUntilApproved) {
   Clock::time_point now{};
   CanaryRun run(c, now);
   Traffic traffic;
-  for (int s = 0; s < 120; ++s) {
-    now += seconds(1);
-    traffic.second(run, now);
-  }
+  traffic.runSeconds(run, now, 120);
   // The step passed long ago, but holds at 10% for its gate.
   EXPECT_EQ(run.weight(), 10u);
   EXPECT_EQ(run.state(), State::Progressing);
@@ -293,10 +296,7 @@ TEST(CanaryRun, APromotionGateHoldsTheLastStepAndAHarmfulCanaryIsStillAborted) {
   Clock::time_point now{};
   CanaryRun run(c, now);
   Traffic traffic;
-  for (int s = 0; s < 120; ++s) {
-    now += seconds(1);
-    traffic.second(run, now);
-  }
+  traffic.runSeconds(run, now, 120);
   EXPECT_EQ(run.gateWanted(), Gate::Promote);
   EXPECT_NE(run.reason().find("approve the promotion"), std::string::npos) << run.reason();
   // Waiting at a gate, the canary is still judged.
@@ -316,10 +316,7 @@ TEST(CanaryRun, PromotionByHandPassesTheGateAndPausingDropsIt) {
   Clock::time_point now{};
   CanaryRun run(c, now);
   Traffic traffic;
-  for (int s = 0; s < 120; ++s) {
-    now += seconds(1);
-    traffic.second(run, now);
-  }
+  traffic.runSeconds(run, now, 120);
   ASSERT_EQ(run.gateWanted(), Gate::Step);
   EXPECT_TRUE(run.pause(now));
   EXPECT_FALSE(run.gateWanted());
@@ -387,6 +384,8 @@ TEST(CanaryRun, AFailingShadowIsAbortedBeforeAnyUserReachesIt) {
   EXPECT_EQ(run.history().size(), 1u);  // it never left the shadow step
 }
 
+// The measure: 200 clean canaries (same error rate and latency in both arms), judged
+// every second through every step. At most 1 - confidence of them may be aborted.
 TEST(CanaryRun, FalseAbortsOverTwoHundredCleanCanariesStayWithinOneMinusConfidence) {
   int aborted = 0;
   constexpr int kCanaries = 200;
