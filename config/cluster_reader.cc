@@ -32,14 +32,30 @@ void readLbPolicy(YamlReader& reader, const Located& at, LbPolicy& out) {
   if (!name) return;
   static const std::map<std::string, LbPolicy> kPolicies{{"round_robin", LbPolicy::RoundRobin},
                                                          {"least_request", LbPolicy::LeastRequest},
-                                                         {"random", LbPolicy::Random}};
+                                                         {"random", LbPolicy::Random},
+                                                         {"ring_hash", LbPolicy::RingHash},
+                                                         {"maglev", LbPolicy::Maglev}};
   auto it = kPolicies.find(*name);
   if (it == kPolicies.end()) {
-    reader.error(at.where,
-                 "unknown lb '" + *name + "' (known: round_robin, least_request, random)");
+    reader.error(at.where, "unknown lb '" + *name +
+                               "' (known: round_robin, least_request, random, ring_hash, maglev)");
     return;
   }
   out = it->second;
+}
+
+// A ring beyond this many points costs memory per subset and buys no better spread.
+constexpr uint64_t kMaxRingSize = 8 * 1024 * 1024;
+
+void readRingHash(YamlReader& reader, const Located& at, RingHash& out) {
+  std::optional<Fields> fields =
+      reader.mapping(at, "ring_hash", {"min_ring_size", "balance_factor"});
+  if (!fields) return;
+  readInteger(reader, *fields, "min_ring_size", 1, kMaxRingSize, out.min_ring_size);
+  if (const Field* f = fields->find("balance_factor")) {
+    if (auto factor = reader.number(f->value, "balance_factor", 1, 100))
+      out.balance_factor = *factor;
+  }
 }
 
 }  // namespace
@@ -54,7 +70,7 @@ void readClusters(YamlReader& reader, const Located& at, std::vector<Cluster>& o
         item, "cluster",
         {"name", "endpoints", "service", "lb", "connect_timeout", "idle_timeout",
          "max_idle_connections", "max_response_headers_bytes", "protocol", "tls", "retry_budget",
-         "health_check", "circuit_breaker", "outlier_detection", "panic_threshold"});
+         "health_check", "circuit_breaker", "outlier_detection", "panic_threshold", "ring_hash"});
     if (!fields) continue;
     Cluster cluster;
     cluster.location = item.where;
@@ -80,6 +96,12 @@ void readClusters(YamlReader& reader, const Located& at, std::vector<Cluster>& o
       }
     }
     if (const Field* f = fields->find("lb")) readLbPolicy(reader, f->value, cluster.lb);
+    if (const Field* f = fields->find("ring_hash")) {
+      readRingHash(reader, f->value, cluster.ring_hash);
+      if (cluster.lb != LbPolicy::RingHash) {
+        reader.error(f->key_where, "ring_hash settings need lb: ring_hash");
+      }
+    }
     readDuration(reader, *fields, "connect_timeout", cluster.connect_timeout);
     cluster.circuit_breaker.pending_timeout = cluster.connect_timeout;
     readDuration(reader, *fields, "idle_timeout", cluster.idle_timeout);

@@ -114,6 +114,16 @@ struct Mirror {
   SourceLocation location;
 };
 
+// One entry of a route's `hash:`: where a request's key for ring_hash and maglev comes from.
+struct HashPolicy {
+  enum class Kind { Header, Cookie, SourceIp, Query };
+  Kind kind = Kind::Header;
+  std::string name;  // the header (lowercase), cookie or query parameter
+  // A cookie the request lacks is made up and set on the response with this Max-Age; 0: the
+  // request has no key from it.
+  Duration cookie_ttl{0};
+};
+
 struct Route {
   // Optional, unique within the listener: how canaries and /explain name a route.
   std::string name;
@@ -124,6 +134,9 @@ struct Route {
   std::vector<WeightedCluster> split;
   std::optional<DirectResponse> direct_response;
   Duration timeout{15000};  // whole upstream response deadline; 0 disables
+  // Keys for a cluster balanced by ring_hash or maglev: the first that yields one wins; none:
+  // a random endpoint.
+  std::vector<HashPolicy> hash;
   std::optional<RetryPolicy> retry;
   std::optional<Mirror> mirror;
   HeaderMutations request_headers;
@@ -216,7 +229,15 @@ struct Endpoint {
   Metadata meta;
 };
 
-enum class LbPolicy { RoundRobin, LeastRequest, Random };
+enum class LbPolicy { RoundRobin, LeastRequest, Random, RingHash, Maglev };
+
+// `ring_hash:` of a cluster with `lb: ring_hash`.
+struct RingHash {
+  uint32_t min_ring_size = 1024;  // points on the ring, shared by weight
+  // Bounded load: a request whose endpoint is above balance_factor x the mean of in-flight
+  // requests (this worker's) walks on to the next; 0: off. At least 1 when on.
+  double balance_factor = 0;
+};
 
 // An HTTP health check: GET `path`; a 2xx within `timeout` is a success. After
 // `healthy_threshold` successes in a row a checked target is in, after `unhealthy_threshold`
@@ -275,6 +296,7 @@ struct Cluster {
   std::vector<Endpoint> endpoints;  // static endpoints
   std::string service;              // otherwise resolved from the registry by this name
   LbPolicy lb = LbPolicy::RoundRobin;
+  RingHash ring_hash;
   Duration connect_timeout{5000};
   Duration idle_timeout{60000};                     // idle upstream keep-alive connections closed
   uint32_t max_idle_connections = 64;               // per endpoint per worker

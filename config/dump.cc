@@ -97,6 +97,27 @@ json routeToJson(const Route& route, Duration listener_idle) {
                       {"max", formatDuration(retry.backoff_max)}}},
                     {"max_body_bytes", retry.max_body_bytes}};
   }
+  if (!route.hash.empty()) {
+    json hash = json::array();
+    for (const HashPolicy& policy : route.hash) {
+      switch (policy.kind) {
+        case HashPolicy::Kind::Header:
+          hash.push_back({{"header", policy.name}});
+          break;
+        case HashPolicy::Kind::Cookie:
+          hash.push_back(
+              {{"cookie", {{"name", policy.name}, {"ttl", formatDuration(policy.cookie_ttl)}}}});
+          break;
+        case HashPolicy::Kind::SourceIp:
+          hash.push_back({{"source_ip", true}});
+          break;
+        case HashPolicy::Kind::Query:
+          hash.push_back({{"query", policy.name}});
+          break;
+      }
+    }
+    out["hash"] = std::move(hash);
+  }
   if (route.mirror) {
     const Mirror& mirror = *route.mirror;
     out["mirror"] = {{"cluster", mirror.cluster},
@@ -262,6 +283,10 @@ json clusterToJson(const Cluster& cluster) {
     out["service"] = cluster.service;
   }
   out["lb"] = lbPolicyName(cluster.lb);
+  if (cluster.lb == LbPolicy::RingHash) {
+    out["ring_hash"] = {{"min_ring_size", cluster.ring_hash.min_ring_size},
+                        {"balance_factor", cluster.ring_hash.balance_factor}};
+  }
   out["protocol"] = protocolName(cluster.protocol);
   out["connect_timeout"] = formatDuration(cluster.connect_timeout);
   out["idle_timeout"] = formatDuration(cluster.idle_timeout);
@@ -365,6 +390,10 @@ std::string_view lbPolicyName(LbPolicy policy) {
       return "least_request";
     case LbPolicy::Random:
       return "random";
+    case LbPolicy::RingHash:
+      return "ring_hash";
+    case LbPolicy::Maglev:
+      return "maglev";
   }
   return "round_robin";
 }

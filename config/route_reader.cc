@@ -8,6 +8,7 @@
 #include <map>
 
 #include "config/filter_list_reader.h"
+#include "config/hash_policy_reader.h"
 #include "config/header_mutations_reader.h"
 #include "config/http_syntax.h"
 #include "config/mirror_reader.h"
@@ -100,7 +101,7 @@ std::optional<Route> RouteReader::readRoute(const Located& at) {
   std::optional<Fields> fields = reader_.mapping(
       at, "route",
       {"name", "match", "cluster", "subset", "split", "direct_response", "timeout", "retry",
-       "mirror", "request_headers", "response_headers", "filters", "stream_idle_timeout"});
+       "mirror", "request_headers", "response_headers", "filters", "stream_idle_timeout", "hash"});
   if (!fields) return std::nullopt;
   Route route;
   route.location = at.where;
@@ -151,6 +152,12 @@ std::optional<Route> RouteReader::readRoute(const Located& at) {
                     "to copy");
     }
     route.mirror = readMirror(reader_, f->value, cluster_refs_);
+  }
+  if (const Field* f = fields->find("hash")) {
+    if (route.direct_response) {
+      reader_.error(f->key_where, "hash needs an upstream: a direct_response picks no endpoint");
+    }
+    readHashPolicies(reader_, f->value, route.hash);
   }
   if (const Field* f = fields->find("request_headers")) {
     readHeaderMutations(reader_, f->value, "request_headers", route.request_headers);

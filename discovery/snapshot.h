@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "discovery/registry_view.h"
 #include "filters/filter.h"
+#include "proxy/lb/hash_table.h"
 #include "proxy/route_table.h"
 #include "proxy/tls_context.h"
 
@@ -65,6 +66,8 @@ struct SubsetInfo {
   // How many matching endpoints are healthy and not ejected (panic or not): a split target with
   // none gives its weight to the others.
   size_t healthy = 0;
+  // ring_hash and maglev: the table over every endpoint the selector matches, in rotation or not.
+  std::shared_ptr<const HashTable> hash_table;
 };
 
 struct ClusterInfo {

@@ -393,6 +393,19 @@ SubsetInfo buildSubset(const SubsetSpec& spec, const std::vector<EndpointInfo>& 
   return subset;
 }
 
+// The consistent-hash table over every endpoint `spec` selects, in rotation or not: one that
+// leaves rotation is walked past, and the others keep their keys.
+std::shared_ptr<const HashTable> hashTableOf(const config::Cluster& cluster, const SubsetSpec& spec,
+                                             const std::vector<EndpointInfo>& endpoints) {
+  std::vector<HashMember> members;
+  for (uint32_t e = 0; e < endpoints.size(); ++e) {
+    if (metadataMatches(spec.selector, *endpoints[e].meta)) {
+      members.push_back({endpoints[e].key, endpoints[e].weight, e});
+    }
+  }
+  return buildHashTable(cluster, members);
+}
+
 // One endpoint as written (static or from the registry) as what workers dial: an IP literal as
 // it is; a name as every address its last good answer gave (with `meta.hostname`), or out of
 // rotation until it has one. Never a blocking lookup: the main thread must keep serving the
@@ -525,6 +538,9 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
     for (const SubsetSpec& spec : loaded->subsets[c]) {
       info.subsets.push_back(
           buildSubset(spec, info.endpoints, registered, cluster.panic_threshold, version));
+      if (cluster.lb == config::LbPolicy::RingHash || cluster.lb == config::LbPolicy::Maglev) {
+        info.subsets.back().hash_table = hashTableOf(cluster, spec, info.endpoints);
+      }
     }
     snapshot->clusters.push_back(std::move(info));
   }

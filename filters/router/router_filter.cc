@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "filters/router/request_hash.h"
 #include "filters/router/split.h"
 #include "proxy/header_mutations.h"
 #include "proxy/lb/load_balancer.h"
@@ -85,6 +86,12 @@ filters::Next RouterFilter::onRequestHeaders(RequestHeaders& headers, bool end_s
   context_.info().cluster = cluster_->config->name;
   state_ = &upstreams_.clusterState(*cluster_);
   budget_ = &state_->budget();
+  const config::LbPolicy lb = cluster_->config->lb;
+  if (!route.hash.empty() && (lb == config::LbPolicy::RingHash || lb == config::LbPolicy::Maglev)) {
+    RequestHash key = hashRequest(route.hash, headers, context_.info().downstream_address);
+    request_hash_ = key.hash;
+    set_cookie_ = std::move(key.set_cookie);
+  }
   ++budget_->in_flight;
   // A tunnel cannot be replayed. A request that a remora with a retry policy sent is retried
   // there, not here too: one retrying hop, so that retries do not multiply along a call chain.
@@ -119,7 +126,9 @@ void RouterFilter::directResponse(const config::DirectResponse& direct) {
 
 bool RouterFilter::pickEndpoint(int avoid) {
   LoadBalancer& balancer = state_->balancer(*cluster_, *subset_);
-  int endpoint = balancer.pick(*cluster_, *subset_, *state_);
+  // A retry that must avoid the key's endpoint takes another at random.
+  int endpoint = request_hash_ ? balancer.pickHashed(*cluster_, *subset_, *state_, *request_hash_)
+                               : balancer.pick(*cluster_, *subset_, *state_);
   for (int again = 0; again < kRepicksAvoidingTheLastEndpoint && avoid >= 0 && endpoint == avoid;
        ++again) {
     endpoint = balancer.pick(*cluster_, *subset_, *state_);
@@ -327,6 +336,7 @@ void RouterFilter::onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) 
     route_timer_armed_ = false;
   }
   if (end_stream) upstream_done_ = true;
+  if (!set_cookie_.empty()) headers.headers.add("set-cookie", set_cookie_);
   applyHeaderMutations(route_->config->response_headers, headers.headers);
   context_.encodeHeaders(headers, end_stream);
 }

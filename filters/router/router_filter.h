@@ -102,6 +102,10 @@ class RouterFilter final : public filters::Filter,
 
   const CompiledRoute* route_ = nullptr;
   int canary_arm_ = -1;  // on a canary route: 0 the canary, 1 the baseline
+  // ring_hash and maglev: the request's key from the route's `hash:`, and a cookie made up for
+  // it that the response sets.
+  std::optional<uint64_t> request_hash_;
+  std::string set_cookie_;
   const ClusterInfo* cluster_ = nullptr;
   const SubsetInfo* subset_ = nullptr;
   ClusterState* state_ = nullptr;

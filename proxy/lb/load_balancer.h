@@ -24,6 +24,11 @@ class LoadBalancer {
   // An index into `cluster.endpoints`, one of `subset.members`; -1 when the subset has none.
   virtual int pick(const ClusterInfo& cluster, const SubsetInfo& subset,
                    const EndpointLoad& load) = 0;
+  // The same for a request with a key (the route's `hash:`); policies that hash nothing ignore it.
+  virtual int pickHashed(const ClusterInfo& cluster, const SubsetInfo& subset,
+                         const EndpointLoad& load, uint64_t /*hash*/) {
+    return pick(cluster, subset, load);
+  }
 };
 
 // The policy a cluster names (`lb:`), from the table in policies.cc.

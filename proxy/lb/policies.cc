@@ -1,6 +1,7 @@
 // The policy table: a cluster's `lb:` to the balancer that implements it.
 #include <random>
 
+#include "proxy/lb/consistent_hash.h"
 #include "proxy/lb/least_request.h"
 #include "proxy/lb/load_balancer.h"
 #include "proxy/lb/random.h"
@@ -24,6 +25,8 @@ constexpr Policy kPolicies[] = {
     {config::LbPolicy::RoundRobin, &make<RoundRobinBalancer>},
     {config::LbPolicy::LeastRequest, &make<LeastRequestBalancer>},
     {config::LbPolicy::Random, &make<RandomBalancer>},
+    {config::LbPolicy::RingHash, &make<ConsistentHashBalancer>},
+    {config::LbPolicy::Maglev, &make<ConsistentHashBalancer>},
 };
 
 }  // namespace

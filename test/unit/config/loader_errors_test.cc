@@ -266,7 +266,7 @@ TEST(LoaderTest, ClusterErrors) {
     endpoints: [127.0.0.1:1]
     service: both
   - name: weights
-    lb: ring_hash
+    lb: fastest
     endpoints: [{address: 127.0.0.1:1, weight: 0}, {address: 127.0.0.1:2, weight: 1000001}]
   - name: registered
     service: users
@@ -275,8 +275,8 @@ TEST(LoaderTest, ClusterErrors) {
                           "t.yaml:3:5: cluster has both endpoints and service; use one",
                           "t.yaml:5:14: cluster uses service 'both' but no registry is "
                           "configured",
-                          "t.yaml:7:9: unknown lb 'ring_hash' (known: round_robin, "
-                          "least_request, random)",
+                          "t.yaml:7:9: unknown lb 'fastest' (known: round_robin, "
+                          "least_request, random, ring_hash, maglev)",
                           "t.yaml:8:48: weight must be in 1..1000000, not 0",
                           "t.yaml:8:83: weight must be in 1..1000000, not 1000001",
                           "t.yaml:10:14: cluster uses service 'users' but no registry is "
