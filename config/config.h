@@ -150,14 +150,14 @@ struct Route {
 // A copy whose route has no timeout still gets one: a shadow never lives unbounded.
 inline constexpr Duration kDefaultMirrorTimeout{15000};
 
-// The deadline of copies `mirror` makes of `route`'s requests: the mirror's own, else the
-// route's, else the default.
-inline Duration mirrorTimeout(const Mirror& mirror, const Route& route) {
-  if (mirror.timeout) return *mirror.timeout;
+// The deadline of shadow copies of `route`'s requests: the copies' own `timeout` (a route's
+// mirror's, or a canary's shadow's), else the route's, else the default.
+inline Duration mirrorTimeout(const std::optional<Duration>& own, const Route& route) {
+  if (own) return *own;
   return route.timeout.count() != 0 ? route.timeout : kDefaultMirrorTimeout;
 }
 inline Duration mirrorTimeout(const Route& route) {
-  return route.mirror ? mirrorTimeout(*route.mirror, route) : mirrorTimeout(Mirror{}, route);
+  return mirrorTimeout(route.mirror ? route.mirror->timeout : std::nullopt, route);
 }
 
 struct VirtualHost {

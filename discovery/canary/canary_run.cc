@@ -226,12 +226,10 @@ void CanaryRun::stepDone(Clock::time_point now) {
   if (elapsed >= config_.step_interval && enough) {
     const bool last = step_ + 1 >= steps_.size() || steps_[step_ + 1] >= 100;
     const Gate gate = last ? Gate::Promote : Gate::Step;
-    if (gated(gate) && gate_open_for_ != step_) {
+    if (gated(gate)) {
       gate_wanted_ = gate;
       state_ = State::Progressing;
-      reason_ = std::string("step passed; waiting for the webhooks to approve ") +
-                (last ? "the promotion" : "the next step");
-      if (!gate_refusal_.empty()) reason_ += ": " + gate_refusal_;
+      reason_ = gateReason();
       return;
     }
     moveOn(now);
@@ -278,7 +276,6 @@ void CanaryRun::moveOn(Clock::time_point now) {
   reason_.clear();
   state_ = State::Progressing;
   gate_wanted_.reset();
-  gate_open_for_.reset();
   gate_refusal_.clear();
   if (step_ + 1 < steps_.size()) {
     startStep(step_ + 1, now);
@@ -291,16 +288,21 @@ bool CanaryRun::gateAnswered(bool approved, const std::string& detail, Clock::ti
   if (!gate_wanted_ || state_ != State::Progressing) return false;
   const uint32_t weight_before = weight();
   const State state_before = state_;
+  // A gate is wanted only once its step has passed: approved, the run moves on at once.
   if (approved) {
-    gate_open_for_ = step_;
-    gate_refusal_.clear();
-    stepDone(now);
+    moveOn(now);
   } else {
     gate_refusal_ = detail;
-    reason_ = std::string("step passed; waiting for the webhooks to approve ") +
-              (*gate_wanted_ == Gate::Promote ? "the promotion" : "the next step") + ": " + detail;
+    reason_ = gateReason();
   }
   return state_ != state_before || weight() != weight_before;
+}
+
+std::string CanaryRun::gateReason() const {
+  std::string reason = std::string("step passed; waiting for the webhooks to approve ") +
+                       (gate_wanted_ == Gate::Promote ? "the promotion" : "the next step");
+  if (!gate_refusal_.empty()) reason += ": " + gate_refusal_;
+  return reason;
 }
 
 bool CanaryRun::promote(Clock::time_point) {
@@ -405,7 +407,6 @@ bool CanaryRun::restore(const RunProgress& p, Clock::time_point now) {
   history_ = p.history;
   // Gates are asked by whoever decides, and a new leader asks again.
   gate_wanted_.reset();
-  gate_open_for_.reset();
   gate_refusal_.clear();
   for (StepRecord& record : history_) record.started = since(record.started_wall);
   return true;

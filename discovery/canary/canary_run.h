@@ -147,6 +147,7 @@ class CanaryRun {
   void stepDone(Clock::time_point now);
   void moveOn(Clock::time_point now);
   bool gated(Gate gate) const;
+  std::string gateReason() const;
 
   config::Canary config_;
   std::vector<uint32_t> steps_;
@@ -165,9 +166,7 @@ class CanaryRun {
   AlwaysValidPValue max_p99_test_;
   std::vector<StepRecord> history_;
   std::optional<Gate> gate_wanted_;
-  // The step whose gate approved moving on; its refusal, shown until then.
-  std::optional<size_t> gate_open_for_;
-  std::string gate_refusal_;
+  std::string gate_refusal_;  // the gate's last refusal, shown in the reason until it approves
 };
 
 }  // namespace remora::canary

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "proxy/lb/stable_hash.h"
+
 namespace remora::filters {
 namespace {
 
@@ -11,9 +13,7 @@ namespace {
 constexpr uint64_t kProbe = 8;
 
 uint64_t hashKey(std::string_view key) {
-  uint64_t hash = 0xcbf29ce484222325ull;
-  for (unsigned char byte : key) hash = (hash ^ byte) * 0x100000001b3ull;
-  return hash | 1;  // never 0, which marks an unused slot
+  return stableHash(key) | 1;  // never 0, which marks an unused slot
 }
 
 }  // namespace

@@ -81,7 +81,7 @@ std::unique_ptr<Shadow> Shadow::start(filters::StreamContext& context, Upstreams
   std::unique_ptr<Shadow> shadow(
       new Shadow(upstreams, context.sharedSnapshot(), config, target, context.loop()));
   shadow->canary_ = canary;
-  if (!shadow->send(request, end_stream, config::mirrorTimeout(config, *route.config))) {
+  if (!shadow->send(request, end_stream, config::mirrorTimeout(config.timeout, *route.config))) {
     return nullptr;
   }
   return shadow;

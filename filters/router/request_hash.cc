@@ -11,16 +11,6 @@
 namespace remora::router {
 namespace {
 
-std::string_view cookieOf(const RequestHeaders& request, std::string_view name, bool& found) {
-  found = false;
-  for (const HeaderField& field : request.headers) {
-    if (field.name != "cookie") continue;
-    const std::string_view value = cookieValue(field.value, name, found);
-    if (found) return value;
-  }
-  return {};
-}
-
 // 128 random bits as hex: a key nobody else has.
 std::string newCookieValue() {
   char text[33];
@@ -64,7 +54,7 @@ RequestHash hashRequest(const std::vector<config::HashPolicy>& policies,
         }
         break;
       case config::HashPolicy::Kind::Cookie:
-        key = cookieOf(request, policy.name, found);
+        key = requestCookie(request, policy.name, found);
         if (!found && policy.cookie_ttl.count() > 0) {
           // The client gets the key to send next time: it stays on the same endpoint.
           const std::string value = newCookieValue();

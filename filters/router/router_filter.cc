@@ -467,22 +467,12 @@ int RouterFilter::pickCanaryArm(const RequestHeaders& request) {
   const Snapshot& snapshot = context_.snapshot();
   const std::vector<RouteTarget>& targets = route_->targets;
   const config::Canary& canary = snapshot.config->canaries[static_cast<size_t>(route_->canary)];
-  auto cookie = [&](std::string_view name, bool& found) {
-    std::string_view value;
-    found = false;
-    for (const HeaderField& field : request.headers) {
-      if (field.name != "cookie") continue;
-      value = cookieValue(field.value, name, found);
-      if (found) break;
-    }
-    return value;
-  };
   std::string_view forced;
   if (const std::string* header = request.headers.get(kCanaryOverride)) {
     forced = *header;
   } else {
     bool found = false;
-    const std::string_view value = cookie(kCanaryOverride, found);
+    const std::string_view value = requestCookie(request, kCanaryOverride, found);
     const ListenerInfo* listener =
         found ? snapshot.findListener(context_.info().listener) : nullptr;
     if (listener != nullptr && listener->config->trusted) forced = value;
@@ -498,7 +488,7 @@ int RouterFilter::pickCanaryArm(const RequestHeaders& request) {
     if (const std::string* value = request.headers.get(canary.sticky_name)) key = *value;
   } else if (canary.sticky_by == config::Canary::StickyBy::Cookie) {
     bool found = false;
-    key = cookie(canary.sticky_name, found);
+    key = requestCookie(request, canary.sticky_name, found);
   }
   // The same key lands at the same point on every remora: below the canary's weight it is on
   // the canary, so raising the weight moves users from the baseline to the canary, never back.

@@ -58,4 +58,14 @@ std::string_view cookieValue(std::string_view header, std::string_view name, boo
   return {};
 }
 
+std::string_view requestCookie(const RequestHeaders& request, std::string_view name, bool& found) {
+  found = false;
+  for (const HeaderField& field : request.headers) {
+    if (field.name != "cookie") continue;
+    const std::string_view value = cookieValue(field.value, name, found);
+    if (found) return value;
+  }
+  return {};
+}
+
 }  // namespace remora::router

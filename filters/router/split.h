@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/message.h"
 #include "proxy/route_table.h"
 
 namespace remora::router {
@@ -22,5 +23,7 @@ uint64_t stickyPoint(std::string_view key);
 
 // The value of cookie `name` in a Cookie header's value; `found` says whether it was there.
 std::string_view cookieValue(std::string_view header, std::string_view name, bool& found);
+// The value of cookie `name` in any of the request's Cookie headers.
+std::string_view requestCookie(const RequestHeaders& request, std::string_view name, bool& found);
 
 }  // namespace remora::router
