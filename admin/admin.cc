@@ -5,12 +5,14 @@
 #include <event2/keyvalq_struct.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "admin/cluster_json.h"
 #include "admin/explain.h"
 #include "admin/probe_access.h"
 #include "admin/web_assets.h"
 #include "config/dump.h"
+#include "proxy/lb/slow_start.h"
 #include "proxy/listen_socket.h"
 #include "proxy/server.h"
 
@@ -66,7 +68,8 @@ std::string jsonText(const nlohmann::json& document) {
   return document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-nlohmann::json clustersJson(const Snapshot& snapshot) {
+nlohmann::json clustersJson(const Snapshot& snapshot, const BalancerLoads& loads) {
+  const int64_t now_us = steadyMicros();
   nlohmann::json clusters = nlohmann::json::array();
   for (const auto& cluster : snapshot.clusters) {
     // In rotation: a member of the whole-cluster subset (in panic, every endpoint the registry
@@ -77,8 +80,12 @@ nlohmann::json clustersJson(const Snapshot& snapshot) {
       for (uint32_t m : cluster.subsets[0].members) in_rotation[m] = true;
     }
     nlohmann::json endpoints = nlohmann::json::array();
+    std::optional<admin::PolicyView> view;
+    if (!cluster.subsets.empty()) view.emplace(cluster, cluster.subsets[0], &loads, now_us);
     for (size_t e = 0; e < cluster.endpoints.size(); ++e) {
-      endpoints.push_back(admin::endpointJson(cluster.endpoints[e], in_rotation[e], panic));
+      nlohmann::json entry = admin::endpointJson(cluster.endpoints[e], in_rotation[e], panic);
+      if (view) view->add(static_cast<uint32_t>(e), entry);
+      endpoints.push_back(std::move(entry));
     }
     clusters.push_back({{"name", cluster.config->name},
                         {"source", cluster.source},
@@ -185,7 +192,7 @@ void Admin::handle(evhttp_request* request) {
     return false;
   };
   if (path == "/clusters") {
-    nlohmann::json clusters = clustersJson(*server_.snapshot());
+    nlohmann::json clusters = clustersJson(*server_.snapshot(), server_.balancerLoads());
     clusters["registry"] = server_.registryJson();
     reply(request, 200, jsonText(clusters), "application/json");
   } else if (path == "/config_dump") {
@@ -194,8 +201,8 @@ void Admin::handle(evhttp_request* request) {
     reply(request, 200, jsonText(dump), "application/json");
   } else if (path == "/explain") {
     const char* query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(request));
-    const admin::ExplainReply explained =
-        admin::explain(*server_.snapshot(), query != nullptr ? query : "");
+    const admin::ExplainReply explained = admin::explain(
+        *server_.snapshot(), query != nullptr ? query : "", &server_.balancerLoads());
     reply(request, explained.status, jsonText(explained.body), "application/json");
   } else if (path == "/canaries") {
     reply(request, 200, server_.canaries().json(), "application/json");

@@ -3,6 +3,9 @@
 #include "admin/explain.h"
 
 #include <cmath>
+#include <cstdio>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,7 +14,9 @@
 #include "admin/match_explanation.h"
 #include "config/dump.h"
 #include "discovery/snapshot_builder.h"
+#include "filters/router/request_hash.h"
 #include "proxy/lb/load_balancer.h"
+#include "proxy/lb/slow_start.h"
 #include "proxy/request_decoration.h"
 
 namespace remora::admin {
@@ -29,6 +34,15 @@ constexpr char kPickNote[] =
 class NoLoad final : public EndpointLoad {
  public:
   uint32_t active(const ClusterInfo&, uint32_t) const override { return 0; }
+};
+
+// The request being explained, and what the answer shows beside the snapshot.
+struct DryRun {
+  const Snapshot& snapshot;
+  const RequestHeaders& request;
+  std::string client_address;  // "ip:port", as a downstream connection's peer
+  const BalancerLoads* loads;
+  int64_t now_us;
 };
 
 ExplainReply badRequest(const std::string& error, const Snapshot& snapshot) {
@@ -72,17 +86,20 @@ std::string noPickReason(const ClusterInfo& cluster, const SubsetInfo& subset, s
 
 // One target of the action: its weights, its candidate endpoints (those the subset's selector
 // takes, in rotation or not) and the endpoint a new balancer picks, -1 for none.
-json targetJson(const Snapshot& snapshot, uint32_t configured_weight, const RouteTarget& target,
-                uint64_t total_weight, int& picked) {
-  const ClusterInfo& cluster = snapshot.clusters[target.cluster];
+json targetJson(const DryRun& run, const config::Route& route, uint32_t configured_weight,
+                const RouteTarget& target, uint64_t total_weight, int& picked) {
+  const ClusterInfo& cluster = run.snapshot.clusters[target.cluster];
   const SubsetInfo& subset = cluster.subsets[target.subset];
   std::vector<bool> member(cluster.endpoints.size(), false);
   for (uint32_t m : subset.members) member[m] = true;
+  const PolicyView view(cluster, subset, run.loads, run.now_us);
   json endpoints = json::array();
   for (size_t e = 0; e < cluster.endpoints.size(); ++e) {
     const EndpointInfo& endpoint = cluster.endpoints[e];
     if (discovery::metadataMatches(subset.selector, *endpoint.meta)) {
-      endpoints.push_back(endpointJson(endpoint, member[e], subset.panic));
+      json entry = endpointJson(endpoint, member[e], subset.panic);
+      view.add(static_cast<uint32_t>(e), entry);
+      endpoints.push_back(std::move(entry));
     }
   }
   const double share =
@@ -98,7 +115,24 @@ json targetJson(const Snapshot& snapshot, uint32_t configured_weight, const Rout
   if (target.weight < configured_weight) {
     out["weight_note"] = "no endpoint of this subset is healthy: its weight goes to the others";
   }
-  picked = makeLoadBalancer(cluster.config->lb)->pick(cluster, subset, NoLoad());
+  std::unique_ptr<LoadBalancer> balancer = makeLoadBalancer(cluster.config->lb);
+  std::optional<uint64_t> hash;
+  if (subset.hash_table != nullptr) {
+    hash = router::hashRequest(route.hash, run.request, run.client_address).hash;
+    if (hash) {
+      char hex[17];
+      std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(*hash));
+      out["hash"] = {{"value", hex},
+                     {"why",
+                      "the route's hash: yields this key; every remora with these "
+                      "endpoints sends it to the same endpoint"}};
+    } else {
+      out["hash"] = {{"value", nullptr},
+                     {"why", "no entry of the route's hash: yields a key: a random endpoint"}};
+    }
+  }
+  picked = hash ? balancer->pickHashed(cluster, subset, NoLoad(), *hash)
+                : balancer->pick(cluster, subset, NoLoad());
   if (picked >= 0) {
     out["pick"] = cluster.endpoints[static_cast<size_t>(picked)].key;
   } else {
@@ -111,8 +145,9 @@ json targetJson(const Snapshot& snapshot, uint32_t configured_weight, const Rout
 
 // The chosen route's action and what would come of the request. `configured` is the route as
 // the config compiled it (the weights as written); `chosen` is the snapshot's, as routed.
-void explainAction(const Snapshot& snapshot, const CompiledRoute& configured,
-                   const CompiledRoute& chosen, json& body, std::vector<std::string>& notes) {
+void explainAction(const DryRun& run, const CompiledRoute& configured, const CompiledRoute& chosen,
+                   json& body, std::vector<std::string>& notes) {
+  const Snapshot& snapshot = run.snapshot;
   const config::Route& route = *chosen.config;
   if (route.direct_response) {
     body["action"] = {{"type", "direct_response"},
@@ -130,7 +165,7 @@ void explainAction(const Snapshot& snapshot, const CompiledRoute& configured,
   for (size_t t = 0; t < chosen.targets.size(); ++t) {
     int picked = -1;
     json target =
-        targetJson(snapshot, configured.targets[t].weight, chosen.targets[t], total, picked);
+        targetJson(run, route, configured.targets[t].weight, chosen.targets[t], total, picked);
     const double share = target["share_percent"].get<double>();
     // The snapshot leaves a target without endpoints a share only when no target has any, so
     // the request is either proxied, or answered 503 by whichever target it lands on.
@@ -189,7 +224,8 @@ json routesJson(const CompiledVirtualHost& host, const CompiledRoute* chosen,
 
 }  // namespace
 
-ExplainReply explain(const Snapshot& snapshot, std::string_view query_text) {
+ExplainReply explain(const Snapshot& snapshot, std::string_view query_text,
+                     const BalancerLoads* loads) {
   Result<ExplainQuery> query = parseExplainQuery(query_text);
   if (!query) return badRequest(joined(query.errors()), snapshot);
   if (query->listener.empty()) return badRequest("listener= is required", snapshot);
@@ -242,7 +278,10 @@ ExplainReply explain(const Snapshot& snapshot, std::string_view query_text) {
     json route = routeJson(*chosen, r);
     route["virtual_host"] = host->config->name;
     body["route"] = std::move(route);
-    explainAction(snapshot, configured, *chosen, body, notes);
+    const bool v6 = query->client.find(':') != std::string::npos;
+    const DryRun run{snapshot, request, v6 ? "[" + query->client + "]:0" : query->client + ":0",
+                     loads, steadyMicros()};
+    explainAction(run, configured, *chosen, body, notes);
   }
   body["notes"] = std::move(notes);
   return {200, std::move(body)};

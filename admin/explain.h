@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "discovery/snapshot.h"
+#include "proxy/balancer_loads.h"
 
 namespace remora::admin {
 
@@ -18,6 +19,8 @@ struct ExplainReply {
 // `query` is the request's query string without '?' (see parseExplainQuery). The request is read
 // by the HTTP/1.1 codec's code and decorated as the stream does, and matched by RouteTable's, so
 // that the dry run cannot disagree with the data path.
-ExplainReply explain(const Snapshot& snapshot, std::string_view query);
+// `loads` (may be null) is what the workers' balancers last reported, shown per endpoint.
+ExplainReply explain(const Snapshot& snapshot, std::string_view query,
+                     const BalancerLoads* loads = nullptr);
 
 }  // namespace remora::admin

@@ -30,15 +30,19 @@ void readEndpoints(YamlReader& reader, const Located& at, std::vector<Endpoint>&
 void readLbPolicy(YamlReader& reader, const Located& at, LbPolicy& out) {
   std::optional<std::string> name = reader.string(at, "lb");
   if (!name) return;
-  static const std::map<std::string, LbPolicy> kPolicies{{"round_robin", LbPolicy::RoundRobin},
-                                                         {"least_request", LbPolicy::LeastRequest},
-                                                         {"random", LbPolicy::Random},
-                                                         {"ring_hash", LbPolicy::RingHash},
-                                                         {"maglev", LbPolicy::Maglev}};
+  static const std::map<std::string, LbPolicy> kPolicies{
+      {"round_robin", LbPolicy::RoundRobin},
+      {"least_request", LbPolicy::LeastRequest},
+      {"least_connections", LbPolicy::LeastConnections},
+      {"random", LbPolicy::Random},
+      {"ring_hash", LbPolicy::RingHash},
+      {"maglev", LbPolicy::Maglev},
+      {"peak_ewma", LbPolicy::PeakEwma}};
   auto it = kPolicies.find(*name);
   if (it == kPolicies.end()) {
     reader.error(at.where, "unknown lb '" + *name +
-                               "' (known: round_robin, least_request, random, ring_hash, maglev)");
+                               "' (known: round_robin, least_request, least_connections, random, "
+                               "ring_hash, maglev, peak_ewma)");
     return;
   }
   out = it->second;
@@ -58,6 +62,20 @@ void readRingHash(YamlReader& reader, const Located& at, RingHash& out) {
   }
 }
 
+void readSlowStart(YamlReader& reader, const Located& at, SlowStart& out) {
+  std::optional<Fields> fields =
+      reader.mapping(at, "slow_start", {"window", "aggression", "min_weight_percent"});
+  if (!fields) return;
+  out.enabled = readPositiveDuration(reader, *fields, "window", out.window);
+  if (const Field* f = fields->find("aggression")) {
+    // Below 0.1 the ramp is a step at the window's end; above 10 a step at its start.
+    if (auto aggression = reader.number(f->value, "aggression", 0.1, 10)) {
+      out.aggression = *aggression;
+    }
+  }
+  readInteger(reader, *fields, "min_weight_percent", 1, 100, out.min_weight_percent);
+}
+
 }  // namespace
 
 void readClusters(YamlReader& reader, const Located& at, std::vector<Cluster>& out,
@@ -66,11 +84,12 @@ void readClusters(YamlReader& reader, const Located& at, std::vector<Cluster>& o
   if (!items) return;
   UniqueNames names("cluster name");
   for (const Located& item : *items) {
-    std::optional<Fields> fields = reader.mapping(
-        item, "cluster",
-        {"name", "endpoints", "service", "lb", "connect_timeout", "idle_timeout",
-         "max_idle_connections", "max_response_headers_bytes", "protocol", "tls", "retry_budget",
-         "health_check", "circuit_breaker", "outlier_detection", "panic_threshold", "ring_hash"});
+    std::optional<Fields> fields =
+        reader.mapping(item, "cluster",
+                       {"name", "endpoints", "service", "lb", "connect_timeout", "idle_timeout",
+                        "max_idle_connections", "max_response_headers_bytes", "protocol", "tls",
+                        "retry_budget", "health_check", "circuit_breaker", "outlier_detection",
+                        "panic_threshold", "ring_hash", "slow_start"});
     if (!fields) continue;
     Cluster cluster;
     cluster.location = item.where;
@@ -100,6 +119,14 @@ void readClusters(YamlReader& reader, const Located& at, std::vector<Cluster>& o
       readRingHash(reader, f->value, cluster.ring_hash);
       if (cluster.lb != LbPolicy::RingHash) {
         reader.error(f->key_where, "ring_hash settings need lb: ring_hash");
+      }
+    }
+    if (const Field* f = fields->find("slow_start")) {
+      readSlowStart(reader, f->value, cluster.slow_start);
+      if (!weightedPolicy(cluster.lb)) {
+        reader.error(f->key_where,
+                     "slow_start needs a weighted lb (round_robin, least_request, "
+                     "least_connections, random, peak_ewma): a hash keeps each key's endpoint");
       }
     }
     readDuration(reader, *fields, "connect_timeout", cluster.connect_timeout);

@@ -229,7 +229,30 @@ struct Endpoint {
   Metadata meta;
 };
 
-enum class LbPolicy { RoundRobin, LeastRequest, Random, RingHash, Maglev };
+enum class LbPolicy {
+  RoundRobin,
+  LeastRequest,
+  LeastConnections,
+  Random,
+  RingHash,
+  Maglev,
+  PeakEwma
+};
+
+// Whether `policy` spreads by the endpoints' weights (and so can ramp them for slow start).
+inline bool weightedPolicy(LbPolicy policy) {
+  return policy != LbPolicy::RingHash && policy != LbPolicy::Maglev;
+}
+
+// `slow_start:` of a cluster: an endpoint that enters rotation (new, or back from unhealthy or
+// ejected) takes weight x max(min_weight_percent, (time in / window)^(1 / aggression)) until the
+// window ends; not when every endpoint in rotation is new (a cold start has nobody to spare).
+struct SlowStart {
+  bool enabled = false;
+  Duration window{30000};
+  double aggression = 1.0;  // 1: linear; above 1 ramps faster at first
+  uint32_t min_weight_percent = 10;
+};
 
 // `ring_hash:` of a cluster with `lb: ring_hash`.
 struct RingHash {
@@ -297,6 +320,7 @@ struct Cluster {
   std::string service;              // otherwise resolved from the registry by this name
   LbPolicy lb = LbPolicy::RoundRobin;
   RingHash ring_hash;
+  SlowStart slow_start;
   Duration connect_timeout{5000};
   Duration idle_timeout{60000};                     // idle upstream keep-alive connections closed
   uint32_t max_idle_connections = 64;               // per endpoint per worker

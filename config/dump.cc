@@ -287,6 +287,11 @@ json clusterToJson(const Cluster& cluster) {
     out["ring_hash"] = {{"min_ring_size", cluster.ring_hash.min_ring_size},
                         {"balance_factor", cluster.ring_hash.balance_factor}};
   }
+  if (cluster.slow_start.enabled) {
+    out["slow_start"] = {{"window", formatDuration(cluster.slow_start.window)},
+                         {"aggression", cluster.slow_start.aggression},
+                         {"min_weight_percent", cluster.slow_start.min_weight_percent}};
+  }
   out["protocol"] = protocolName(cluster.protocol);
   out["connect_timeout"] = formatDuration(cluster.connect_timeout);
   out["idle_timeout"] = formatDuration(cluster.idle_timeout);
@@ -388,6 +393,10 @@ std::string_view lbPolicyName(LbPolicy policy) {
       return "round_robin";
     case LbPolicy::LeastRequest:
       return "least_request";
+    case LbPolicy::LeastConnections:
+      return "least_connections";
+    case LbPolicy::PeakEwma:
+      return "peak_ewma";
     case LbPolicy::Random:
       return "random";
     case LbPolicy::RingHash:

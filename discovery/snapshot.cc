@@ -14,6 +14,28 @@ const std::shared_ptr<const std::string>& EndpointInfo::emptyText() {
   return empty;
 }
 
+void SubsetInfo::addMember(const std::vector<EndpointInfo>& endpoints, uint32_t index) {
+  const uint32_t weight = endpoints[index].weight;
+  const bool was_equal = equal_weights;
+  equal_weights = equal_weights && (members.empty() || weight == endpoints[members[0]].weight);
+  if (was_equal && !equal_weights) {
+    // The first unequal weight: the sums so far are those of equal weights.
+    cumulative_weights.clear();
+    const uint64_t first = endpoints[members[0]].weight;
+    for (size_t i = 0; i < members.size(); ++i) cumulative_weights.push_back(first * (i + 1));
+  }
+  members.push_back(index);
+  total_weight += weight;
+  if (!equal_weights) cumulative_weights.push_back(total_weight);
+}
+
+void SubsetInfo::clearMembers() {
+  members.clear();
+  total_weight = 0;
+  equal_weights = true;
+  cumulative_weights.clear();
+}
+
 const ListenerInfo* Snapshot::findListener(std::string_view name) const {
   for (const auto& listener : listeners) {
     if (listener.config->name == name) return &listener;

@@ -39,6 +39,9 @@ struct EndpointInfo {
   bool healthy = true;
   // Out of rotation (but for panic) by outlier detection; `ejection` says why and until when.
   bool ejected = false;
+  // When it entered rotation, if its slow start may still ramp its weight (steadyMicros()); 0:
+  // at full weight.
+  int64_t slow_start_since_us = 0;
   std::shared_ptr<const config::Metadata> meta = emptyMetadata();
   // Why it is out of rotation ("registry: unhealthy", ...); "" when in.
   std::shared_ptr<const std::string> health_reason = emptyText();
@@ -61,6 +64,10 @@ struct SubsetInfo {
   uint64_t generation = 0;    // the snapshot version that built it
   bool equal_weights = true;  // every member has the same weight
   uint64_t total_weight = 0;  // sum of the members' weights
+  // Unequal weights: the sum of the weights of members 0..i, for a draw by weight in O(log n).
+  std::vector<uint64_t> cumulative_weights;
+  // The latest end of a member's slow start (steadyMicros()); 0: no member ramps.
+  int64_t slow_start_until_us = 0;
   // Fewer than the cluster's panic_threshold percent of its endpoints were healthy.
   bool panic = false;
   // How many matching endpoints are healthy and not ejected (panic or not): a split target with
@@ -68,6 +75,10 @@ struct SubsetInfo {
   size_t healthy = 0;
   // ring_hash and maglev: the table over every endpoint the selector matches, in rotation or not.
   std::shared_ptr<const HashTable> hash_table;
+
+  // Appends `endpoints[index]` to the members, keeping the weights' sums.
+  void addMember(const std::vector<EndpointInfo>& endpoints, uint32_t index);
+  void clearMembers();
 };
 
 struct ClusterInfo {

@@ -5,12 +5,14 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
 #include "config/canary_reader.h"
 #include "discovery/endpoint_interner.h"
 #include "filters/registry.h"
+#include "proxy/lb/slow_start.h"
 #include "proxy/log.h"
 
 namespace remora::discovery {
@@ -350,13 +352,6 @@ std::vector<HealthTarget> healthTargets(const config::Config& config,
 
 namespace {
 
-void addMember(SubsetInfo& subset, const std::vector<EndpointInfo>& endpoints, uint32_t e) {
-  subset.members.push_back(e);
-  subset.total_weight += endpoints[e].weight;
-  subset.equal_weights =
-      subset.equal_weights && endpoints[e].weight == endpoints[subset.members[0]].weight;
-}
-
 // A subset's members: the healthy endpoints that are not ejected. When fewer than
 // `panic_threshold` percent of the endpoints the registry has in are, it balances over all of
 // those instead: remora's own judgement (active checks, ejections) may be what is wrong, and
@@ -374,7 +369,7 @@ SubsetInfo buildSubset(const SubsetSpec& spec, const std::vector<EndpointInfo>& 
     const EndpointInfo& endpoint = endpoints[e];
     if (!metadataMatches(spec.selector, *endpoint.meta)) continue;
     if (registered[e]) ++candidates;
-    if (endpoint.healthy && !endpoint.ejected) addMember(subset, endpoints, e);
+    if (endpoint.healthy && !endpoint.ejected) subset.addMember(endpoints, e);
   }
   subset.healthy = subset.members.size();
   if (panic_threshold == 0 || candidates == 0 ||
@@ -382,27 +377,39 @@ SubsetInfo buildSubset(const SubsetSpec& spec, const std::vector<EndpointInfo>& 
     return subset;
   }
   subset.panic = true;
-  subset.members.clear();
-  subset.total_weight = 0;
-  subset.equal_weights = true;
+  subset.clearMembers();
   for (uint32_t e = 0; e < endpoints.size(); ++e) {
     if (registered[e] && metadataMatches(spec.selector, *endpoints[e].meta)) {
-      addMember(subset, endpoints, e);
+      subset.addMember(endpoints, e);
     }
   }
   return subset;
 }
 
+// When the last of `subset`'s members to enter rotation ends its slow start; 0: none ramps.
+int64_t slowStartUntil(const config::Cluster& cluster, const SubsetInfo& subset,
+                       const std::vector<EndpointInfo>& endpoints) {
+  int64_t until = 0;
+  for (uint32_t m : subset.members) {
+    const int64_t since = endpoints[m].slow_start_since_us;
+    if (since != 0) until = std::max(until, since + cluster.slow_start.window.count() * 1000);
+  }
+  return until;
+}
+
 // The consistent-hash table over every endpoint `spec` selects, in rotation or not: one that
 // leaves rotation is walked past, and the others keep their keys.
 std::shared_ptr<const HashTable> hashTableOf(const config::Cluster& cluster, const SubsetSpec& spec,
-                                             const std::vector<EndpointInfo>& endpoints) {
+                                             const std::vector<EndpointInfo>& endpoints,
+                                             BuildMemory* memory) {
   std::vector<HashMember> members;
   for (uint32_t e = 0; e < endpoints.size(); ++e) {
     if (metadataMatches(spec.selector, *endpoints[e].meta)) {
       members.push_back({endpoints[e].key, endpoints[e].weight, e});
     }
   }
+  if (memory != nullptr)
+    return memory->hash_tables.tableFor(cluster, spec.lb_key, std::move(members));
   return buildHashTable(cluster, members);
 }
 
@@ -475,17 +482,19 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
                                               std::shared_ptr<const RegistryView> view,
                                               const HealthChecker* health,
                                               const dns::StaticHosts* hosts, uint64_t version,
-                                              EndpointInterner* interner,
+                                              BuildMemory* memory,
                                               const outlier::OutlierDetector* outliers,
                                               const CanaryWeights* canary_weights) {
   const RegistryView& registry = *view;
   EndpointInterner own;  // without one that lives on, endpoints share within this snapshot
-  EndpointInterner& shared = interner != nullptr ? *interner : own;
+  EndpointInterner& shared = memory != nullptr ? memory->interner : own;
+  SlowStartTracker* slow_start = memory != nullptr ? &memory->slow_start : nullptr;
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->version = version;
   snapshot->config = loaded->config.get();
   const config::Config& config = *loaded->config;
   snapshot->clusters.reserve(config.clusters.size());
+  const int64_t now_us = steadyMicros();
   for (size_t c = 0; c < config.clusters.size(); ++c) {
     const config::Cluster& cluster = config.clusters[c];
     ClusterInfo info;
@@ -534,12 +543,17 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
         endpoint.ejection = shared.text(ejection->reason);
       }
     }
+    if (slow_start != nullptr && cluster.slow_start.enabled) {
+      slow_start->mark(cluster, info.endpoints, now_us);
+    }
     info.subsets.reserve(loaded->subsets[c].size());
     for (const SubsetSpec& spec : loaded->subsets[c]) {
       info.subsets.push_back(
           buildSubset(spec, info.endpoints, registered, cluster.panic_threshold, version));
+      info.subsets.back().slow_start_until_us =
+          slowStartUntil(cluster, info.subsets.back(), info.endpoints);
       if (cluster.lb == config::LbPolicy::RingHash || cluster.lb == config::LbPolicy::Maglev) {
-        info.subsets.back().hash_table = hashTableOf(cluster, spec, info.endpoints);
+        info.subsets.back().hash_table = hashTableOf(cluster, spec, info.endpoints, memory);
       }
     }
     snapshot->clusters.push_back(std::move(info));
@@ -552,6 +566,10 @@ std::shared_ptr<const Snapshot> buildSnapshot(std::shared_ptr<const LoadedConfig
     info.tls = loaded->listener_tls[l].get();
     info.routes = routesForHealth(*loaded->routes[l], snapshot->clusters, canary_weights);
     snapshot->listeners.push_back(std::move(info));
+  }
+  if (memory != nullptr) {
+    memory->slow_start.retain(config);
+    memory->hash_tables.sweep();
   }
   snapshot->loaded = std::move(loaded);
   snapshot->registry = std::move(view);

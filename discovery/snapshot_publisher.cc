@@ -24,13 +24,13 @@ void SnapshotPublisher::setSources(const HealthChecker* health, const dns::Stati
 }
 
 void SnapshotPublisher::rebuild() {
-  snapshot_ = buildSnapshot(loaded_, registry_, health_, hosts_, ++version_, &interner_, outliers_,
+  snapshot_ = buildSnapshot(loaded_, registry_, health_, hosts_, ++version_, &memory_, outliers_,
                             canary_weights_);
   deliver_(snapshot_);
   if (outliers_ != nullptr) outliers_->setEndpoints(*snapshot_);
   updateEndpointGauges();
   updatePanic();
-  interner_.sweep();
+  memory_.interner.sweep();
   static constexpr timeval kTrimAfter = {1, 0};
   evtimer_add(trim_timer_, &kTrimAfter);
 }

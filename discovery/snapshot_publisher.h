@@ -76,7 +76,7 @@ class SnapshotPublisher {
   std::map<std::string, bool> panic_;  // by cluster, as the last snapshot had it
   std::shared_ptr<const LoadedConfig> loaded_;
   std::shared_ptr<const RegistryView> registry_ = std::make_shared<const RegistryView>();
-  EndpointInterner interner_;
+  BuildMemory memory_;
   std::shared_ptr<const Snapshot> snapshot_;
   uint64_t version_ = 0;
 };

@@ -161,10 +161,28 @@ void ClusterState::collectOutcomes(outlier::OutcomeBatch& batch) {
   }
 }
 
-uint32_t ClusterState::active(const ClusterInfo& cluster, uint32_t index) const {
-  if (aligned(cluster)) return by_index_[index] == nullptr ? 0 : by_index_[index]->active;
+void ClusterState::collectLoads(LoadSamples& samples, int64_t now_us) const {
+  for (const auto& [key, endpoint] : endpoints_) {
+    if (endpoint->active == 0 && !endpoint->latency.known()) continue;
+    samples.push_back({name_, key, endpoint->active,
+                       endpoint->latency.known() ? endpoint->latency.at(now_us) / 1000 : -1.0});
+  }
+}
+
+const EndpointState* ClusterState::find(const ClusterInfo& cluster, uint32_t index) const {
+  if (aligned(cluster)) return by_index_[index];
   auto it = endpoints_.find(cluster.endpoints[index].key);
-  return it == endpoints_.end() ? 0 : it->second->active;
+  return it == endpoints_.end() ? nullptr : it->second.get();
+}
+
+uint32_t ClusterState::active(const ClusterInfo& cluster, uint32_t index) const {
+  const EndpointState* state = find(cluster, index);
+  return state == nullptr ? 0 : state->active;
+}
+
+const LatencyEstimate* ClusterState::latency(const ClusterInfo& cluster, uint32_t index) const {
+  const EndpointState* state = find(cluster, index);
+  return state == nullptr ? nullptr : &state->latency;
 }
 
 }  // namespace remora

@@ -15,7 +15,10 @@
 #include "discovery/outlier/outcomes.h"
 #include "discovery/snapshot.h"
 #include "filters/router/retry_budget.h"
+#include "proxy/balancer_loads.h"
 #include "proxy/lb/load_balancer.h"
+#include "proxy/lb/peak_ewma.h"
+#include "proxy/lb/slow_start.h"
 #include "proxy/pool/circuit_breaker.h"
 #include "proxy/stats.h"
 
@@ -31,6 +34,7 @@ struct EndpointState {
   uint32_t consecutive_5xx = 0;
   uint32_t consecutive_gateway = 0;
   uint32_t consecutive_local_origin = 0;
+  LatencyEstimate latency;  // peak_ewma's; kept only by clusters with that policy
 };
 
 // Where a worker's outcome reports go (the main thread's outlier detector).
@@ -73,10 +77,20 @@ class ClusterState : public EndpointLoad {
 
   // A try on `endpoint` ended so; a run of failures that reaches a threshold is reported now.
   void recordOutcome(EndpointState& endpoint, outlier::Outcome outcome);
+  // A try on `endpoint` that began at `start_us` answered now (its headers), or failed; feeds
+  // the latency estimate of a peak_ewma cluster.
+  void recordLatency(EndpointState& endpoint, int64_t start_us, bool failed) {
+    if (policy_ != config::LbPolicy::PeakEwma) return;
+    const int64_t now_us = steadyMicros();
+    endpoint.latency.observe(now_us - start_us, failed, now_us);
+  }
   // Appends what every endpoint saw since the last report, and starts counting anew.
   void collectOutcomes(outlier::OutcomeBatch& batch);
+  // Appends the requests in flight and latency estimate of every endpoint that has either.
+  void collectLoads(LoadSamples& samples, int64_t now_us) const;
 
   uint32_t active(const ClusterInfo& cluster, uint32_t index) const override;
+  const LatencyEstimate* latency(const ClusterInfo& cluster, uint32_t index) const override;
   size_t endpointStates() const { return endpoints_.size(); }
   size_t balancerStates() const { return balancers_.size(); }
 
@@ -87,6 +101,8 @@ class ClusterState : public EndpointLoad {
   }
   // The state keyed `key`, made if there is none; a retired one is taken back unless `retired`.
   EndpointState& stateFor(const std::string& key, bool retired);
+  // This worker's state of `cluster.endpoints[index]`; null if it has none.
+  const EndpointState* find(const ClusterInfo& cluster, uint32_t index) const;
   // Whether the newest snapshot's cluster has an endpoint keyed `key`.
   bool inNewest(std::string_view key) const;
 

@@ -108,6 +108,7 @@ bool Server::start() {
     workers_.push_back(std::make_unique<Worker>(i, stats_->worker(i), breakers_));
   }
   listeners_ = std::make_unique<ListenerManager>(workers_);
+  balancer_loads_ = std::make_unique<BalancerLoads>(worker_count);
   http_ = std::make_unique<discovery::HttpClient>(base_);
   health_ = std::make_unique<discovery::HealthChecker>(*http_, [this] { onHealthChange(); });
   lifecycle_ = std::make_unique<discovery::Lifecycle>(*stats_, *health_);
@@ -134,6 +135,11 @@ bool Server::start() {
     });
     worker->setCanaryReporter([this](canary::CanaryReports reports) {
       main_notifier_->post([this, reports = std::move(reports)] { canaries_->onReports(reports); });
+    });
+    worker->setLoadReporter([this, index = worker->index()](LoadSamples samples) {
+      main_notifier_->post([this, index, samples = std::move(samples)] {
+        balancer_loads_->onReport(index, samples);
+      });
     });
   }
   static_hosts_->setNames(discovery::hostNames(cfg, publisher_->registry()));

@@ -22,6 +22,7 @@
 #include "discovery/registry_view.h"
 #include "discovery/snapshot.h"
 #include "discovery/snapshot_publisher.h"
+#include "proxy/balancer_loads.h"
 #include "proxy/file_watcher.h"
 #include "proxy/listener_manager.h"
 #include "proxy/loop_notifier.h"
@@ -53,6 +54,8 @@ class Server {
   void setHealthcheckFailed(bool failed) { lifecycle_->setHealthcheckFailed(failed); }
   const std::shared_ptr<const Snapshot>& snapshot() const { return publisher_->snapshot(); }
   canary::CanaryController& canaries() { return *canaries_; }
+  // What the workers' balancers last reported of each endpoint.
+  const BalancerLoads& balancerLoads() const { return *balancer_loads_; }
   std::string renderMetrics();
   void startDrain(const char* why);
   // Exits at once (after a best-effort close), for Jobs: POST /quitquitquit.
@@ -92,6 +95,7 @@ class Server {
   std::unique_ptr<LoopNotifier> main_notifier_;
   std::unique_ptr<outlier::OutlierDetector> outliers_;
   std::unique_ptr<canary::CanaryController> canaries_;
+  std::unique_ptr<BalancerLoads> balancer_loads_;
   std::unique_ptr<FileWatcher> watcher_;
   std::unique_ptr<discovery::HttpClient> http_;
   std::unique_ptr<discovery::RegistryProvider> provider_;

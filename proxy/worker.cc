@@ -121,6 +121,16 @@ void Worker::onReportTimer(evutil_socket_t, short, void* self) {
     worker->canary_tallies_.collect(reports);
     if (!reports.empty()) worker->canary_reporter_(std::move(reports));
   }
+  if (worker->load_reporter_) {
+    LoadSamples samples;
+    const int64_t now_us = steadyMicros();
+    for (auto& [name, state] : worker->clusters_) state->collectLoads(samples, now_us);
+    // An empty report clears the last one; after that, silence says the same.
+    if (!samples.empty() || worker->reported_loads_) {
+      worker->reported_loads_ = !samples.empty();
+      worker->load_reporter_(std::move(samples));
+    }
+  }
   if (!worker->reporter_) return;
   outlier::OutcomeBatch batch;
   for (auto& [name, state] : worker->clusters_) state->collectOutcomes(batch);

@@ -18,6 +18,7 @@
 
 #include "discovery/canary/canary_report.h"
 #include "discovery/snapshot.h"
+#include "proxy/balancer_loads.h"
 #include "proxy/canary_tallies.h"
 #include "proxy/cluster_state.h"
 #include "proxy/deferrable.h"
@@ -55,6 +56,9 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
   // Canary arms' counts, sent on the same once-a-second timer.
   using CanaryReporter = std::function<void(canary::CanaryReports)>;
   void setCanaryReporter(CanaryReporter reporter) { canary_reporter_ = std::move(reporter); }
+  // What the balancers see of each endpoint, on the same timer, for the admin.
+  using LoadReporter = std::function<void(LoadSamples)>;
+  void setLoadReporter(LoadReporter reporter) { load_reporter_ = std::move(reporter); }
   void start();
   // Posts a closure to run on this worker's thread (control messages only).
   void post(std::function<void()> task) { notifier_->post(std::move(task)); }
@@ -143,6 +147,8 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
   std::unique_ptr<IdleSweeper> idle_sweeper_;
   OutcomeReporter reporter_;
   CanaryReporter canary_reporter_;
+  LoadReporter load_reporter_;
+  bool reported_loads_ = false;  // the last load report was not empty
   CanaryTallies canary_tallies_;
   std::thread thread_;
   std::shared_ptr<const Snapshot> snapshot_;

@@ -320,6 +320,7 @@ void RouterFilter::onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) 
   recordOutcome(status == 502 || status == 503 || status == 504 ? outlier::Outcome::Gateway
                 : status >= 500                                 ? outlier::Outcome::ServerError
                                                                 : outlier::Outcome::Success);
+  recordLatency(status >= 500 || status == 429);
   // A gRPC status in the headers is final only when they end the response (Trailers-Only).
   if (canRetry() && headers.status != 101 &&
       retriableResponse(*retry_, headers.status,
@@ -380,6 +381,7 @@ void RouterFilter::onUpstreamFailure(UpstreamFailure failure, bool response_star
   // and a reused connection's race is nobody's).
   if (!response_started && failure != UpstreamFailure::Refused) {
     recordOutcome(outlier::Outcome::LocalOrigin);
+    recordLatency(true);
   }
   if (!response_started && !tunnel_ && canRetry() &&
       retriableFailure(*retry_, tryFailure(failure)) && budgetAllowsRetry()) {
@@ -424,6 +426,15 @@ void RouterFilter::releaseUpstream(bool reusable) {
 
 void RouterFilter::recordOutcome(outlier::Outcome outcome) {
   if (endpoint_ != nullptr) state_->recordOutcome(*endpoint_, outcome);
+}
+
+void RouterFilter::recordLatency(bool failed) {
+  if (endpoint_ == nullptr) return;
+  state_->recordLatency(
+      *endpoint_,
+      std::chrono::duration_cast<std::chrono::microseconds>(upstream_start_.time_since_epoch())
+          .count(),
+      failed);
 }
 
 void RouterFilter::endpointFinished() {

@@ -72,6 +72,8 @@ class RouterFilter final : public filters::Filter,
   void handOffShadow(int status);
   // What the try's end says about its endpoint, for outlier detection.
   void recordOutcome(outlier::Outcome outcome);
+  // The try's time to its answer, for a latency-aware balancer; `failed` counts it as slow.
+  void recordLatency(bool failed);
   void endpointFinished();
   // Answers locally with what the failure of the last try means.
   void failRequest(int status, std::string_view body, std::string_view reason);

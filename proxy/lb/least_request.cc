@@ -1,24 +1,33 @@
-// Least request by two random choices, weighted.
+// Least request by two choices drawn by weight; a scan of every member for small subsets.
 #include "proxy/lb/least_request.h"
 
+#include "proxy/lb/member_weights.h"
+
 namespace remora {
+
+namespace {
+
+// Up to this many members, two random choices often compare a member with itself or pick the
+// busier of two (one time in four with two members): every member is compared instead.
+constexpr size_t kFullScanMembers = 3;
+
+}  // namespace
 
 int LeastRequestBalancer::pick(const ClusterInfo& cluster, const SubsetInfo& subset,
                                const EndpointLoad& load) {
   const size_t n = subset.members.size();
   if (n == 0) return -1;
   if (n == 1) return static_cast<int>(subset.members[0]);
-  const size_t a = lbRandomBelow(n);
-  size_t b = lbRandomBelow(n);
-  if (b == a) b = (a + 1) % n;
-  const uint32_t ia = subset.members[a];
-  const uint32_t ib = subset.members[b];
-  // Compare load per unit of weight: active_a / w_a < active_b / w_b, without division.
-  const uint64_t load_a =
-      static_cast<uint64_t>(load.active(cluster, ia) + 1) * cluster.endpoints[ib].weight;
-  const uint64_t load_b =
-      static_cast<uint64_t>(load.active(cluster, ib) + 1) * cluster.endpoints[ia].weight;
-  return static_cast<int>(load_a <= load_b ? ia : ib);
+  const MemberWeights weights(cluster, subset, load);
+  if (n <= kFullScanMembers) return static_cast<int>(subset.members[weights.fewestActive(load)]);
+  const size_t a = weights.draw();
+  size_t b = weights.draw();
+  if (b == a) b = (a + 1 + lbRandomBelow(n - 1)) % n;
+  // Fewer in flight per unit of weight: active_a / w_a <= active_b / w_b, without division. An
+  // idle pair keeps the first draw, so that idle picks follow the weights.
+  const double load_a = load.active(cluster, subset.members[a]) * weights.of(b);
+  const double load_b = load.active(cluster, subset.members[b]) * weights.of(a);
+  return static_cast<int>(subset.members[load_a <= load_b ? a : b]);
 }
 
 }  // namespace remora

@@ -1,4 +1,5 @@
-// Least request: the less loaded, per unit of weight, of two members chosen at random.
+// Least request: the less loaded, per unit of weight, of two members drawn by weight (every
+// member compared in subsets of up to three).
 #pragma once
 
 #include "proxy/lb/load_balancer.h"

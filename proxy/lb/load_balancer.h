@@ -10,12 +10,20 @@
 
 namespace remora {
 
+class LatencyEstimate;
+
 // What a policy may ask of the worker about an endpoint while it picks.
 class EndpointLoad {
  public:
   virtual ~EndpointLoad() = default;
   // Requests in flight from this worker to `cluster.endpoints[index]`.
   virtual uint32_t active(const ClusterInfo& cluster, uint32_t index) const = 0;
+  // This worker's latency estimate of it (peak_ewma); null before its first answer.
+  virtual const LatencyEstimate* latency(const ClusterInfo& /*cluster*/, uint32_t /*index*/) const {
+    return nullptr;
+  }
+  // The instant of the pick (steadyMicros()): what slow start and estimates decay by.
+  virtual int64_t nowMicros() const;
 };
 
 class LoadBalancer {

@@ -2,10 +2,13 @@
 #include <random>
 
 #include "proxy/lb/consistent_hash.h"
+#include "proxy/lb/least_connections.h"
 #include "proxy/lb/least_request.h"
 #include "proxy/lb/load_balancer.h"
+#include "proxy/lb/peak_ewma.h"
 #include "proxy/lb/random.h"
 #include "proxy/lb/round_robin.h"
+#include "proxy/lb/slow_start.h"
 
 namespace remora {
 
@@ -24,9 +27,11 @@ std::unique_ptr<LoadBalancer> make() {
 constexpr Policy kPolicies[] = {
     {config::LbPolicy::RoundRobin, &make<RoundRobinBalancer>},
     {config::LbPolicy::LeastRequest, &make<LeastRequestBalancer>},
+    {config::LbPolicy::LeastConnections, &make<LeastConnectionsBalancer>},
     {config::LbPolicy::Random, &make<RandomBalancer>},
     {config::LbPolicy::RingHash, &make<ConsistentHashBalancer>},
     {config::LbPolicy::Maglev, &make<ConsistentHashBalancer>},
+    {config::LbPolicy::PeakEwma, &make<PeakEwmaBalancer>},
 };
 
 }  // namespace
@@ -37,6 +42,8 @@ std::unique_ptr<LoadBalancer> makeLoadBalancer(config::LbPolicy policy) {
   }
   return std::make_unique<RoundRobinBalancer>();
 }
+
+int64_t EndpointLoad::nowMicros() const { return steadyMicros(); }
 
 uint64_t lbRandom() {
   thread_local std::mt19937_64 rng(std::random_device{}());

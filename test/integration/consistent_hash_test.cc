@@ -123,6 +123,31 @@ TEST_P(ConsistentHashing, AClientWithoutAKeyGetsACookieThatPinsIt) {
   }
 }
 
+TEST_P(ConsistentHashing, ClustersShowEachEndpointsShareAndExplainShowsWhereAKeyLands) {
+  HashedApp app;
+  Remora remora;
+  ASSERT_TRUE(remora.start(app.config(GetParam())));
+  double total = 0;
+  for (const auto& upstream : app.upstreams) {
+    const double share =
+        remora.endpoint("app", upstream->address()).value("hash_share_percent", 0.0);
+    // Equal weights: about a fifth each.
+    EXPECT_NEAR(share, 20, 8) << upstream->address();
+    total += share;
+  }
+  EXPECT_NEAR(total, 100, 0.1);
+  const std::map<int, std::string> placed = placeUsers(remora);
+  for (int user : {3, 77, 150}) {
+    HttpResponse r = remora.adminGet("/explain?listener=edge&path=/&host=app&header=x-user:" +
+                                     std::to_string(user));
+    ASSERT_EQ(r.status, 200) << r;
+    const nlohmann::json target = nlohmann::json::parse(r.body)["action"]["targets"][0];
+    const size_t where = static_cast<size_t>(placed.at(user)[0] - 'a');
+    EXPECT_EQ(target["pick"], app.upstreams[where]->address()) << target;
+    EXPECT_TRUE(target["hash"]["value"].is_string()) << target;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Policies, ConsistentHashing, ::testing::Values("ring_hash", "maglev"));
 
 }  // namespace

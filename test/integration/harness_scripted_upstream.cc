@@ -152,6 +152,17 @@ ScriptedUpstream::Handler ScriptedUpstream::respondWith(int status, std::string 
   };
 }
 
+ScriptedUpstream::Handler ScriptedUpstream::respondAfter(std::chrono::milliseconds delay,
+                                                         int status, std::string body) {
+  return [delay, status, body = std::move(body)](UpstreamConnection& c) {
+    while (c.readRequest(deadlineIn(std::chrono::seconds(30)))) {
+      // The upstream's own latency: what a latency-aware balancer measures.
+      std::this_thread::sleep_for(delay);
+      if (!c.respond(status, body)) return;
+    }
+  };
+}
+
 ScriptedUpstream::Handler ScriptedUpstream::echo() {
   return [](UpstreamConnection& c) {
     while (std::optional<HttpRequest> request =

@@ -72,6 +72,8 @@ class ScriptedUpstream {
 
   // Scripts for common upstreams. Both serve every request of a keep-alive connection.
   static Handler respondWith(int status, std::string body, HeaderList headers = {});
+  // The same, each answer `delay` after its request.
+  static Handler respondAfter(std::chrono::milliseconds delay, int status, std::string body);
   // 200 with body "METHOD TARGET\n" followed by the request body.
   static Handler echo();
   // `name` on every path but /health, which answers with the status `health` holds then.

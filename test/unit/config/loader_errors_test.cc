@@ -276,7 +276,8 @@ TEST(LoaderTest, ClusterErrors) {
                           "t.yaml:5:14: cluster uses service 'both' but no registry is "
                           "configured",
                           "t.yaml:7:9: unknown lb 'fastest' (known: round_robin, "
-                          "least_request, random, ring_hash, maglev)",
+                          "least_request, least_connections, random, ring_hash, maglev, "
+                          "peak_ewma)",
                           "t.yaml:8:48: weight must be in 1..1000000, not 0",
                           "t.yaml:8:83: weight must be in 1..1000000, not 1000001",
                           "t.yaml:10:14: cluster uses service 'users' but no registry is "

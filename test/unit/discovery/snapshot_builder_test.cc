@@ -30,8 +30,9 @@ clusters:
     service: users
 )";
 
-std::shared_ptr<const LoadedConfig> load() {
-  auto config = config::loadConfigString(kConfig, "test.yaml");
+// kConfig with `cluster_extra` added to the cluster's settings.
+std::shared_ptr<const LoadedConfig> load(const std::string& cluster_extra = "") {
+  auto config = config::loadConfigString(std::string(kConfig) + cluster_extra, "test.yaml");
   if (!config.ok()) ADD_FAILURE() << config.errors()[0].text();
   auto loaded = prepareConfig(*config);
   if (!loaded.ok()) ADD_FAILURE() << loaded.errors()[0].text();
@@ -86,14 +87,15 @@ TEST(SnapshotBuilderTest, ASplitTargetWithoutHealthyEndpointsGivesItsWeightAway)
 
 TEST(SnapshotBuilderTest, EndpointsPointIntoTheViewAndShareTextsUntilTheSweep) {
   auto loaded = load();
-  EndpointInterner interner;
+  BuildMemory memory;
+  EndpointInterner& interner = memory.interner;
   RegistryView registry = view({"v1", "v1", "v2"});
   registry.services["users"][1].healthy = false;
   registry.services["users"][1].health_reason = "critical";
   registry.services["users"][2].healthy = false;
   registry.services["users"][2].health_reason = "critical";
   auto shared_view = std::make_shared<const RegistryView>(registry);
-  auto snapshot = buildSnapshot(loaded, shared_view, nullptr, nullptr, 1, &interner);
+  auto snapshot = buildSnapshot(loaded, shared_view, nullptr, nullptr, 1, &memory);
   const auto& endpoints = snapshot->clusters[0].endpoints;
   EXPECT_EQ(endpoints[0].meta.get(), &shared_view->services.at("users")[0].endpoint.meta);
   EXPECT_EQ(snapshot->registry, shared_view);
@@ -109,6 +111,45 @@ TEST(SnapshotBuilderTest, EndpointsPointIntoTheViewAndShareTextsUntilTheSweep) {
   snapshot.reset();
   interner.sweep();
   EXPECT_EQ(interner.size(), 0u);
+}
+
+TEST(SnapshotBuilderTest, AHealthChangeKeepsTheHashTablesAndANewEndpointRebuildsThem) {
+  auto loaded = load("    lb: maglev\n");
+  BuildMemory memory;
+  auto first = buildSnapshot(loaded, std::make_shared<const RegistryView>(view({"v1", "v1", "v2"})),
+                             nullptr, nullptr, 1, &memory);
+  RegistryView one_down = view({"v1", "v1", "v2"});
+  one_down.services["users"][1].healthy = false;
+  auto second = buildSnapshot(loaded, std::make_shared<const RegistryView>(one_down), nullptr,
+                              nullptr, 2, &memory);
+  for (size_t s = 0; s < first->clusters[0].subsets.size(); ++s) {
+    ASSERT_NE(first->clusters[0].subsets[s].hash_table, nullptr);
+    EXPECT_EQ(second->clusters[0].subsets[s].hash_table, first->clusters[0].subsets[s].hash_table);
+  }
+  EXPECT_EQ(second->clusters[0].subsets[0].members.size(), 2u);
+  auto third =
+      buildSnapshot(loaded, std::make_shared<const RegistryView>(view({"v1", "v1", "v2", "v2"})),
+                    nullptr, nullptr, 3, &memory);
+  EXPECT_NE(third->clusters[0].subsets[0].hash_table, first->clusters[0].subsets[0].hash_table);
+  // v1's endpoints are as they were.
+  EXPECT_EQ(third->clusters[0].subsets[1].hash_table, first->clusters[0].subsets[1].hash_table);
+}
+
+TEST(SnapshotBuilderTest, ANewEndpointOfAWarmClusterRampsForTheWindow) {
+  auto loaded = load("    slow_start: {window: 30s}\n");
+  BuildMemory memory;
+  auto cold = buildSnapshot(loaded, std::make_shared<const RegistryView>(view({"v1", "v1"})),
+                            nullptr, nullptr, 1, &memory);
+  EXPECT_EQ(cold->clusters[0].subsets[0].slow_start_until_us, 0);
+  auto grown = buildSnapshot(loaded, std::make_shared<const RegistryView>(view({"v1", "v1", "v2"})),
+                             nullptr, nullptr, 2, &memory);
+  const ClusterInfo& cluster = grown->clusters[0];
+  EXPECT_EQ(cluster.endpoints[0].slow_start_since_us, 0);
+  const int64_t since = cluster.endpoints[2].slow_start_since_us;
+  EXPECT_GT(since, 0);
+  EXPECT_EQ(cluster.subsets[0].slow_start_until_us, since + 30'000'000);
+  EXPECT_EQ(cluster.subsets[2].slow_start_until_us, since + 30'000'000);  // v2
+  EXPECT_EQ(cluster.subsets[1].slow_start_until_us, 0);                   // v1: nobody ramps
 }
 
 }  // namespace
