@@ -116,7 +116,7 @@ void CanaryRun::startStep(size_t index, Clock::time_point now) {
   step_started_ = now;
   step_baseline_ = {};
   step_canary_ = {};
-  history_.push_back({steps_[index], now, std::chrono::system_clock::now(), 0, 0, ""});
+  history_.push_back({steps_[index], std::chrono::system_clock::now(), 0, 0, ""});
   // A step at 100% leaves the baseline no traffic to be compared with: reaching it is promotion.
   if (steps_[index] >= 100) finish(State::Promoted, "every step passed");
 }
@@ -408,7 +408,6 @@ bool CanaryRun::restore(const RunProgress& p, Clock::time_point now) {
   // Gates are asked by whoever decides, and a new leader asks again.
   gate_wanted_.reset();
   gate_refusal_.clear();
-  for (StepRecord& record : history_) record.started = since(record.started_wall);
   return true;
 }
 

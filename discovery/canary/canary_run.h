@@ -47,8 +47,7 @@ struct Judgement {
 
 struct StepRecord {
   uint32_t weight = 0;
-  Clock::time_point started;
-  std::chrono::system_clock::time_point started_wall;  // the same, for people
+  std::chrono::system_clock::time_point started_wall;  // wall clock: it crosses machines
   uint64_t baseline_requests = 0;                      // during the step
   uint64_t canary_requests = 0;
   std::string outcome;  // "" while it runs; "passed", "promoted", "aborted: ..."
@@ -80,7 +79,7 @@ struct RunProgress {
   double latency_p = 1;
   double max_error_rate_p = 1;
   double max_p99_p = 1;
-  std::vector<StepRecord> history;  // their `started_wall` counts, not `started`
+  std::vector<StepRecord> history;
 };
 
 class CanaryRun {

@@ -98,6 +98,15 @@ TEST(Fault, HeadersChooseFaultsOnATrustedListenerOnly) {
                 .status,
             200);
   EXPECT_GE(Clock::now() - start, 200ms);
+  // Past the cap of an hour the header is not honoured: no delay at all.
+  const double delays = f.injected("delay");
+  const auto past_cap = Clock::now();
+  EXPECT_EQ(
+      httpGet(f.remora.port("edge"), "/", {{"host", "app"}, {"x-remora-fault-delay", "3600001"}})
+          .status,
+      200);
+  EXPECT_LT(Clock::now() - past_cap, 1s);
+  EXPECT_EQ(f.injected("delay"), delays);
 }
 
 TEST(Fault, BeyondMaxActiveRequestsGoOnUntouched) {

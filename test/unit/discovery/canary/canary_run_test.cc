@@ -38,13 +38,18 @@ struct Traffic {
     std::uniform_real_distribution<double> u(0, 1);
     std::normal_distribution<double> spread(0, 0.5);
     const double weight = run.weight() / 100.0;
-    for (int i = 0; i < static_cast<int>(requests_per_second); ++i) {
-      const bool to_canary = u(rng) < weight;
-      ArmTotals& arm = to_canary ? canary : baseline;
+    // In the shadow step every request goes to the baseline and a copy of it to the canary.
+    const bool copies = run.shadowing();
+    auto serve = [&](bool by_canary) {
+      ArmTotals& arm = by_canary ? canary : baseline;
       arm.requests++;
-      arm.errors += u(rng) < (to_canary ? canary_error_rate : baseline_error_rate);
-      const double median = to_canary ? canary_median_ms : baseline_median_ms;
+      arm.errors += u(rng) < (by_canary ? canary_error_rate : baseline_error_rate);
+      const double median = by_canary ? canary_median_ms : baseline_median_ms;
       arm.latency.record(static_cast<uint64_t>(median * 1000 * std::exp(spread(rng))));
+    };
+    for (int i = 0; i < static_cast<int>(requests_per_second); ++i) {
+      serve(!copies && u(rng) < weight);
+      if (copies) serve(true);
     }
     run.observe(baseline, canary, now);
   }
@@ -326,27 +331,6 @@ TEST(CanaryRun, PromotionByHandPassesTheGateAndPausingDropsIt) {
   EXPECT_EQ(run.weight(), 100u);
 }
 
-// Shadow mode: the copies' outcomes come in as the canary arm's while the weight is 0.
-struct ShadowTraffic {
-  double requests_per_second = 200;
-  double canary_error_rate = 0;
-  std::mt19937_64 rng{2};
-
-  void second(CanaryRun& run, Clock::time_point now) {
-    ArmTotals baseline;
-    ArmTotals canary;
-    std::uniform_real_distribution<double> u(0, 1);
-    for (int i = 0; i < static_cast<int>(requests_per_second); ++i) {
-      baseline.requests++;
-      baseline.latency.record(20000);
-      canary.requests++;
-      canary.errors += u(rng) < canary_error_rate;
-      canary.latency.record(20000);
-    }
-    run.observe(baseline, canary, now);
-  }
-};
-
 TEST(CanaryRun, AShadowStepComesFirstAtWeightZeroThenTheSteps) {
   config::Canary c = canaryConfig();
   c.steps = {10, 50};
@@ -356,7 +340,7 @@ TEST(CanaryRun, AShadowStepComesFirstAtWeightZeroThenTheSteps) {
   EXPECT_EQ(run.weight(), 0u);
   EXPECT_TRUE(run.shadowing());
   EXPECT_EQ(run.steps(), (std::vector<uint32_t>{0, 10, 50}));
-  ShadowTraffic traffic;
+  Traffic traffic;
   for (int s = 0; s < 61 && run.shadowing(); ++s) {
     now += seconds(1);
     traffic.second(run, now);
@@ -372,7 +356,7 @@ TEST(CanaryRun, AFailingShadowIsAbortedBeforeAnyUserReachesIt) {
   c.shadow = config::Mirror{};
   Clock::time_point now{};
   CanaryRun run(c, now);
-  ShadowTraffic traffic;
+  Traffic traffic;
   traffic.canary_error_rate = 0.05;
   for (int s = 0; s < 60 && run.state() != State::Aborted; ++s) {
     now += seconds(1);
