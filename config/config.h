@@ -481,8 +481,25 @@ struct Lifecycle {
   Duration drain_timeout{30000};  // in-flight requests get this long after listeners close
 };
 
+// `config_source:`: listeners, clusters and canaries come from one key of the registry's KV
+// store (the registry configured beside it), in the config's own YAML; the file holds the rest
+// (the bootstrap).
+struct ConfigSource {
+  enum class Store { Consul, Etcd };
+  Store store = Store::Consul;
+  std::string key;
+  // The last good value is written here, for a start while the registry is down; "": none.
+  std::string cache;
+  SourceLocation location;
+  // "consul key remora/orders": how errors and logs name where a config came from.
+  std::string name() const {
+    return std::string(store == Store::Consul ? "consul" : "etcd") + " key " + key;
+  }
+};
+
 struct Config {
   std::string source_path;  // the file it came from ("" for a string)
+  std::optional<ConfigSource> config_source;
   Admin admin;
   uint32_t workers = 0;  // 0: one per core
   std::vector<Listener> listeners;

@@ -381,6 +381,12 @@ json toJson(const Config& config) {
                {{"drain_delay", formatDuration(config.lifecycle.drain_delay)},
                 {"drain_timeout", formatDuration(config.lifecycle.drain_timeout)}}}};
   if (config.service) out["service"] = serviceToJson(*config.service);
+  if (config.config_source) {
+    const ConfigSource& source = *config.config_source;
+    out["config_source"] = {
+        {source.store == ConfigSource::Store::Consul ? "consul" : "etcd", {{"key", source.key}}},
+        {"cache", source.cache}};
+  }
   json canaries = json::array();
   for (const Canary& canary : config.canaries) canaries.push_back(canaryToJson(canary));
   out["canaries"] = canaries;

@@ -17,4 +17,13 @@ Result<std::shared_ptr<const Config>> loadConfigFile(const std::string& path);
 Result<std::shared_ptr<const Config>> loadConfigString(const std::string& yaml,
                                                        const std::string& source_name);
 
+// A bootstrap file (`bootstrap`, read from `path`) whose `config_source:` names a key, with the
+// key's value `value`: the listeners, clusters and canaries are the value's, the rest the file's.
+// Errors in the value name it `value_name` (ConfigSource::name(): "consul key remora/orders");
+// references between the two (a service, a registry) are checked as in one file.
+Result<std::shared_ptr<const Config>> loadConfigWithSource(const std::string& bootstrap,
+                                                           const std::string& path,
+                                                           const std::string& value,
+                                                           const std::string& value_name);
+
 }  // namespace remora::config

@@ -89,7 +89,14 @@ bool Server::start() {
     LOG_ERROR("%s", error.c_str());
     return false;
   }
-  auto config = config::loadConfigString(config_text_, config_path_);
+  auto bootstrap = config::loadConfigString(config_text_, config_path_);
+  if (!bootstrap) {
+    logErrors(bootstrap.errors());
+    return false;
+  }
+  // Static stability: the cached value serves until the registry answers.
+  source_value_ = cachedSourceValue(**bootstrap);
+  auto config = loadConfig(config_text_, source_value_);
   if (!config) {
     logErrors(config.errors());
     return false;
@@ -147,6 +154,7 @@ bool Server::start() {
   // After the provider, which gave the client the registry's TLS settings.
   canaries_->setFleetStore(canary::makeFleetStore(cfg, *http_));
   canaries_->setConfig(cfg);
+  watchConfigSource(cfg);
   if (cfg.registry.file) {
     std::string content;
     if (!readFile(cfg.registry.file->path, content, error)) {
@@ -331,15 +339,19 @@ void Server::onRegistryFile(const std::string& content) {
 }
 
 void Server::reload(const std::string& why) {
-  if (lifecycle_->state() == LifecycleState::Draining) return;
   std::string text;
   std::string error;
   if (!readFile(config_path_, text, error)) {
     LOG_ERROR("reload (%s) rejected: %s", why.c_str(), error.c_str());
     return;
   }
+  apply(std::move(text), source_value_, why);
+}
+
+void Server::apply(std::string text, std::optional<std::string> value, const std::string& why) {
+  if (lifecycle_->state() == LifecycleState::Draining) return;
   // The same text with a renewed certificate still needs new TLS contexts.
-  if (text == config_text_ && !tlsFilesChanged(loaded_->tlsFiles())) {
+  if (text == config_text_ && value == source_value_ && !tlsFilesChanged(loaded_->tlsFiles())) {
     LOG_INFO("reload (%s): configuration unchanged", why.c_str());
     return;
   }
@@ -349,7 +361,7 @@ void Server::reload(const std::string& why) {
     stats_->incrementCounter("remora_config_reloads_total", "Configuration reloads",
                              {{"result", "rejected"}});
   };
-  auto config = config::loadConfigString(text, config_path_);
+  auto config = loadConfig(text, value);
   if (!config) return fail(config.errors());
   auto loaded = discovery::prepareConfig(*config);
   if (!loaded) return fail(loaded.errors());
@@ -381,7 +393,10 @@ void Server::reload(const std::string& why) {
     LOG_WARN("reload: 'service' changes take effect at the next restart");
   }
   config_text_ = std::move(text);
+  const bool new_value = value != source_value_;
+  source_value_ = std::move(value);
   loaded_ = *loaded;
+  if (new_value) writeSourceCache(next);
   // Before the snapshot: the new config's canaries are indexed as its routes refer to them.
   canaries_->setConfig(next);
   publisher_->setConfig(loaded_);
@@ -390,10 +405,12 @@ void Server::reload(const std::string& why) {
     publisher_->setRegistry({});
     if (next.registry.file) {
       std::string content;
+      std::string error;
       if (readFile(next.registry.file->path, content, error)) onRegistryFile(content);
     }
   }
   watchFiles();
+  watchConfigSource(next);
   static_hosts_->setNames(discovery::hostNames(next, publisher_->registry()));
   updateHealthTargets();
   publisher_->publish();

@@ -7,11 +7,14 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "config/result.h"
 #include "discovery/canary/canary_controller.h"
+#include "discovery/config_source/consul_key_watch.h"
 #include "discovery/dns/static_hosts.h"
 #include "discovery/health/health_checker.h"
 #include "discovery/http_client.h"
@@ -63,7 +66,22 @@ class Server {
 
  private:
   bool start();
+  // Reads the file again and applies it with the config source's current value.
   void reload(const std::string& why);
+  // Validates the bootstrap `text` with the config source's `value` (when the text names one) and
+  // applies them as one config, all or nothing; `why` is for the log.
+  void apply(std::string text, std::optional<std::string> value, const std::string& why);
+
+  // --- The config source (server_config_source.cc). ---
+  // The config `text` names, with `value` as its config source's value when it has one.
+  Result<std::shared_ptr<const config::Config>> loadConfig(
+      const std::string& text, const std::optional<std::string>& value) const;
+  // At start: the value cached at `config_source.cache`, if any.
+  std::optional<std::string> cachedSourceValue(const config::Config& bootstrap) const;
+  // Starts (or restarts, for another key) watching the key `config` names; stops without one.
+  void watchConfigSource(const config::Config& config);
+  void onSourceValue(std::optional<std::string> value);
+  void writeSourceCache(const config::Config& config) const;
   void watchFiles();
   void onRegistryFile(const std::string& content);
   // Starts the registry provider and makes the registrar.
@@ -84,6 +102,10 @@ class Server {
 
   std::string config_path_;
   std::string config_text_;
+  // The config source's value in force (from the key, or the cache at start); nullopt: none yet.
+  std::optional<std::string> source_value_;
+  std::string watched_source_;  // ConfigSource::name() of the key watched; "": none
+  std::unique_ptr<discovery::config_source::ConsulKeyWatch> source_watch_;
   event_base* base_;
   std::unique_ptr<stats::Registry> stats_;
   CircuitBreakers breakers_;  // shared by the workers, so it outlives them

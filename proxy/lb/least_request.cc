@@ -20,9 +20,7 @@ int LeastRequestBalancer::pick(const ClusterInfo& cluster, const SubsetInfo& sub
   if (n == 1) return static_cast<int>(subset.members[0]);
   const MemberWeights weights(cluster, subset, load);
   if (n <= kFullScanMembers) return static_cast<int>(subset.members[weights.fewestActive(load)]);
-  const size_t a = weights.draw();
-  size_t b = weights.draw();
-  if (b == a) b = (a + 1 + lbRandomBelow(n - 1)) % n;
+  const auto [a, b] = weights.drawTwo();
   // Fewer in flight per unit of weight: active_a / w_a <= active_b / w_b, without division. An
   // idle pair keeps the first draw, so that idle picks follow the weights.
   const double load_a = load.active(cluster, subset.members[a]) * weights.of(b);

@@ -57,6 +57,14 @@ size_t MemberWeights::draw() const {
   }
 }
 
+std::pair<size_t, size_t> MemberWeights::drawTwo() const {
+  const size_t n = subset_.members.size();
+  const size_t a = draw();
+  size_t b = draw();
+  if (b == a) b = (a + 1 + lbRandomBelow(n - 1)) % n;
+  return {a, b};
+}
+
 size_t MemberWeights::fewestActive(const EndpointLoad& load) const {
   const size_t n = subset_.members.size();
   // First pass: the least active / weight, and the weight of the members that share it.

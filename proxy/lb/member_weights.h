@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "discovery/snapshot.h"
 #include "proxy/lb/load_balancer.h"
@@ -20,6 +21,9 @@ class MemberWeights {
   double of(size_t position) const;
   // A member's position, drawn in proportion to weight: O(log n), or O(1) for equal weights.
   size_t draw() const;
+  // Two different members' positions, the first drawn by weight, the second too unless it is the
+  // first again, when another is taken at random (for two members or more).
+  std::pair<size_t, size_t> drawTwo() const;
   // The position of the member with the fewest requests in flight per unit of weight; ties are
   // drawn in proportion to weight, so that an idle cluster still spreads by weight. O(n).
   size_t fewestActive(const EndpointLoad& load) const;

@@ -60,9 +60,7 @@ int PeakEwmaBalancer::pick(const ClusterInfo& cluster, const SubsetInfo& subset,
   if (n == 0) return -1;
   if (n == 1) return static_cast<int>(subset.members[0]);
   const MemberWeights weights(cluster, subset, load);
-  const size_t a = weights.draw();
-  size_t b = weights.draw();
-  if (b == a) b = (a + 1 + lbRandomBelow(n - 1)) % n;
+  const auto [a, b] = weights.drawTwo();
   const int64_t now_us = load.nowMicros();
   const double cost_a = costOf(cluster, subset.members[a], weights.of(a), load, now_us);
   const double cost_b = costOf(cluster, subset.members[b], weights.of(b), load, now_us);

@@ -1,4 +1,5 @@
-// libFuzzer target for the config loader and the endpoints-file parser: neither may crash or throw.
+// libFuzzer target for the config loader (a file alone, and a bootstrap file with a config
+// source's value) and the endpoints-file parser: none may crash or throw.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -13,6 +14,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Dumping walks filter configs the loader only shape-checked, so it is fuzzed along.
   if (config.ok()) remora::config::toJson(**config).dump();
   for (const remora::Error& error : config.errors()) error.text();
+  // The input as the value of a config source a fixed bootstrap names: the key's document is read
+  // by the same readers, under another name.
+  static const std::string kBootstrap =
+      "registry: {consul: {}}\nconfig_source: {consul: {key: remora/fuzz}}\n";
+  auto with_source =
+      remora::config::loadConfigWithSource(kBootstrap, "boot.yaml", text, "consul key remora/fuzz");
+  if (with_source.ok()) remora::config::toJson(**with_source).dump();
+  for (const remora::Error& error : with_source.errors()) error.text();
   auto endpoints = remora::discovery::parseEndpointsFile(text, "fuzz.yaml");
   for (const remora::Error& error : endpoints.errors()) error.text();
   return 0;

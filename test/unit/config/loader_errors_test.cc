@@ -25,7 +25,8 @@ tracing: {sample: 1}
               ElementsAre(StartsWith("t.yaml:3:5: unknown key 'adress' in listener (known: name, "
                                      "address, filters, routes, virtual_hosts, "),
                           "t.yaml:6:1: unknown key 'tracing' in config (known: admin, workers, "
-                          "service, registry, lifecycle, listeners, clusters, canaries)"));
+                          "service, registry, lifecycle, config_source, listeners, clusters, "
+                          "canaries)"));
 }
 
 TEST(LoaderTest, UnknownKeysInNestedMappings) {
