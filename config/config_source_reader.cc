@@ -12,11 +12,6 @@ std::optional<ConfigSource> readConfigSource(YamlReader& reader, const Located& 
     reader.error(at.where, "config_source takes exactly one of consul, etcd");
     return std::nullopt;
   }
-  if (etcd != nullptr) {
-    // Consul's KV first; etcd's watch of one key comes next.
-    reader.error(etcd->key_where, "config_source etcd is not supported yet; use consul");
-    return std::nullopt;
-  }
   ConfigSource source;
   source.location = at.where;
   source.store = consul != nullptr ? ConfigSource::Store::Consul : ConfigSource::Store::Etcd;

@@ -14,7 +14,7 @@
 
 #include "config/result.h"
 #include "discovery/canary/canary_controller.h"
-#include "discovery/config_source/consul_key_watch.h"
+#include "discovery/config_source/key_watch.h"
 #include "discovery/dns/static_hosts.h"
 #include "discovery/health/health_checker.h"
 #include "discovery/http_client.h"
@@ -105,7 +105,7 @@ class Server {
   // The config source's value in force (from the key, or the cache at start); nullopt: none yet.
   std::optional<std::string> source_value_;
   std::string watched_source_;  // ConfigSource::name() of the key watched; "": none
-  std::unique_ptr<discovery::config_source::ConsulKeyWatch> source_watch_;
+  std::unique_ptr<discovery::config_source::KeyWatch> source_watch_;
   event_base* base_;
   std::unique_ptr<stats::Registry> stats_;
   CircuitBreakers breakers_;  // shared by the workers, so it outlives them

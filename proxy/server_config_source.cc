@@ -42,11 +42,10 @@ void Server::watchConfigSource(const config::Config& config) {
   watched_source_ = name;
   source_watch_.reset();
   if (!config.config_source) return;
-  // The loader accepts no other store, nor a source without its registry.
-  if (!config.registry.consul) return;
-  source_watch_ = std::make_unique<discovery::config_source::ConsulKeyWatch>(
-      *http_, *config.registry.consul, config.config_source->key,
+  source_watch_ = discovery::config_source::makeKeyWatch(
+      config, *http_,
       [this](std::optional<std::string> value) { onSourceValue(std::move(value)); });
+  if (!source_watch_) return;
   LOG_INFO("config source: watching %s", name.c_str());
   source_watch_->start();
 }

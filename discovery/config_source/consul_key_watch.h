@@ -1,6 +1,4 @@
-// ConsulKeyWatch: one Consul KV key read, then watched by blocking queries on its index; every
-// change of its value (or of whether it exists) is handed on. Failures are logged and back off;
-// nothing is handed on for them: the registry going away never takes the config with it.
+// ConsulKeyWatch: one Consul KV key read, then watched by blocking queries on its index.
 #pragma once
 
 #include <event2/event.h>
@@ -12,23 +10,21 @@
 
 #include "config/config.h"
 #include "discovery/backoff.h"
+#include "discovery/config_source/key_watch.h"
 #include "discovery/consul/consul_provider.h"
 #include "discovery/http_client.h"
 
 namespace remora::discovery::config_source {
 
-class ConsulKeyWatch {
+class ConsulKeyWatch : public KeyWatch {
  public:
-  // The key's value; nullopt when the key does not exist.
-  using OnValue = std::function<void(std::optional<std::string> value)>;
-
   ConsulKeyWatch(HttpClient& http, const config::ConsulRegistry& consul, std::string key,
                  OnValue on_value);
-  ~ConsulKeyWatch();
+  ~ConsulKeyWatch() override;
   ConsulKeyWatch(const ConsulKeyWatch&) = delete;
   ConsulKeyWatch& operator=(const ConsulKeyWatch&) = delete;
 
-  void start() { query(); }
+  void start() override { query(); }
 
  private:
   void query();

@@ -1,6 +1,7 @@
-// Configuration from Consul's KV store in real remoras against a real Consul agent: a route
-// changed in the key is served by three remoras within a second, a bad value changes nothing and
-// is counted, and a remora started while the registry is down serves the cached value.
+// Configuration from the registry's KV store in real remoras, against a real Consul agent and a
+// real etcd: a route changed in the key is served by three remoras within a second, a bad value
+// changes nothing and is counted, and a remora started while the registry is down serves the
+// cached value.
 #include <stdlib.h>
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "integration/harness/consul.h"
+#include "integration/harness/etcd.h"
 #include "integration/harness/harness.h"
 
 namespace remora::harness {
@@ -20,11 +22,49 @@ using namespace std::chrono_literals;
 constexpr char kBootstrap[] = R"(admin: {address: "127.0.0.1:0"}
 workers: 2
 registry:
-  consul: {address: "{{consul}}"}
+  {{registry}}
 config_source:
-  consul: {key: remora/edge}
+  {{source}}
   cache: "{{cache}}"
 )";
+
+// A registry that holds the key: its settings in a bootstrap file, and its own client's writes.
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual std::string registry() const = 0;
+  virtual std::string source() const = 0;
+  virtual bool put(const std::string& value) = 0;
+  virtual void kill() = 0;
+};
+
+class ConsulStore : public Store {
+ public:
+  std::string registry() const override {
+    return "consul: {address: \"" + agent_.address() + "\"}";
+  }
+  std::string source() const override { return "consul: {key: remora/edge}"; }
+  bool put(const std::string& value) override {
+    return agent_.request("PUT", "/v1/kv/remora/edge", value) == 200;
+  }
+  void kill() override { agent_.kill(); }
+
+ private:
+  ConsulAgent agent_;
+};
+
+class EtcdStore : public Store {
+ public:
+  std::string registry() const override {
+    return "etcd: {endpoints: " + etcd_.yamlEndpoints() + "}";
+  }
+  std::string source() const override { return "etcd: {key: /remora/edge}"; }
+  bool put(const std::string& value) override { return etcd_.put("/remora/edge", value); }
+  void kill() override { etcd_.kill(0); }
+
+ private:
+  Etcd etcd_;
+};
 
 // What the key holds, for the whole fleet: one listener answering `body` itself, on the port each
 // instance's environment gives (they share a host here).
@@ -46,14 +86,19 @@ std::string served(uint16_t port) {
 }
 
 struct SourceFixture {
-  ConsulAgent consul;
+  std::unique_ptr<Store> store;
   TempDir cache_dir;
   std::vector<uint16_t> ports;
   std::vector<std::unique_ptr<Remora>> remoras;
 
-  bool put(const std::string& text) {
-    return consul.request("PUT", "/v1/kv/remora/edge", text) == 200;
+  explicit SourceFixture(const std::string& kind) {
+    if (kind == "consul") {
+      store = std::make_unique<ConsulStore>();
+    } else {
+      store = std::make_unique<EtcdStore>();
+    }
   }
+  bool put(const std::string& text) { return store->put(text); }
   // Starts remora `i` on its own port and cache file.
   ::testing::AssertionResult start(size_t i) {
     while (ports.size() <= i) ports.push_back(freePort());
@@ -62,7 +107,8 @@ struct SourceFixture {
     // The child takes the environment as it is when it starts.
     setenv("EDGE_PORT", std::to_string(ports[i]).c_str(), 1);
     return remoras[i]->start(render(
-        kBootstrap, {{"consul", consul.address()},
+        kBootstrap, {{"registry", store->registry()},
+                     {"source", store->source()},
                      {"cache", cache_dir.file("cache-" + std::to_string(i) + ".yaml").string()}}));
   }
   bool allServe(const std::string& body, Deadline deadline) {
@@ -81,20 +127,24 @@ struct SourceFixture {
   }
 };
 
-TEST(ConfigSource, ARouteChangedInTheKeyIsServedWithinASecondOnThreeRemoras) {
-  SourceFixture f;
+class ConfigSource : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ConfigSource, ARouteChangedInTheKeyIsServedWithinASecondOnThreeRemoras) {
+  SourceFixture f(GetParam());
   ASSERT_TRUE(f.put(value("one")));
   for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(f.start(i));
   ASSERT_TRUE(f.allServe("one", deadlineIn(10s))) << f.remoras[0]->logs();
   ASSERT_TRUE(f.put(value("two")));
   EXPECT_TRUE(f.allServe("two", deadlineIn(1s))) << f.remoras[0]->logs();
   // Connections and the listener stayed: the port never stopped answering.
-  EXPECT_NE(f.remoras[0]->logs().find("consul key remora/edge changed"), std::string::npos)
+  EXPECT_NE(f.remoras[0]->logs().find(" key " + std::string(GetParam() == "etcd" ? "/" : "") +
+                                      "remora/edge changed"),
+            std::string::npos)
       << f.remoras[0]->logs();
 }
 
-TEST(ConfigSource, ABadValueChangesNothingAndIsReportedWithItsPlace) {
-  SourceFixture f;
+TEST_P(ConfigSource, ABadValueChangesNothingAndIsReportedWithItsPlace) {
+  SourceFixture f(GetParam());
   ASSERT_TRUE(f.put(value("good")));
   ASSERT_TRUE(f.start(0));
   ASSERT_TRUE(f.allServe("good", deadlineIn(10s))) << f.remoras[0]->logs();
@@ -102,19 +152,19 @@ TEST(ConfigSource, ABadValueChangesNothingAndIsReportedWithItsPlace) {
   ASSERT_TRUE(waitUntil([&] { return f.reloads(0, "rejected") >= 1; }, deadlineIn(10s)))
       << f.remoras[0]->logs();
   EXPECT_EQ(served(f.ports[0]), "good");
-  EXPECT_NE(f.remoras[0]->logs().find("consul key remora/edge:3:14"), std::string::npos)
-      << f.remoras[0]->logs();
+  const std::string key = GetParam() == "etcd" ? "etcd key /remora/edge" : "consul key remora/edge";
+  EXPECT_NE(f.remoras[0]->logs().find(key + ":3:14"), std::string::npos) << f.remoras[0]->logs();
   // A good value afterwards applies.
   ASSERT_TRUE(f.put(value("better")));
   EXPECT_TRUE(f.allServe("better", deadlineIn(5s))) << f.remoras[0]->logs();
 }
 
-TEST(ConfigSource, ARemoraStartedWhileTheRegistryIsDownServesTheCachedValue) {
-  SourceFixture f;
+TEST_P(ConfigSource, ARemoraStartedWhileTheRegistryIsDownServesTheCachedValue) {
+  SourceFixture f(GetParam());
   ASSERT_TRUE(f.put(value("cached")));
   ASSERT_TRUE(f.start(0));
   ASSERT_TRUE(f.allServe("cached", deadlineIn(10s))) << f.remoras[0]->logs();
-  f.consul.kill();
+  f.store->kill();
   // Killed, it keeps serving; restarted, it serves what it cached.
   EXPECT_EQ(served(f.ports[0]), "cached");
   f.remoras[0].reset();
@@ -123,6 +173,8 @@ TEST(ConfigSource, ARemoraStartedWhileTheRegistryIsDownServesTheCachedValue) {
   EXPECT_NE(f.remoras[0]->logs().find("starting from the value cached at"), std::string::npos)
       << f.remoras[0]->logs();
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, ConfigSource, ::testing::Values("consul", "etcd"));
 
 }  // namespace
 }  // namespace remora::harness

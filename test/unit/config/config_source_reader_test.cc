@@ -79,9 +79,13 @@ TEST(ConfigSourceReaderTest, BadSourcesAreErrorsWithTheirPlace) {
               ElementsAre("t.yaml:1:31: a consul key has no leading '/': '/remora/orders'"));
   EXPECT_THAT(errorsOf("config_source: {cache: /tmp/x}\n"),
               ElementsAre("t.yaml:1:16: config_source takes exactly one of consul, etcd"));
+  EXPECT_EQ(loadOk("config_source: {etcd: {key: /remora/orders}}\nregistry: {etcd: {}}\n")
+                ->config_source->name(),
+            "etcd key /remora/orders");
   EXPECT_THAT(errorsOf("config_source: {etcd: {key: /remora/orders}}\n"
-                       "registry: {etcd: {}}\n"),
-              ElementsAre("t.yaml:1:17: config_source etcd is not supported yet; use consul"));
+                       "registry: {consul: {}}\n"),
+              ElementsAre("t.yaml:1:16: config_source etcd needs registry: etcd (its address, "
+                          "token and TLS reach the key)"));
   EXPECT_THAT(errorsOf("config_source: {consul: {}}\nregistry: {consul: {}}\n"),
               ElementsAre("t.yaml:1:25: consul is missing required key 'key'"));
   EXPECT_THAT(errorsOf("config_source: {consul: {key: remora/orders}}\n"),
