@@ -152,7 +152,8 @@ void Admin::onRequest(evhttp_request* request, void* self) {
 bool Admin::handleRead(evhttp_request* request, const std::string& path) {
   if (path == "/ready") {
     if (server_.ready()) {
-      reply(request, 200, "READY\n");
+      const std::string note = server_.readyNote();
+      reply(request, 200, note.empty() ? "READY\n" : "READY (" + note + ")\n");
     } else {
       reply(request, 503, server_.notReadyReason() + "\n");
     }
@@ -197,6 +198,7 @@ void Admin::handle(evhttp_request* request) {
     reply(request, 200, jsonText(clusters), "application/json");
   } else if (path == "/config_dump") {
     nlohmann::json dump = {{"version", server_.snapshot()->version},
+                           {"origin", server_.configOriginJson()},
                            {"config", config::toJson(*server_.snapshot()->config)}};
     reply(request, 200, jsonText(dump), "application/json");
   } else if (path == "/explain") {

@@ -96,6 +96,7 @@ bool Server::start() {
   }
   // Static stability: the cached value serves until the registry answers.
   source_value_ = cachedSourceValue(**bootstrap);
+  if (source_value_) source_origin_ = "cache";
   auto config = loadConfig(config_text_, source_value_);
   if (!config) {
     logErrors(config.errors());
@@ -358,6 +359,8 @@ void Server::apply(std::string text, std::optional<std::string> value, const std
   auto fail = [&](const std::vector<Error>& errors) {
     LOG_ERROR("reload (%s) rejected; the previous configuration stays in force:", why.c_str());
     logErrors(errors);
+    last_rejection_ = Rejection{why, {}, std::chrono::system_clock::now()};
+    for (const Error& error : errors) last_rejection_->errors.push_back(error.text());
     stats_->incrementCounter("remora_config_reloads_total", "Configuration reloads",
                              {{"result", "rejected"}});
   };
@@ -392,6 +395,7 @@ void Server::apply(std::string text, std::optional<std::string> value, const std
   if (config::toJson(next)["service"] != config::toJson(current)["service"]) {
     LOG_WARN("reload: 'service' changes take effect at the next restart");
   }
+  last_rejection_.reset();
   config_text_ = std::move(text);
   const bool new_value = value != source_value_;
   source_value_ = std::move(value);

@@ -46,6 +46,10 @@ class Server {
 
   // --- For the admin listener (main thread). ---
   bool ready() const { return lifecycle_->ready(); }
+  // What /ready adds to READY: that the config in force is the cached one, until its key is read.
+  std::string readyNote() const;
+  // For /config_dump: where the config came from, and the last change that was rejected.
+  nlohmann::json configOriginJson() const;
   // GET /healthz: "" while the main loop (which answers it) and every worker's loop turn, else
   // which loop has stalled. Draining does not matter: a draining remora is alive.
   std::string livenessProblem() const;
@@ -104,6 +108,15 @@ class Server {
   std::string config_text_;
   // The config source's value in force (from the key, or the cache at start); nullopt: none yet.
   std::optional<std::string> source_value_;
+  // Where source_value_ came from: "" (none yet), "cache" or "key".
+  std::string source_origin_;
+  // The last reload or key value rejected, until a config is applied.
+  struct Rejection {
+    std::string why;
+    std::vector<std::string> errors;
+    std::chrono::system_clock::time_point at;
+  };
+  std::optional<Rejection> last_rejection_;
   std::string watched_source_;  // ConfigSource::name() of the key watched; "": none
   std::unique_ptr<discovery::config_source::KeyWatch> source_watch_;
   event_base* base_;

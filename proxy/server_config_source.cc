@@ -51,6 +51,10 @@ void Server::watchConfigSource(const config::Config& config) {
 }
 
 void Server::onSourceValue(std::optional<std::string> value) {
+  if (source_origin_ == "cache") {
+    LOG_INFO("config source: %s answered", watched_source_.c_str());
+  }
+  source_origin_ = "key";
   if (!value) {
     // An absent key is no config: what is in force stays (a deleted key is an operator's
     // mistake far more often than a wish to stop routing).
@@ -59,6 +63,30 @@ void Server::onSourceValue(std::optional<std::string> value) {
     return;
   }
   apply(config_text_, std::move(value), watched_source_ + " changed");
+}
+
+std::string Server::readyNote() const {
+  if (source_origin_ != "cache" || !loaded_->config->config_source) return "";
+  return "serving the config cached at " + loaded_->config->config_source->cache + ": " +
+         watched_source_ + " not read yet";
+}
+
+nlohmann::json Server::configOriginJson() const {
+  nlohmann::json out = {{"file", config_path_}};
+  if (loaded_->config->config_source) {
+    const config::ConfigSource& source = *loaded_->config->config_source;
+    out["config_source"] = {{"key", source.name()},
+                            {"value_from", source_origin_.empty() ? "none yet" : source_origin_},
+                            {"cache", source.cache}};
+  }
+  if (last_rejection_) {
+    out["last_rejected"] = {{"why", last_rejection_->why},
+                            {"errors", last_rejection_->errors},
+                            {"unix_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            last_rejection_->at.time_since_epoch())
+                                            .count()}};
+  }
+  return out;
 }
 
 void Server::writeSourceCache(const config::Config& config) const {

@@ -152,6 +152,9 @@ TEST_P(ConfigSource, ABadValueChangesNothingAndIsReportedWithItsPlace) {
   ASSERT_TRUE(waitUntil([&] { return f.reloads(0, "rejected") >= 1; }, deadlineIn(10s)))
       << f.remoras[0]->logs();
   EXPECT_EQ(served(f.ports[0]), "good");
+  const nlohmann::json rejected =
+      nlohmann::json::parse(f.remoras[0]->adminGet("/config_dump").body)["origin"]["last_rejected"];
+  EXPECT_NE(rejected.dump().find(":3:14: address"), std::string::npos) << rejected;
   const std::string key = GetParam() == "etcd" ? "etcd key /remora/edge" : "consul key remora/edge";
   EXPECT_NE(f.remoras[0]->logs().find(key + ":3:14"), std::string::npos) << f.remoras[0]->logs();
   // A good value afterwards applies.
@@ -172,6 +175,14 @@ TEST_P(ConfigSource, ARemoraStartedWhileTheRegistryIsDownServesTheCachedValue) {
   EXPECT_TRUE(f.allServe("cached", deadlineIn(10s))) << f.remoras[0]->logs();
   EXPECT_NE(f.remoras[0]->logs().find("starting from the value cached at"), std::string::npos)
       << f.remoras[0]->logs();
+  // Ready, and saying where its config came from.
+  HttpResponse ready = f.remoras[0]->adminGet("/ready");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_NE(ready.body.find("serving the config cached at"), std::string::npos) << ready.body;
+  EXPECT_EQ(
+      nlohmann::json::parse(
+          f.remoras[0]->adminGet("/config_dump").body)["origin"]["config_source"]["value_from"],
+      "cache");
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, ConfigSource, ::testing::Values("consul", "etcd"));
