@@ -28,12 +28,12 @@ void prepareTls(const char* kind, const std::vector<std::string>& urls,
   }
 }
 
+}  // namespace
+
 void prepareTls(const config::Registry& registry, HttpClient& http) {
   if (registry.consul) prepareTls("consul", {registry.consul->address}, registry.consul->tls, http);
   if (registry.etcd) prepareTls("etcd", registry.etcd->endpoints, registry.etcd->tls, http);
 }
-
-}  // namespace
 
 std::unique_ptr<RegistryProvider> makeProvider(const config::Registry& registry, HttpClient& http,
                                                ProviderCallbacks callbacks) {

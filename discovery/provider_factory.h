@@ -14,6 +14,10 @@ namespace remora::discovery {
 std::unique_ptr<RegistryProvider> makeProvider(const config::Registry& registry, HttpClient& http,
                                                ProviderCallbacks callbacks);
 
+// Gives `http` the registry's TLS settings when it is reached over https:// (a bad file is logged:
+// every call then fails, and says so).
+void prepareTls(const config::Registry& registry, HttpClient& http);
+
 // Null when the registry cannot hold registrations (file, dns) or none is configured.
 std::unique_ptr<Registrar> makeRegistrar(const config::Registry& registry,
                                          const config::Service& service, HttpClient& http);

@@ -1,4 +1,4 @@
-// remora's entry point: the command line (run, validate, await, --version).
+// remora's entry point: the command line (run, validate, config push, await, --version).
 #include <signal.h>
 
 #include <chrono>
@@ -7,9 +7,8 @@
 #include <string>
 
 #include "config/duration.h"
-#include "config/loader.h"
-#include "discovery/snapshot_builder.h"
 #include "proxy/await_ready.h"
+#include "proxy/config_commands.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 
@@ -19,24 +18,13 @@ constexpr const char* kUsage =
     "usage:\n"
     "  remora -c FILE [--log-level debug|info|warn|error]   run with the config FILE\n"
     "  remora validate FILE                                  check FILE, print every error\n"
+    "  remora validate FILE --value VALUE_FILE               check a bootstrap FILE with its\n"
+    "                                                        config source's value\n"
+    "  remora validate FILE --from-consul|--from-etcd KEY    ... with what KEY holds now\n"
+    "  remora config push VALUE_FILE -c FILE                 check, then write to FILE's key\n"
     "  remora await [--admin ADDR] [--timeout DURATION]      wait until remora is ready\n"
     "                                                        (default 127.0.0.1:9901, 60s)\n"
     "  remora --version\n";
-
-int validate(const std::string& path) {
-  auto config = remora::config::loadConfigFile(path);
-  std::vector<remora::Error> errors;
-  if (config) {
-    auto loaded = remora::discovery::prepareConfig(*config);
-    if (!loaded) errors = loaded.errors();
-  } else {
-    errors = config.errors();
-  }
-  for (const auto& error : errors) std::fprintf(stderr, "%s\n", error.text().c_str());
-  if (!errors.empty()) return 1;
-  std::printf("%s: ok\n", path.c_str());
-  return 0;
-}
 
 int await(int argc, char** argv) {
   std::string admin = "127.0.0.1:9901";
@@ -89,13 +77,8 @@ int main(int argc, char** argv) {
       std::printf("%s", kUsage);
       return 0;
     }
-    if (arg == "validate" && i == 1) {
-      if (argc != 3) {
-        std::fprintf(stderr, "%s", kUsage);
-        return 2;
-      }
-      return validate(argv[2]);
-    }
+    if (arg == "validate" && i == 1) return remora::validateCommand(argc, argv);
+    if (arg == "config" && i == 1) return remora::configCommand(argc, argv);
     if (arg == "await" && i == 1) return await(argc, argv);
     if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
       config_path = argv[++i];

@@ -22,19 +22,6 @@ std::optional<uint64_t> parseIndex(const std::string& text) {
   return value;
 }
 
-// "remora/orders" as a URL path: each segment escaped, the slashes kept.
-std::string keyPath(const std::string& key) {
-  std::string out;
-  size_t start = 0;
-  while (true) {
-    const size_t slash = key.find('/', start);
-    out += consul::urlEscape(std::string_view(key).substr(start, slash - start));
-    if (slash == std::string::npos) return out;
-    out += '/';
-    start = slash + 1;
-  }
-}
-
 }  // namespace
 
 ConsulKeyWatch::ConsulKeyWatch(HttpClient& http, const config::ConsulRegistry& consul,
@@ -67,7 +54,7 @@ void ConsulKeyWatch::query() {
   std::string base = consul_.address;
   while (base.ends_with('/')) base.pop_back();
   HttpRequest request;
-  request.url = base + "/v1/kv/" + keyPath(key_) + "?raw&index=" + std::to_string(index) +
+  request.url = base + "/v1/kv/" + consul::kvPath(key_) + "?raw&index=" + std::to_string(index) +
                 "&wait=" + consul::durationText(consul_.wait);
   if (!consul_.datacenter.empty()) request.url += "&dc=" + consul::urlEscape(consul_.datacenter);
   if (consul_.stale) request.url += "&stale";

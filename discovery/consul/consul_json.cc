@@ -299,6 +299,18 @@ std::string durationText(std::chrono::milliseconds duration) {
   return std::to_string(duration.count()) + "ms";
 }
 
+std::string kvPath(std::string_view key) {
+  std::string out;
+  size_t start = 0;
+  while (true) {
+    const size_t slash = key.find('/', start);
+    out += urlEscape(key.substr(start, slash == std::string_view::npos ? slash : slash - start));
+    if (slash == std::string_view::npos) return out;
+    out += '/';
+    start = slash + 1;
+  }
+}
+
 std::string urlEscape(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

@@ -45,6 +45,9 @@ std::string durationText(std::chrono::milliseconds duration);
 // query value.
 std::string urlEscape(std::string_view text);
 
+// A KV key ("remora/orders") as a URL path: each segment escaped, the slashes kept.
+std::string kvPath(std::string_view key);
+
 // What went wrong with an exchange, for logs, on_error and status(): the client's error, or the
 // status and the start of the body, bytes other than printable ASCII replaced by '?' (the text
 // ends up in /clusters' JSON, and a proxy in between may answer anything).

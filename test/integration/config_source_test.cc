@@ -185,6 +185,38 @@ TEST_P(ConfigSource, ARemoraStartedWhileTheRegistryIsDownServesTheCachedValue) {
       "cache");
 }
 
+TEST_P(ConfigSource, ValidateChecksWhatTheKeyHoldsAndPushWritesOnlyAValidValue) {
+  SourceFixture f(GetParam());
+  ASSERT_TRUE(f.put(value("first")));
+  ASSERT_TRUE(f.start(0));
+  ASSERT_TRUE(f.allServe("first", deadlineIn(10s))) << f.remoras[0]->logs();
+  const std::string boot = f.remoras[0]->configPath().string();
+  const std::string key = GetParam() == "etcd" ? "/remora/edge" : "remora/edge";
+  auto remora = [](std::vector<std::string> args) {
+    args.insert(args.begin(), REMORA_BINARY);
+    return runCommand(args, deadlineIn(10s));
+  };
+  CommandResult stored = remora({"validate", boot, "--from-" + GetParam(), key});
+  EXPECT_EQ(stored.exit_code, 0) << stored.err;
+  EXPECT_NE(stored.out.find(": ok"), std::string::npos) << stored.out;
+  // A bad value is refused before it reaches the key.
+  writeFile(f.cache_dir.file("bad.yaml"), "listeners:\n  - name: edge\n    address: nowhere\n");
+  CommandResult refused =
+      remora({"config", "push", f.cache_dir.file("bad.yaml").string(), "-c", boot});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("bad.yaml:3:14: address"), std::string::npos) << refused.err;
+  EXPECT_EQ(served(f.ports[0]), "first");
+  // A good one is checked, written, and served.
+  writeFile(f.cache_dir.file("good.yaml"), value("pushed"));
+  CommandResult pushed =
+      remora({"config", "push", f.cache_dir.file("good.yaml").string(), "-c", boot});
+  EXPECT_EQ(pushed.exit_code, 0) << pushed.err;
+  EXPECT_TRUE(f.allServe("pushed", deadlineIn(5s))) << f.remoras[0]->logs();
+  CommandResult missing = remora({"validate", boot, "--from-" + GetParam(), key + "-nowhere"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("does not exist"), std::string::npos) << missing.err;
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, ConfigSource, ::testing::Values("consul", "etcd"));
 
 }  // namespace
