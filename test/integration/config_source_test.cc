@@ -217,6 +217,49 @@ TEST_P(ConfigSource, ValidateChecksWhatTheKeyHoldsAndPushWritesOnlyAValidValue) 
   EXPECT_NE(missing.err.find("does not exist"), std::string::npos) << missing.err;
 }
 
+TEST_P(ConfigSource, ACanaryDefinedInTheKeyRunsLikeOneFromAFile) {
+  SourceFixture f(GetParam());
+  ScriptedUpstream v1(ScriptedUpstream::respondWith(200, "v1"));
+  ScriptedUpstream v2(ScriptedUpstream::respondWith(200, "v2"));
+  ASSERT_TRUE(f.put(render(R"(listeners:
+  - name: edge
+    address: "127.0.0.1:${EDGE_PORT}"
+    routes:
+      - name: users
+        match: {prefix: /}
+        cluster: users
+clusters:
+  - name: users
+    outlier_detection: off
+    endpoints:
+      - {address: "{{v1}}", meta: {version: v1}}
+      - {address: "{{v2}}", meta: {version: v2}}
+canaries:
+  - name: users-v2
+    route: users
+    cluster: users
+    baseline: {version: v1}
+    canary: {version: v2}
+    steps: [50]
+    step_interval: 1s
+    min_requests: 30
+)",
+                           {{"v1", v1.address()}, {"v2", v2.address()}})));
+  ASSERT_TRUE(f.start(0));
+  HttpClient client(f.ports[0]);
+  nlohmann::json canary = nlohmann::json::object();
+  const Deadline deadline = deadlineIn(60s);
+  while (Clock::now() < deadline && canary.value("state", "") != "promoted") {
+    for (int i = 0; i < 20; ++i) {
+      if (!client.request("GET", "/", {{"host", "users"}}).ok()) client.connect(f.ports[0]);
+    }
+    canary = f.remoras[0]->canary("users-v2");
+    if (canary.is_null()) canary = nlohmann::json::object();
+  }
+  ASSERT_EQ(canary.value("state", ""), "promoted") << canary.dump(2) << f.remoras[0]->logs();
+  EXPECT_EQ(client.request("GET", "/", {{"host", "users"}}).body, "v2");
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, ConfigSource, ::testing::Values("consul", "etcd"));
 
 }  // namespace
