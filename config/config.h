@@ -488,12 +488,20 @@ struct ConfigSource {
   enum class Store { Consul, Etcd };
   Store store = Store::Consul;
   std::string key;
+  // This instance's own key ("" for none), merged over `key`: a listener, cluster or canary it
+  // names replaces the one of that name, others are added. For a one-instance experiment.
+  std::string instance_key;
   // The last good value is written here, for a start while the registry is down; "": none.
   std::string cache;
   SourceLocation location;
+  // What the instance key's value brought ("clusters/users: replaced", "listeners/debug:
+  // added"), set when a config is loaded with it.
+  std::vector<std::string> instance_merge;
   // "consul key remora/orders": how errors and logs name where a config came from.
-  std::string name() const {
-    return std::string(store == Store::Consul ? "consul" : "etcd") + " key " + key;
+  std::string name() const { return nameOf(key); }
+  std::string instanceName() const { return nameOf(instance_key); }
+  std::string nameOf(const std::string& which) const {
+    return std::string(store == Store::Consul ? "consul" : "etcd") + " key " + which;
   }
 };
 

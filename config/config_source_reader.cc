@@ -16,16 +16,24 @@ std::optional<ConfigSource> readConfigSource(YamlReader& reader, const Located& 
   source.location = at.where;
   source.store = consul != nullptr ? ConfigSource::Store::Consul : ConfigSource::Store::Etcd;
   const Field& store = consul != nullptr ? *consul : *etcd;
-  std::optional<Fields> store_fields = reader.mapping(store.value, store.key, {"key"});
+  std::optional<Fields> store_fields =
+      reader.mapping(store.value, store.key, {"key", "instance_key"});
   if (!store_fields || !reader.require(*store_fields, store.key, "key")) return std::nullopt;
-  const Field* key = store_fields->find("key");
-  std::optional<std::string> text = reader.nonEmptyString(key->value, "key");
-  if (!text) return std::nullopt;
-  if (consul != nullptr && text->starts_with('/')) {
-    reader.error(key->value.where, "a consul key has no leading '/': '" + *text + "'");
+  for (std::string_view name : {"key", "instance_key"}) {
+    const Field* key = store_fields->find(name);
+    if (key == nullptr) continue;
+    std::optional<std::string> text = reader.nonEmptyString(key->value, name);
+    if (!text) return std::nullopt;
+    if (consul != nullptr && text->starts_with('/')) {
+      reader.error(key->value.where, "a consul key has no leading '/': '" + *text + "'");
+      return std::nullopt;
+    }
+    (name == "key" ? source.key : source.instance_key) = *text;
+  }
+  if (source.instance_key == source.key) {
+    reader.error(store.value.where, "instance_key must differ from key");
     return std::nullopt;
   }
-  source.key = *text;
   if (const Field* cache = fields->find("cache")) {
     std::optional<std::string> path = reader.nonEmptyString(cache->value, "cache");
     if (!path) return std::nullopt;

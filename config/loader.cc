@@ -1,6 +1,7 @@
 // Loading a remora YAML config into a typed, validated Config.
 #include "config/loader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -32,20 +33,27 @@ class ConfigReader {
     config_.source_path = std::move(source_path);
   }
 
+  // A config source's document, parsed, and its name.
+  struct SourceDocument {
+    YamlDocument document;
+    std::string name;
+  };
+
   // `earlier_errors` (from ${VAR} expansion) are merged in. `value` is the config source's
-  // document, when the file's config_source has been read.
+  // document, when the file's config_source has been read, and `instance` its instance key's.
   Result<std::shared_ptr<const Config>> read(const YAML::Node& document,
                                              std::vector<Error> earlier_errors,
-                                             const YamlDocument* value = nullptr,
-                                             const std::string& value_name = "") {
+                                             const SourceDocument* value = nullptr,
+                                             const SourceDocument* instance = nullptr) {
     if (std::optional<Located> root = reader_.root(document)) readTop(*root);
     std::vector<Error> errors = std::move(earlier_errors);
     if (value != nullptr && config_.config_source) {
-      YamlReader value_reader(value_name, value->unexpanded);
-      if (std::optional<Located> root = value_reader.root(value->root)) {
-        readSourceValue(value_reader, *root);
+      readSourceValue(*value, config_, errors);
+      if (instance != nullptr) {
+        Config own;
+        readSourceValue(*instance, own, errors);
+        mergeInstance(std::move(own));
       }
-      for (Error& error : value_reader.takeErrors()) errors.push_back(std::move(error));
     }
     checkReferences();
     for (Error& error : reader_.takeErrors()) errors.push_back(std::move(error));
@@ -85,26 +93,53 @@ class ConfigReader {
     if (!config_.config_source) readBlocks(reader_, *fields);
   }
 
-  // The config source's value: the blocks a bootstrap file leaves to it, and nothing else.
-  void readSourceValue(YamlReader& reader, const Located& root) {
-    std::optional<Fields> fields =
-        reader.mapping(root, "config_source value", {"listeners", "clusters", "canaries"});
-    if (fields) readBlocks(reader, *fields);
+  // A config source's value into `into`: the blocks a bootstrap file leaves to it, and nothing
+  // else; its errors named by the source.
+  void readSourceValue(const SourceDocument& source, Config& into, std::vector<Error>& errors) {
+    YamlReader reader(source.name, source.document.unexpanded);
+    if (std::optional<Located> root = reader.root(source.document.root)) {
+      std::optional<Fields> fields =
+          reader.mapping(*root, "config_source value", {"listeners", "clusters", "canaries"});
+      if (fields) readBlocks(reader, *fields, into);
+    }
+    for (Error& error : reader.takeErrors()) errors.push_back(std::move(error));
   }
 
-  void readBlocks(YamlReader& reader, const Fields& fields) {
+  void readBlocks(YamlReader& reader, const Fields& fields) { readBlocks(reader, fields, config_); }
+  void readBlocks(YamlReader& reader, const Fields& fields, Config& into) {
     if (const Field* f = fields.find("listeners")) {
-      readListeners(reader, f->value, config_.service, config_.listeners, cluster_refs_);
+      readListeners(reader, f->value, config_.service, into.listeners, cluster_refs_);
     }
     if (const Field* f = fields.find("clusters")) {
-      readClusters(reader, f->value, config_.clusters, service_refs_);
+      readClusters(reader, f->value, into.clusters, service_refs_);
     }
     if (const Field* f = fields.find("canaries")) {
-      readCanaries(reader, f->value, config_.canaries);
-      for (const Canary& canary : config_.canaries) {
+      readCanaries(reader, f->value, into.canaries);
+      for (const Canary& canary : into.canaries) {
         if (!canary.cluster.empty()) cluster_refs_.push_back({canary.cluster, canary.location});
       }
     }
+  }
+
+  // The instance key's blocks over the service key's: same name, replaced; new, added.
+  void mergeInstance(Config own) {
+    std::vector<std::string>& merge = config_.config_source->instance_merge;
+    auto over = [&merge](auto& base, auto& mine, std::string_view block) {
+      for (auto& item : mine) {
+        auto it = std::find_if(base.begin(), base.end(),
+                               [&](const auto& b) { return b.name == item.name; });
+        merge.push_back(std::string(block) + "/" + item.name +
+                        (it != base.end() ? ": replaced" : ": added"));
+        if (it != base.end()) {
+          *it = std::move(item);
+        } else {
+          base.push_back(std::move(item));
+        }
+      }
+    };
+    over(config_.listeners, own.listeners, "listeners");
+    over(config_.clusters, own.clusters, "clusters");
+    over(config_.canaries, own.canaries, "canaries");
   }
 
   void readLifecycle(const Located& at) {
@@ -140,24 +175,32 @@ class ConfigReader {
   References service_refs_;
 };
 
-// `value`: the config source's value (named `value_name`), when there is one to read with the
-// file.
+// `value` and `instance`: the config source's values, when there are any to read with the file.
 Result<std::shared_ptr<const Config>> load(const std::string& yaml, const std::string& source,
                                            std::string source_path,
-                                           const std::string* value = nullptr,
-                                           const std::string& value_name = "") {
+                                           const SourceText* value = nullptr,
+                                           const SourceText* instance = nullptr) {
   std::vector<Error> errors;
   std::optional<YamlDocument> document = parseYaml(yaml, source, {.expand_env = true}, errors);
   if (!document) return errors;
-  std::optional<YamlDocument> value_document;
-  if (value != nullptr) {
-    value_document = parseYaml(*value, value_name, {.expand_env = true}, errors);
-    if (!value_document) return errors;
-  }
+  bool parsed_all = true;
+  auto parse = [&](const SourceText* text) -> std::optional<ConfigReader::SourceDocument> {
+    if (text == nullptr) return std::nullopt;
+    std::optional<YamlDocument> parsed =
+        parseYaml(text->text, text->name, {.expand_env = true}, errors);
+    if (!parsed) {
+      parsed_all = false;
+      return std::nullopt;
+    }
+    return ConfigReader::SourceDocument{std::move(*parsed), text->name};
+  };
+  std::optional<ConfigReader::SourceDocument> value_document = parse(value);
+  std::optional<ConfigReader::SourceDocument> instance_document = parse(instance);
+  if (!parsed_all) return errors;
   try {
     return ConfigReader(source, std::move(source_path), std::move(document->unexpanded))
         .read(document->root, std::move(errors), value_document ? &*value_document : nullptr,
-              value_name);
+              instance_document ? &*instance_document : nullptr);
   } catch (const YAML::Exception& e) {
     // The readers check types before every access; this is a last line of defence.
     return Error{{source, e.mark.line + 1, e.mark.column + 1}, e.msg};
@@ -180,11 +223,10 @@ Result<std::shared_ptr<const Config>> loadConfigString(const std::string& yaml,
   return load(yaml, source_name, "");
 }
 
-Result<std::shared_ptr<const Config>> loadConfigWithSource(const std::string& bootstrap,
-                                                           const std::string& path,
-                                                           const std::string& value,
-                                                           const std::string& value_name) {
-  return load(bootstrap, path, path, &value, value_name);
+Result<std::shared_ptr<const Config>> loadConfigWithSource(
+    const std::string& bootstrap, const std::string& path, const SourceText& value,
+    const std::optional<SourceText>& instance) {
+  return load(bootstrap, path, path, &value, instance ? &*instance : nullptr);
 }
 
 }  // namespace remora::config

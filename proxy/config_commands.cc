@@ -70,7 +70,7 @@ int validateFile(const std::string& path) {
 int validateWithValue(const Bootstrap& bootstrap, const std::string& value,
                       const std::string& name) {
   const std::vector<Error> errors =
-      problems(config::loadConfigWithSource(bootstrap.text, bootstrap.path, value, name));
+      problems(config::loadConfigWithSource(bootstrap.text, bootstrap.path, {value, name}));
   printErrors(errors);
   if (!errors.empty()) return 1;
   std::printf("%s with %s: ok\n", bootstrap.path.c_str(), name.c_str());

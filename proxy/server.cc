@@ -95,9 +95,9 @@ bool Server::start() {
     return false;
   }
   // Static stability: the cached value serves until the registry answers.
-  source_value_ = cachedSourceValue(**bootstrap);
-  if (source_value_) source_origin_ = "cache";
-  auto config = loadConfig(config_text_, source_value_);
+  source_values_ = cachedSourceValues(**bootstrap);
+  if (source_values_.service) source_origin_ = "cache";
+  auto config = loadConfig(config_text_, source_values_);
   if (!config) {
     logErrors(config.errors());
     return false;
@@ -346,13 +346,13 @@ void Server::reload(const std::string& why) {
     LOG_ERROR("reload (%s) rejected: %s", why.c_str(), error.c_str());
     return;
   }
-  apply(std::move(text), source_value_, why);
+  apply(std::move(text), source_values_, why);
 }
 
-void Server::apply(std::string text, std::optional<std::string> value, const std::string& why) {
+void Server::apply(std::string text, SourceValues values, const std::string& why) {
   if (lifecycle_->state() == LifecycleState::Draining) return;
   // The same text with a renewed certificate still needs new TLS contexts.
-  if (text == config_text_ && value == source_value_ && !tlsFilesChanged(loaded_->tlsFiles())) {
+  if (text == config_text_ && values == source_values_ && !tlsFilesChanged(loaded_->tlsFiles())) {
     LOG_INFO("reload (%s): configuration unchanged", why.c_str());
     return;
   }
@@ -364,7 +364,7 @@ void Server::apply(std::string text, std::optional<std::string> value, const std
     stats_->incrementCounter("remora_config_reloads_total", "Configuration reloads",
                              {{"result", "rejected"}});
   };
-  auto config = loadConfig(text, value);
+  auto config = loadConfig(text, values);
   if (!config) return fail(config.errors());
   auto loaded = discovery::prepareConfig(*config);
   if (!loaded) return fail(loaded.errors());
@@ -397,8 +397,8 @@ void Server::apply(std::string text, std::optional<std::string> value, const std
   }
   last_rejection_.reset();
   config_text_ = std::move(text);
-  const bool new_value = value != source_value_;
-  source_value_ = std::move(value);
+  const bool new_value = values != source_values_;
+  source_values_ = std::move(values);
   loaded_ = *loaded;
   if (new_value) writeSourceCache(next);
   // Before the snapshot: the new config's canaries are indexed as its routes refer to them.

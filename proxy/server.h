@@ -74,17 +74,26 @@ class Server {
   void reload(const std::string& why);
   // Validates the bootstrap `text` with the config source's `value` (when the text names one) and
   // applies them as one config, all or nothing; `why` is for the log.
-  void apply(std::string text, std::optional<std::string> value, const std::string& why);
+  // The config source's keys' values.
+  struct SourceValues {
+    std::optional<std::string> service;   // the key's; nullopt: none yet
+    std::optional<std::string> instance;  // the instance key's; nullopt: none, or no such key
+    bool operator==(const SourceValues&) const = default;
+  };
+  void apply(std::string text, SourceValues values, const std::string& why);
 
   // --- The config source (server_config_source.cc). ---
-  // The config `text` names, with `value` as its config source's value when it has one.
-  Result<std::shared_ptr<const config::Config>> loadConfig(
-      const std::string& text, const std::optional<std::string>& value) const;
-  // At start: the value cached at `config_source.cache`, if any.
-  std::optional<std::string> cachedSourceValue(const config::Config& bootstrap) const;
-  // Starts (or restarts, for another key) watching the key `config` names; stops without one.
+  // The config `text` names, with `values` as its config source's when it has one.
+  Result<std::shared_ptr<const config::Config>> loadConfig(const std::string& text,
+                                                           const SourceValues& values) const;
+  // At start: the values cached at `config_source.cache`, if any.
+  SourceValues cachedSourceValues(const config::Config& bootstrap) const;
+  // Starts (or restarts, for other keys) watching the keys `config` names; stops without any.
   void watchConfigSource(const config::Config& config);
   void onSourceValue(std::optional<std::string> value);
+  void onInstanceValue(std::optional<std::string> value);
+  // Applies the keys' latest values once each watched key has answered.
+  void applyPending(const std::string& why);
   void writeSourceCache(const config::Config& config) const;
   void watchFiles();
   void onRegistryFile(const std::string& content);
@@ -106,9 +115,12 @@ class Server {
 
   std::string config_path_;
   std::string config_text_;
-  // The config source's value in force (from the key, or the cache at start); nullopt: none yet.
-  std::optional<std::string> source_value_;
-  // Where source_value_ came from: "" (none yet), "cache" or "key".
+  // The config source's values in force (from the keys, or the cache at start).
+  SourceValues source_values_;
+  // The keys' latest values, applied once every watched key has answered.
+  SourceValues pending_;
+  bool instance_answered_ = false;
+  // Where source_values_ came from: "" (none yet), "cache" or "key".
   std::string source_origin_;
   // The last reload or key value rejected, until a config is applied.
   struct Rejection {
@@ -117,8 +129,9 @@ class Server {
     std::chrono::system_clock::time_point at;
   };
   std::optional<Rejection> last_rejection_;
-  std::string watched_source_;  // ConfigSource::name() of the key watched; "": none
+  std::string watched_source_;  // the keys watched ("name|instance key"); "": none
   std::unique_ptr<discovery::config_source::KeyWatch> source_watch_;
+  std::unique_ptr<discovery::config_source::KeyWatch> instance_watch_;
   event_base* base_;
   std::unique_ptr<stats::Registry> stats_;
   CircuitBreakers breakers_;  // shared by the workers, so it outlives them

@@ -6,10 +6,9 @@
 
 namespace remora::discovery::config_source {
 
-std::unique_ptr<KeyWatch> makeKeyWatch(const config::Config& config, HttpClient& http,
-                                       KeyWatch::OnValue on_value) {
+std::unique_ptr<KeyWatch> makeKeyWatch(const config::Config& config, const std::string& key,
+                                       HttpClient& http, KeyWatch::OnValue on_value) {
   if (!config.config_source) return nullptr;
-  const std::string& key = config.config_source->key;
   if (config.config_source->store == config::ConfigSource::Store::Consul) {
     if (!config.registry.consul) return nullptr;
     return std::make_unique<ConsulKeyWatch>(http, *config.registry.consul, key,

@@ -24,8 +24,9 @@ class KeyWatch {
   virtual void start() = 0;
 };
 
-// The watch of `config`'s config_source key through its registry; null when it has none.
-std::unique_ptr<KeyWatch> makeKeyWatch(const config::Config& config, HttpClient& http,
-                                       KeyWatch::OnValue on_value);
+// The watch of `key` in the store of `config`'s config_source, through its registry; null when
+// it has none.
+std::unique_ptr<KeyWatch> makeKeyWatch(const config::Config& config, const std::string& key,
+                                       HttpClient& http, KeyWatch::OnValue on_value);
 
 }  // namespace remora::discovery::config_source

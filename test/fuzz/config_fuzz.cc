@@ -18,10 +18,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // by the same readers, under another name.
   static const std::string kBootstrap =
       "registry: {consul: {}}\nconfig_source: {consul: {key: remora/fuzz}}\n";
-  auto with_source =
-      remora::config::loadConfigWithSource(kBootstrap, "boot.yaml", text, "consul key remora/fuzz");
+  auto with_source = remora::config::loadConfigWithSource(kBootstrap, "boot.yaml",
+                                                          {text, "consul key remora/fuzz"});
   if (with_source.ok()) remora::config::toJson(**with_source).dump();
   for (const remora::Error& error : with_source.errors()) error.text();
+  // ... and as an instance key's value, merged by name over a fixed one.
+  static const std::string kWithInstance =
+      "registry: {consul: {}}\nconfig_source: {consul: {key: k, instance_key: k/i}}\n";
+  static const std::string kValue =
+      "clusters: [{name: users, endpoints: [127.0.0.1:1]}]\n"
+      "listeners: [{name: edge, address: 127.0.0.1:0, routes: [{cluster: users}]}]\n";
+  auto merged =
+      remora::config::loadConfigWithSource(kWithInstance, "boot.yaml", {kValue, "consul key k"},
+                                           remora::config::SourceText{text, "consul key k/i"});
+  for (const remora::Error& error : merged.errors()) error.text();
   auto endpoints = remora::discovery::parseEndpointsFile(text, "fuzz.yaml");
   for (const remora::Error& error : endpoints.errors()) error.text();
   return 0;

@@ -28,14 +28,29 @@ config_source:
   cache: "{{cache}}"
 )";
 
-// A registry that holds the key: its settings in a bootstrap file, and its own client's writes.
+// The service's key, and instance one's own key (merged over it), without the store's prefix.
+constexpr char kKey[] = "remora/edge";
+constexpr char kInstanceKey[] = "remora/edge/instances/one";
+
+// A registry that holds the keys: its settings in a bootstrap file, and its own client's writes.
 class Store {
  public:
   virtual ~Store() = default;
   virtual std::string registry() const = 0;
-  virtual std::string source() const = 0;
-  virtual bool put(const std::string& value) = 0;
+  // "consul" or "etcd": the config_source block's store, and the command line's --from-...
+  virtual std::string kind() const = 0;
+  // A key as the store spells it (etcd's start with '/').
+  virtual std::string key(const std::string& name) const = 0;
+  virtual bool put(const std::string& key, const std::string& value) = 0;
+  virtual bool del(const std::string& key) = 0;
   virtual void kill() = 0;
+
+  bool put(const std::string& value) { return put(key(kKey), value); }
+  // config_source's store block: the service's key, and with `instance` the instance key too.
+  std::string source(bool instance) const {
+    return kind() + ": {key: " + key(kKey) +
+           (instance ? ", instance_key: " + key(kInstanceKey) : std::string()) + "}";
+  }
 };
 
 class ConsulStore : public Store {
@@ -43,9 +58,13 @@ class ConsulStore : public Store {
   std::string registry() const override {
     return "consul: {address: \"" + agent_.address() + "\"}";
   }
-  std::string source() const override { return "consul: {key: remora/edge}"; }
-  bool put(const std::string& value) override {
-    return agent_.request("PUT", "/v1/kv/remora/edge", value) == 200;
+  std::string kind() const override { return "consul"; }
+  std::string key(const std::string& name) const override { return name; }
+  bool put(const std::string& key, const std::string& value) override {
+    return agent_.request("PUT", "/v1/kv/" + key, value) == 200;
+  }
+  bool del(const std::string& key) override {
+    return agent_.request("DELETE", "/v1/kv/" + key) == 200;
   }
   void kill() override { agent_.kill(); }
 
@@ -58,8 +77,12 @@ class EtcdStore : public Store {
   std::string registry() const override {
     return "etcd: {endpoints: " + etcd_.yamlEndpoints() + "}";
   }
-  std::string source() const override { return "etcd: {key: /remora/edge}"; }
-  bool put(const std::string& value) override { return etcd_.put("/remora/edge", value); }
+  std::string kind() const override { return "etcd"; }
+  std::string key(const std::string& name) const override { return "/" + name; }
+  bool put(const std::string& key, const std::string& value) override {
+    return etcd_.put(key, value);
+  }
+  bool del(const std::string& key) override { return etcd_.del(key); }
   void kill() override { etcd_.kill(0); }
 
  private:
@@ -100,7 +123,8 @@ struct SourceFixture {
   }
   bool put(const std::string& text) { return store->put(text); }
   // Starts remora `i` on its own port and cache file.
-  ::testing::AssertionResult start(size_t i) {
+  // With `instance`, its bootstrap names the instance key too.
+  ::testing::AssertionResult start(size_t i, bool instance = false) {
     while (ports.size() <= i) ports.push_back(freePort());
     while (remoras.size() <= i) remoras.push_back(nullptr);
     remoras[i] = std::make_unique<Remora>();
@@ -108,7 +132,7 @@ struct SourceFixture {
     setenv("EDGE_PORT", std::to_string(ports[i]).c_str(), 1);
     return remoras[i]->start(render(
         kBootstrap, {{"registry", store->registry()},
-                     {"source", store->source()},
+                     {"source", store->source(instance)},
                      {"cache", cache_dir.file("cache-" + std::to_string(i) + ".yaml").string()}}));
   }
   bool allServe(const std::string& body, Deadline deadline) {
@@ -136,10 +160,7 @@ TEST_P(ConfigSource, ARouteChangedInTheKeyIsServedWithinASecondOnThreeRemoras) {
   ASSERT_TRUE(f.allServe("one", deadlineIn(10s))) << f.remoras[0]->logs();
   ASSERT_TRUE(f.put(value("two")));
   EXPECT_TRUE(f.allServe("two", deadlineIn(1s))) << f.remoras[0]->logs();
-  // Connections and the listener stayed: the port never stopped answering.
-  EXPECT_NE(f.remoras[0]->logs().find(" key " + std::string(GetParam() == "etcd" ? "/" : "") +
-                                      "remora/edge changed"),
-            std::string::npos)
+  EXPECT_NE(f.remoras[0]->logs().find(" key " + f.store->key(kKey) + " changed"), std::string::npos)
       << f.remoras[0]->logs();
 }
 
@@ -155,7 +176,7 @@ TEST_P(ConfigSource, ABadValueChangesNothingAndIsReportedWithItsPlace) {
   const nlohmann::json rejected =
       nlohmann::json::parse(f.remoras[0]->adminGet("/config_dump").body)["origin"]["last_rejected"];
   EXPECT_NE(rejected.dump().find(":3:14: address"), std::string::npos) << rejected;
-  const std::string key = GetParam() == "etcd" ? "etcd key /remora/edge" : "consul key remora/edge";
+  const std::string key = GetParam() + " key " + f.store->key(kKey);
   EXPECT_NE(f.remoras[0]->logs().find(key + ":3:14"), std::string::npos) << f.remoras[0]->logs();
   // A good value afterwards applies.
   ASSERT_TRUE(f.put(value("better")));
@@ -191,7 +212,7 @@ TEST_P(ConfigSource, ValidateChecksWhatTheKeyHoldsAndPushWritesOnlyAValidValue) 
   ASSERT_TRUE(f.start(0));
   ASSERT_TRUE(f.allServe("first", deadlineIn(10s))) << f.remoras[0]->logs();
   const std::string boot = f.remoras[0]->configPath().string();
-  const std::string key = GetParam() == "etcd" ? "/remora/edge" : "remora/edge";
+  const std::string key = f.store->key(kKey);
   auto remora = [](std::vector<std::string> args) {
     args.insert(args.begin(), REMORA_BINARY);
     return runCommand(args, deadlineIn(10s));
@@ -258,6 +279,31 @@ canaries:
   }
   ASSERT_EQ(canary.value("state", ""), "promoted") << canary.dump(2) << f.remoras[0]->logs();
   EXPECT_EQ(client.request("GET", "/", {{"host", "users"}}).body, "v2");
+}
+
+TEST_P(ConfigSource, AnInstanceKeyOverridesTheServicesKeyForThatInstanceOnly) {
+  SourceFixture f(GetParam());
+  ASSERT_TRUE(f.put(value("shared")));
+  ASSERT_TRUE(f.store->put(f.store->key(kInstanceKey), value("mine")));
+  ASSERT_TRUE(f.start(0));
+  ASSERT_TRUE(f.start(1, /*instance=*/true));
+  ASSERT_TRUE(
+      waitUntil([&] { return served(f.ports[0]) == "shared" && served(f.ports[1]) == "mine"; },
+                deadlineIn(10s)))
+      << f.remoras[1]->logs();
+  const nlohmann::json origin =
+      nlohmann::json::parse(f.remoras[1]->adminGet("/config_dump").body)["origin"];
+  EXPECT_EQ(origin["config_source"]["instance_merge"],
+            nlohmann::json::array({"listeners/edge: replaced"}))
+      << origin;
+  // A change of the service's key reaches both; the override still wins on its instance.
+  ASSERT_TRUE(f.put(value("shared-2")));
+  ASSERT_TRUE(waitUntil([&] { return served(f.ports[0]) == "shared-2"; }, deadlineIn(5s)));
+  EXPECT_EQ(served(f.ports[1]), "mine");
+  // The override removed: the instance follows the service's key again.
+  ASSERT_TRUE(f.store->del(f.store->key(kInstanceKey)));
+  EXPECT_TRUE(waitUntil([&] { return served(f.ports[1]) == "shared-2"; }, deadlineIn(5s)))
+      << f.remoras[1]->logs();
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, ConfigSource, ::testing::Values("consul", "etcd"));

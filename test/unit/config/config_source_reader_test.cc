@@ -49,7 +49,7 @@ TEST(ConfigSourceReaderTest, TheBootstrapNamesTheKeyAndItsCache) {
 }
 
 TEST(ConfigSourceReaderTest, TheValueBringsListenersClustersAndCanariesCheckedWithTheFile) {
-  auto result = loadConfigWithSource(kBootstrap, "boot.yaml", kValue, "consul key remora/orders");
+  auto result = loadConfigWithSource(kBootstrap, "boot.yaml", {kValue, "consul key remora/orders"});
   ASSERT_TRUE(result.ok()) << errorTexts(result)[0];
   const Config& config = **result;
   ASSERT_EQ(config.listeners.size(), 1u);
@@ -62,15 +62,46 @@ TEST(ConfigSourceReaderTest, TheValueBringsListenersClustersAndCanariesCheckedWi
 
 TEST(ConfigSourceReaderTest, TheValuesErrorsNameTheKeyAndBootstrapKeysStayInTheFile) {
   auto result = loadConfigWithSource(kBootstrap, "boot.yaml",
-                                     "admin: {address: 127.0.0.1:1}\nlisteners:\n"
-                                     "  - name: edge\n    address: nowhere\n",
-                                     "consul key remora/orders");
+                                     {"admin: {address: 127.0.0.1:1}\nlisteners:\n"
+                                      "  - name: edge\n    address: nowhere\n",
+                                      "consul key remora/orders"});
   EXPECT_THAT(errorTexts(result),
               ElementsAre("consul key remora/orders:1:1: unknown key 'admin' in config_source "
                           "value (known: listeners, clusters, canaries)",
                           "consul key remora/orders:3:5: listener needs routes or virtual_hosts",
                           "consul key remora/orders:4:14: address: bad address 'nowhere': "
                           "expected host:port"));
+}
+
+TEST(ConfigSourceReaderTest, TheInstanceKeyReplacesBlocksByNameAndAddsTheRest) {
+  const std::string bootstrap = R"(registry:
+  consul: {address: "http://127.0.0.1:8500"}
+config_source:
+  consul: {key: remora/orders, instance_key: remora/orders/instances/a}
+)";
+  auto result = loadConfigWithSource(bootstrap, "boot.yaml", {kValue, "consul key remora/orders"},
+                                     SourceText{R"(clusters:
+  - name: users
+    endpoints: [127.0.0.1:9000]
+  - name: extra
+    endpoints: [127.0.0.1:9001]
+)",
+                                                "consul key remora/orders/instances/a"});
+  ASSERT_TRUE(result.ok()) << errorTexts(result)[0];
+  const Config& config = **result;
+  ASSERT_EQ(config.clusters.size(), 2u);
+  EXPECT_EQ(config.clusters[0].name, "users");
+  EXPECT_TRUE(config.clusters[0].service.empty());  // the instance's static endpoints
+  EXPECT_EQ(config.clusters[1].name, "extra");
+  EXPECT_EQ(config.listeners.size(), 1u);  // the service key's, untouched
+  EXPECT_THAT(config.config_source->instance_merge,
+              ElementsAre("clusters/users: replaced", "clusters/extra: added"));
+  // Its errors are named by the instance key.
+  auto bad = loadConfigWithSource(
+      bootstrap, "boot.yaml", {kValue, "consul key remora/orders"},
+      SourceText{"clusters: [{name: users}]\n", "consul key remora/orders/instances/a"});
+  EXPECT_THAT(errorTexts(bad), ElementsAre("consul key remora/orders/instances/a:1:12: cluster "
+                                           "needs endpoints or service"));
 }
 
 TEST(ConfigSourceReaderTest, BadSourcesAreErrorsWithTheirPlace) {
@@ -86,6 +117,9 @@ TEST(ConfigSourceReaderTest, BadSourcesAreErrorsWithTheirPlace) {
                        "registry: {consul: {}}\n"),
               ElementsAre("t.yaml:1:16: config_source etcd needs registry: etcd (its address, "
                           "token and TLS reach the key)"));
+  EXPECT_THAT(errorsOf("config_source: {consul: {key: a, instance_key: a}}\n"
+                       "registry: {consul: {}}\n"),
+              ElementsAre("t.yaml:1:25: instance_key must differ from key"));
   EXPECT_THAT(errorsOf("config_source: {consul: {}}\nregistry: {consul: {}}\n"),
               ElementsAre("t.yaml:1:25: consul is missing required key 'key'"));
   EXPECT_THAT(errorsOf("config_source: {consul: {key: remora/orders}}\n"),
