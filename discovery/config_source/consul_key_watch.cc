@@ -2,7 +2,6 @@
 #include "discovery/config_source/consul_key_watch.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "discovery/consul/consul_json.h"
 #include "proxy/log.h"
@@ -14,13 +13,6 @@ namespace {
 constexpr std::chrono::milliseconds kTimeoutSlack{5000};
 // A config is a few KiB; a value past this is not one.
 constexpr size_t kMaxValueBytes = 4 << 20;
-
-std::optional<uint64_t> parseIndex(const std::string& text) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
 
 }  // namespace
 
@@ -71,7 +63,7 @@ void ConsulKeyWatch::onResponse(const HttpResponse& response) {
   if (response.status != 200 && response.status != 404) {
     return fail(consul::describeFailure(response));
   }
-  const auto index = parseIndex(response.header("x-consul-index"));
+  const auto index = consul::parseIndex(response.header("x-consul-index"));
   if (!index) return fail("the reply has no valid X-Consul-Index");
   index_ = *index < index_ ? 0 : *index;
   if (backoff_.failures() > 0) LOG_INFO("consul: key %s: registry back", key_.c_str());

@@ -3,6 +3,7 @@
 #include "discovery/consul/consul_json.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -297,6 +298,13 @@ std::string encodeCheckUpdate(AppHealth health) {
 std::string durationText(std::chrono::milliseconds duration) {
   if (duration.count() % 1000 == 0) return std::to_string(duration.count() / 1000) + "s";
   return std::to_string(duration.count()) + "ms";
+}
+
+std::optional<uint64_t> parseIndex(const std::string& text) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
 }
 
 std::string kvPath(std::string_view key) {

@@ -45,6 +45,9 @@ std::string durationText(std::chrono::milliseconds duration);
 // query value.
 std::string urlEscape(std::string_view text);
 
+// An X-Consul-Index header's value; nullopt unless it is a whole decimal number.
+std::optional<uint64_t> parseIndex(const std::string& text);
+
 // A KV key ("remora/orders") as a URL path: each segment escaped, the slashes kept.
 std::string kvPath(std::string_view key);
 

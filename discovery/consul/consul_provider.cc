@@ -4,7 +4,6 @@
 #include <event2/event.h>
 
 #include <algorithm>
-#include <charconv>
 #include <optional>
 #include <vector>
 
@@ -28,13 +27,6 @@ bool sameEndpoints(const std::vector<RegistryEndpoint>& a, const std::vector<Reg
                              x.endpoint.meta == y.endpoint.meta && x.healthy == y.healthy &&
                              x.health_reason == y.health_reason;
                     });
-}
-
-std::optional<uint64_t> parseIndex(const std::string& text) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
 }
 
 timeval toTimeval(std::chrono::milliseconds ms) {

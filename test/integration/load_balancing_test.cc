@@ -2,6 +2,7 @@
 // peak_ewma send most requests to the faster of two upstreams, peak_ewma does not send more to
 // one that fails fast (nor does least_connections, with outlier detection on), and slow start ramps
 // a returning endpoint's share over its window.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -103,19 +104,22 @@ TEST_P(FastFailure, AnUpstreamThatAnswers503FastDoesNotDrawMoreTraffic) {
   EXPECT_LT(share(answers, "status 503"), 0.1) << ::testing::PrintToString(answers);
   EXPECT_GT(share(answers, "working"), 0.9) << ::testing::PrintToString(answers);
   if (GetParam().lb != "peak_ewma") return;
-  // /clusters shows each worker's estimate: the failures count as slow, past the 5 ms answers.
+  // /clusters shows the estimates of the workers that sent it requests (connections may all land
+  // on one), decaying since the traffic stopped: the failures count as slower than the answers.
   auto estimates = [&](const ScriptedUpstream& upstream) {
-    return remora.endpoint("app", upstream.address())["peak_ewma"]["latency_ms"];
+    std::vector<double> out;
+    const nlohmann::json endpoint = remora.endpoint("app", upstream.address());
+    for (const auto& ms : endpoint["peak_ewma"]["latency_ms"]) out.push_back(ms.get<double>());
+    return out;
   };
-  ASSERT_TRUE(
-      waitUntil([&] { return estimates(failing).size() == 2 && estimates(working).size() == 2; },
-                deadlineIn(5s)))
+  ASSERT_TRUE(waitUntil([&] { return !estimates(failing).empty() && !estimates(working).empty(); },
+                        deadlineIn(5s)))
       << remora.cluster("app");
-  for (int w = 0; w < 2; ++w) {
-    EXPECT_GE(estimates(working)[w].get<double>(), 4.0) << remora.cluster("app");
-    EXPECT_GT(estimates(failing)[w].get<double>(), estimates(working)[w].get<double>())
-        << remora.cluster("app");
-  }
+  const std::vector<double> failing_ms = estimates(failing);
+  const std::vector<double> working_ms = estimates(working);
+  EXPECT_GT(*std::min_element(failing_ms.begin(), failing_ms.end()),
+            *std::max_element(working_ms.begin(), working_ms.end()))
+      << remora.cluster("app");
 }
 
 // peak_ewma on its own (outlier detection off): its estimate counts a failure as slow.
