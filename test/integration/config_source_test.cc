@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "integration/harness/certs.h"
 #include "integration/harness/consul.h"
 #include "integration/harness/etcd.h"
 #include "integration/harness/harness.h"
@@ -307,6 +308,32 @@ TEST_P(ConfigSource, AnInstanceKeyOverridesTheServicesKeyForThatInstanceOnly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, ConfigSource, ::testing::Values("consul", "etcd"));
+
+// The key is reached as discovery reaches the registry: here etcd over TLS with a client
+// certificate, the registry's own settings.
+TEST(ConfigSourceOverTls, AnEtcdKeyIsReadAndWatchedWithTheRegistrysClientCertificate) {
+  TestPki pki;
+  Etcd etcd(1, EtcdTls{pki.ca(), pki.server().cert, pki.server().key, pki.client().cert,
+                       pki.client().key});
+  TempDir dir;
+  const uint16_t port = freePort();
+  setenv("EDGE_PORT", std::to_string(port).c_str(), 1);
+  ASSERT_TRUE(etcd.put("/remora/edge", value("over tls")));
+  Remora remora;
+  ASSERT_TRUE(remora.start(
+      render(kBootstrap,
+             {{"registry", "etcd: {endpoints: " + etcd.yamlEndpoints() + ", ca: " + pki.ca() +
+                               ", cert: " + pki.client().cert + ", key: " + pki.client().key + "}"},
+              {"source", "etcd: {key: /remora/edge}"},
+              {"cache", dir.file("cache.yaml").string()}})));
+  ASSERT_TRUE(waitUntil([&] { return served(port) == "over tls"; }, deadlineIn(10s)))
+      << remora.logs();
+  ASSERT_TRUE(etcd.put("/remora/edge", value("still tls")));
+  EXPECT_TRUE(waitUntil([&] { return served(port) == "still tls"; }, deadlineIn(5s)))
+      << remora.logs();
+  // Nothing secret in the dump: paths only.
+  EXPECT_EQ(remora.adminGet("/config_dump").body.find("BEGIN"), std::string::npos);
+}
 
 }  // namespace
 }  // namespace remora::harness
