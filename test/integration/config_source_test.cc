@@ -159,8 +159,12 @@ TEST_P(ConfigSource, ARouteChangedInTheKeyIsServedWithinASecondOnThreeRemoras) {
   ASSERT_TRUE(f.put(value("one")));
   for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(f.start(i));
   ASSERT_TRUE(f.allServe("one", deadlineIn(10s))) << f.remoras[0]->logs();
+  HttpClient kept(f.ports[0]);
+  ASSERT_EQ(kept.request("GET", "/", {{"host", "edge"}}).body, "one");
   ASSERT_TRUE(f.put(value("two")));
   EXPECT_TRUE(f.allServe("two", deadlineIn(1s))) << f.remoras[0]->logs();
+  // Applied like a reload: a connection open across the change goes on, on the new route.
+  EXPECT_EQ(kept.request("GET", "/", {{"host", "edge"}}).body, "two");
   EXPECT_NE(f.remoras[0]->logs().find(" key " + f.store->key(kKey) + " changed"), std::string::npos)
       << f.remoras[0]->logs();
 }
