@@ -313,6 +313,37 @@ TEST_P(ConfigSource, AnInstanceKeyOverridesTheServicesKeyForThatInstanceOnly) {
 
 INSTANTIATE_TEST_SUITE_P(Stores, ConfigSource, ::testing::Values("consul", "etcd"));
 
+// A Consul that enforces ACLs: the key is read with the registry's token, refused without it,
+// and the token never shows in /config_dump.
+TEST(ConfigSourceWithAcl, AConsulKeyIsReadWithTheRegistrysTokenAndRefusedWithoutIt) {
+  ConsulAgent consul("remora-test-management-token");
+  TempDir dir;
+  ASSERT_EQ(consul.request("PUT", "/v1/kv/remora/edge", value("with token")), 200);
+  auto bootstrap = [&](const std::string& token, const std::string& cache) {
+    return render(kBootstrap,
+                  {{"registry", "consul: {address: \"" + consul.address() + "\"" + token + "}"},
+                   {"source", "consul: {key: remora/edge}"},
+                   {"cache", dir.file(cache).string()}});
+  };
+  const uint16_t refused_port = freePort();
+  setenv("EDGE_PORT", std::to_string(refused_port).c_str(), 1);
+  Remora refused;
+  ASSERT_TRUE(refused.start(bootstrap("", "refused.yaml")));
+  ASSERT_TRUE(waitUntil(
+      [&] { return refused.logs().find("key remora/edge: HTTP 403") != std::string::npos; },
+      deadlineIn(10s)))
+      << refused.logs();
+  EXPECT_EQ(served(refused_port), "");
+  const uint16_t port = freePort();
+  setenv("EDGE_PORT", std::to_string(port).c_str(), 1);
+  Remora remora;
+  ASSERT_TRUE(remora.start(bootstrap(", token: remora-test-management-token", "cache.yaml")));
+  EXPECT_TRUE(waitUntil([&] { return served(port) == "with token"; }, deadlineIn(10s)))
+      << remora.logs();
+  EXPECT_EQ(remora.adminGet("/config_dump").body.find("remora-test-management-token"),
+            std::string::npos);
+}
+
 // The key is reached as discovery reaches the registry: here etcd over TLS with a client
 // certificate, the registry's own settings.
 TEST(ConfigSourceOverTls, AnEtcdKeyIsReadAndWatchedWithTheRegistrysClientCertificate) {

@@ -12,7 +12,7 @@ namespace remora::harness {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-ConsulAgent::ConsulAgent() {
+ConsulAgent::ConsulAgent(std::string acl_token) : acl_token_(std::move(acl_token)) {
   for (uint16_t& port : ports_) port = freePort();
   start();
 }
@@ -20,30 +20,38 @@ ConsulAgent::ConsulAgent() {
 void ConsulAgent::start() {
   const char* home = std::getenv("HOME");
   const std::string binary = std::string(home != nullptr ? home : "/root") + "/go/bin/consul";
-  process_ = std::make_unique<Process>(std::vector<std::string>{binary,
-                                                                "agent",
-                                                                "-dev",
-                                                                "-bind",
-                                                                "127.0.0.1",
-                                                                "-client",
-                                                                "127.0.0.1",
-                                                                "-node",
-                                                                "test",
-                                                                "-http-port",
-                                                                std::to_string(ports_[0]),
-                                                                "-dns-port",
-                                                                std::to_string(ports_[1]),
-                                                                "-server-port",
-                                                                std::to_string(ports_[2]),
-                                                                "-serf-lan-port",
-                                                                std::to_string(ports_[3]),
-                                                                "-serf-wan-port",
-                                                                std::to_string(ports_[4]),
-                                                                "-grpc-port",
-                                                                "-1",
-                                                                "-grpc-tls-port",
-                                                                "-1"},
-                                       dir_.path(), "consul-" + std::to_string(generation_++));
+  std::vector<std::string> acl;
+  if (!acl_token_.empty()) {
+    acl = {"-hcl",
+           "acl { enabled = true\n default_policy = \"deny\"\n tokens { initial_management = \"" +
+               acl_token_ + "\" } }"};
+  }
+  std::vector<std::string> argv{binary,
+                                "agent",
+                                "-dev",
+                                "-bind",
+                                "127.0.0.1",
+                                "-client",
+                                "127.0.0.1",
+                                "-node",
+                                "test",
+                                "-http-port",
+                                std::to_string(ports_[0]),
+                                "-dns-port",
+                                std::to_string(ports_[1]),
+                                "-server-port",
+                                std::to_string(ports_[2]),
+                                "-serf-lan-port",
+                                std::to_string(ports_[3]),
+                                "-serf-wan-port",
+                                std::to_string(ports_[4]),
+                                "-grpc-port",
+                                "-1",
+                                "-grpc-tls-port",
+                                "-1"};
+  argv.insert(argv.end(), acl.begin(), acl.end());
+  process_ =
+      std::make_unique<Process>(argv, dir_.path(), "consul-" + std::to_string(generation_++));
   const bool leader = waitUntil(
       [&] {
         HttpResponse response = httpGet(ports_[0], "/v1/status/leader", {}, deadlineIn(1s));
@@ -55,11 +63,15 @@ void ConsulAgent::start() {
 
 int ConsulAgent::request(const std::string& method, const std::string& path,
                          const std::string& body) {
-  return httpRequest(ports_[0], method, path, {}, body).status;
+  HeaderList headers;
+  if (!acl_token_.empty()) headers.push_back({"X-Consul-Token", acl_token_});
+  return httpRequest(ports_[0], method, path, headers, body).status;
 }
 
 json ConsulAgent::get(const std::string& path) {
-  HttpResponse response = httpGet(ports_[0], path);
+  HeaderList headers;
+  if (!acl_token_.empty()) headers.push_back({"X-Consul-Token", acl_token_});
+  HttpResponse response = httpGet(ports_[0], path, headers);
   return response.status == 200 ? json::parse(response.body, nullptr, false) : json();
 }
 

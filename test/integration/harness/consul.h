@@ -16,7 +16,9 @@ namespace remora::harness {
 class ConsulAgent {
  public:
   // Starts the agent ($HOME/go/bin/consul) and waits for a leader; throws when there is none.
-  ConsulAgent();
+  // With `acl_token`, ACLs are enforced (default deny) and that token is the management token,
+  // which the agent's own calls below send.
+  explicit ConsulAgent(std::string acl_token = "");
 
   // Starts (again, on the same ports) and waits for a leader; throws when there is none.
   void start();
@@ -35,6 +37,7 @@ class ConsulAgent {
   bool hasService(const std::string& id);
 
  private:
+  std::string acl_token_;
   TempDir dir_;
   uint16_t ports_[5] = {};  // http, dns, server, serf lan, serf wan
   int generation_ = 0;
