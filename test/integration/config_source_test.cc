@@ -344,6 +344,37 @@ TEST(ConfigSourceWithAcl, AConsulKeyIsReadWithTheRegistrysTokenAndRefusedWithout
             std::string::npos);
 }
 
+// An etcd with authentication on: the key is read as the registry's user.
+TEST(ConfigSourceWithAcl, AnEtcdKeyIsReadAsTheRegistrysUserAndRefusedWithoutOne) {
+  Etcd etcd;
+  ASSERT_TRUE(etcd.enableAuth("remora-test-password"));
+  ASSERT_TRUE(etcd.put("/remora/edge", value("as root")));
+  TempDir dir;
+  auto bootstrap = [&](const std::string& user, const std::string& cache) {
+    return render(kBootstrap,
+                  {{"registry", "etcd: {endpoints: " + etcd.yamlEndpoints() + user + "}"},
+                   {"source", "etcd: {key: /remora/edge}"},
+                   {"cache", dir.file(cache).string()}});
+  };
+  const uint16_t refused_port = freePort();
+  setenv("EDGE_PORT", std::to_string(refused_port).c_str(), 1);
+  Remora refused;
+  ASSERT_TRUE(refused.start(bootstrap("", "refused.yaml")));
+  ASSERT_TRUE(waitUntil(
+      [&] { return refused.logs().find("the key /remora/edge: range") != std::string::npos; },
+      deadlineIn(10s)))
+      << refused.logs();
+  EXPECT_EQ(served(refused_port), "");
+  const uint16_t port = freePort();
+  setenv("EDGE_PORT", std::to_string(port).c_str(), 1);
+  Remora remora;
+  ASSERT_TRUE(
+      remora.start(bootstrap(", username: root, password: remora-test-password", "cache.yaml")));
+  EXPECT_TRUE(waitUntil([&] { return served(port) == "as root"; }, deadlineIn(10s)))
+      << remora.logs();
+  EXPECT_EQ(remora.adminGet("/config_dump").body.find("remora-test-password"), std::string::npos);
+}
+
 // The key is reached as discovery reaches the registry: here etcd over TLS with a client
 // certificate, the registry's own settings.
 TEST(ConfigSourceOverTls, AnEtcdKeyIsReadAndWatchedWithTheRegistrysClientCertificate) {

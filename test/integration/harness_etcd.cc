@@ -93,7 +93,7 @@ std::string Etcd::liveEndpoints() const {
 CommandResult Etcd::etcdctl(std::vector<std::string> args) {
   std::vector<std::string> argv = {"etcdctl", "--endpoints=" + liveEndpoints(),
                                    "--command-timeout=3s", "--dial-timeout=2s"};
-  for (std::string& flag : etcdctlTls()) argv.push_back(std::move(flag));
+  for (std::string& flag : etcdctlCredentials()) argv.push_back(std::move(flag));
   argv.insert(argv.end(), args.begin(), args.end());
   return runCommand(argv, deadlineIn(std::chrono::seconds(10)));
 }
@@ -139,7 +139,7 @@ std::optional<size_t> Etcd::leader() {
     if (members_[i].process == nullptr) continue;
     std::vector<std::string> argv = {"etcdctl", "--endpoints=" + clientUrl(i),
                                      "--command-timeout=2s"};
-    for (std::string& flag : etcdctlTls()) argv.push_back(std::move(flag));
+    for (std::string& flag : etcdctlCredentials()) argv.push_back(std::move(flag));
     for (const char* arg : {"endpoint", "status", "--write-out=json"}) argv.push_back(arg);
     CommandResult result = runCommand(argv, deadlineIn(std::chrono::seconds(5)));
     auto status = nlohmann::json::parse(result.out, nullptr, false);
@@ -164,9 +164,22 @@ void Etcd::restart(size_t member, bool wipe) {
   startMember(member, wipe ? "new" : "existing");
 }
 
-std::vector<std::string> Etcd::etcdctlTls() const {
-  if (!tls_) return {};
-  return {"--cacert=" + tls_->ca, "--cert=" + tls_->client_cert, "--key=" + tls_->client_key};
+std::vector<std::string> Etcd::etcdctlCredentials() const {
+  std::vector<std::string> flags;
+  if (tls_) {
+    flags = {"--cacert=" + tls_->ca, "--cert=" + tls_->client_cert, "--key=" + tls_->client_key};
+  }
+  if (!root_password_.empty()) flags.push_back("--user=root:" + root_password_);
+  return flags;
+}
+
+bool Etcd::enableAuth(const std::string& root_password) {
+  const bool made =
+      etcdctl({"user", "add", "root", "--new-user-password=" + root_password}).exit_code == 0 &&
+      etcdctl({"user", "grant-role", "root", "root"}).exit_code == 0 &&
+      etcdctl({"auth", "enable"}).exit_code == 0;
+  if (made) root_password_ = root_password;
+  return made;
 }
 
 bool Etcd::memberHealthy(size_t member) {
@@ -176,7 +189,7 @@ bool Etcd::memberHealthy(size_t member) {
   }
   std::vector<std::string> argv = {"etcdctl", "--endpoints=" + clientUrl(member),
                                    "--command-timeout=2s", "--dial-timeout=1s"};
-  for (std::string& flag : etcdctlTls()) argv.push_back(std::move(flag));
+  for (std::string& flag : etcdctlCredentials()) argv.push_back(std::move(flag));
   for (const char* arg : {"endpoint", "health"}) argv.push_back(arg);
   return runCommand(argv, deadlineIn(std::chrono::seconds(5))).exit_code == 0;
 }

@@ -44,6 +44,8 @@ class Etcd {
   // The store's current revision; 0 when it did not answer.
   int64_t revision();
   bool compact(int64_t revision);
+  // Turns authentication on with user `root` (role root); etcdctl calls use it from then on.
+  bool enableAuth(const std::string& root_password);
 
   // The index of the member that leads now; nullopt when none answers.
   std::optional<size_t> leader();
@@ -64,12 +66,14 @@ class Etcd {
   void startMember(size_t member, const std::string& state);
   std::string liveEndpoints() const;
   CommandResult etcdctl(std::vector<std::string> args);
-  std::vector<std::string> etcdctlTls() const;  // etcdctl's certificate flags, none without TLS
+  // etcdctl's certificate flags (none without TLS), and its user once auth is on.
+  std::vector<std::string> etcdctlCredentials() const;
   bool memberHealthy(size_t member);
 
   TempDir dir_;
   std::vector<Member> members_;
   std::optional<EtcdTls> tls_;
+  std::string root_password_;  // set once auth is on
   std::string initial_cluster_;
   int generation_ = 0;  // data directories of wiped members get a new name
 };
