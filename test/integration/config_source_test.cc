@@ -313,35 +313,42 @@ TEST_P(ConfigSource, AnInstanceKeyOverridesTheServicesKeyForThatInstanceOnly) {
 
 INSTANTIATE_TEST_SUITE_P(Stores, ConfigSource, ::testing::Values("consul", "etcd"));
 
-// A Consul that enforces ACLs: the key is read with the registry's token, refused without it,
-// and the token never shows in /config_dump.
-TEST(ConfigSourceWithAcl, AConsulKeyIsReadWithTheRegistrysTokenAndRefusedWithoutIt) {
-  ConsulAgent consul("remora-test-management-token");
+// A remora whose registry block (`registry_open`, then "}") lacks `credentials` is refused: it
+// logs `refusal` and serves nothing. One with them serves `body` from the key, and `secret` never
+// shows in its /config_dump.
+void expectTheKeyNeedsCredentials(const std::string& registry_open, const std::string& source,
+                                  const std::string& credentials, const std::string& secret,
+                                  const std::string& refusal, const std::string& body) {
   TempDir dir;
-  ASSERT_EQ(consul.request("PUT", "/v1/kv/remora/edge", value("with token")), 200);
-  auto bootstrap = [&](const std::string& token, const std::string& cache) {
-    return render(kBootstrap,
-                  {{"registry", "consul: {address: \"" + consul.address() + "\"" + token + "}"},
-                   {"source", "consul: {key: remora/edge}"},
-                   {"cache", dir.file(cache).string()}});
+  auto bootstrap = [&](const std::string& added, const std::string& cache) {
+    return render(kBootstrap, {{"registry", registry_open + added + "}"},
+                               {"source", source},
+                               {"cache", dir.file(cache).string()}});
   };
   const uint16_t refused_port = freePort();
   setenv("EDGE_PORT", std::to_string(refused_port).c_str(), 1);
   Remora refused;
   ASSERT_TRUE(refused.start(bootstrap("", "refused.yaml")));
-  ASSERT_TRUE(waitUntil(
-      [&] { return refused.logs().find("key remora/edge: HTTP 403") != std::string::npos; },
-      deadlineIn(10s)))
+  ASSERT_TRUE(
+      waitUntil([&] { return refused.logs().find(refusal) != std::string::npos; }, deadlineIn(10s)))
       << refused.logs();
   EXPECT_EQ(served(refused_port), "");
   const uint16_t port = freePort();
   setenv("EDGE_PORT", std::to_string(port).c_str(), 1);
   Remora remora;
-  ASSERT_TRUE(remora.start(bootstrap(", token: remora-test-management-token", "cache.yaml")));
-  EXPECT_TRUE(waitUntil([&] { return served(port) == "with token"; }, deadlineIn(10s)))
-      << remora.logs();
-  EXPECT_EQ(remora.adminGet("/config_dump").body.find("remora-test-management-token"),
-            std::string::npos);
+  ASSERT_TRUE(remora.start(bootstrap(credentials, "cache.yaml")));
+  EXPECT_TRUE(waitUntil([&] { return served(port) == body; }, deadlineIn(10s))) << remora.logs();
+  EXPECT_EQ(remora.adminGet("/config_dump").body.find(secret), std::string::npos);
+}
+
+// A Consul that enforces ACLs: the key is read with the registry's token, refused without it.
+TEST(ConfigSourceWithAcl, AConsulKeyIsReadWithTheRegistrysTokenAndRefusedWithoutIt) {
+  ConsulAgent consul("remora-test-management-token");
+  ASSERT_EQ(consul.request("PUT", "/v1/kv/remora/edge", value("with token")), 200);
+  expectTheKeyNeedsCredentials(
+      "consul: {address: \"" + consul.address() + "\"", "consul: {key: remora/edge}",
+      ", token: remora-test-management-token", "remora-test-management-token",
+      "key remora/edge: HTTP 403", "with token");
 }
 
 // An etcd with authentication on: the key is read as the registry's user.
@@ -349,30 +356,10 @@ TEST(ConfigSourceWithAcl, AnEtcdKeyIsReadAsTheRegistrysUserAndRefusedWithoutOne)
   Etcd etcd;
   ASSERT_TRUE(etcd.enableAuth("remora-test-password"));
   ASSERT_TRUE(etcd.put("/remora/edge", value("as root")));
-  TempDir dir;
-  auto bootstrap = [&](const std::string& user, const std::string& cache) {
-    return render(kBootstrap,
-                  {{"registry", "etcd: {endpoints: " + etcd.yamlEndpoints() + user + "}"},
-                   {"source", "etcd: {key: /remora/edge}"},
-                   {"cache", dir.file(cache).string()}});
-  };
-  const uint16_t refused_port = freePort();
-  setenv("EDGE_PORT", std::to_string(refused_port).c_str(), 1);
-  Remora refused;
-  ASSERT_TRUE(refused.start(bootstrap("", "refused.yaml")));
-  ASSERT_TRUE(waitUntil(
-      [&] { return refused.logs().find("the key /remora/edge: range") != std::string::npos; },
-      deadlineIn(10s)))
-      << refused.logs();
-  EXPECT_EQ(served(refused_port), "");
-  const uint16_t port = freePort();
-  setenv("EDGE_PORT", std::to_string(port).c_str(), 1);
-  Remora remora;
-  ASSERT_TRUE(
-      remora.start(bootstrap(", username: root, password: remora-test-password", "cache.yaml")));
-  EXPECT_TRUE(waitUntil([&] { return served(port) == "as root"; }, deadlineIn(10s)))
-      << remora.logs();
-  EXPECT_EQ(remora.adminGet("/config_dump").body.find("remora-test-password"), std::string::npos);
+  expectTheKeyNeedsCredentials("etcd: {endpoints: " + etcd.yamlEndpoints(),
+                               "etcd: {key: /remora/edge}",
+                               ", username: root, password: remora-test-password",
+                               "remora-test-password", "the key /remora/edge: range", "as root");
 }
 
 // The key is reached as discovery reaches the registry: here etcd over TLS with a client
