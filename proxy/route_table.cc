@@ -40,10 +40,16 @@ RouteTable::RouteTable(std::vector<CompiledVirtualHost> hosts) : hosts_(std::mov
   std::stable_sort(index->suffixes.begin(), index->suffixes.end(), longestFirst);
   std::stable_sort(index->prefixes.begin(), index->prefixes.end(), longestFirst);
   domains_ = std::move(index);
+  auto route_indexes = std::make_shared<std::vector<RouteIndex>>();
+  route_indexes->reserve(hosts_.size());
+  for (const auto& host : hosts_) route_indexes->emplace_back(host.routes);
+  route_indexes_ = std::move(route_indexes);
 }
 
 RouteTable::RouteTable(const RouteTable& prototype, std::vector<CompiledVirtualHost> hosts)
-    : hosts_(std::move(hosts)), domains_(prototype.domains_) {}
+    : hosts_(std::move(hosts)),
+      domains_(prototype.domains_),
+      route_indexes_(prototype.route_indexes_) {}
 
 const CompiledVirtualHost* RouteTable::selectHost(std::string_view authority) const {
   return chooseHost(authority).host;
@@ -112,10 +118,9 @@ bool routeMatches(const CompiledRoute& route, const RequestHeaders& request) {
 const CompiledRoute* RouteTable::match(const RequestHeaders& request) const {
   const CompiledVirtualHost* host = selectHost(request.authority);
   if (host == nullptr) return nullptr;
-  for (const auto& route : host->routes) {
-    if (routeMatches(route, request)) return &route;
-  }
-  return nullptr;
+  const RouteIndex& index = (*route_indexes_)[static_cast<size_t>(host - hosts_.data())];
+  const int64_t route = index.firstMatch(host->routes, pathWithoutQuery(request.path), request);
+  return route < 0 ? nullptr : &host->routes[static_cast<size_t>(route)];
 }
 
 }  // namespace remora

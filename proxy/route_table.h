@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "filters/filter.h"
 #include "proxy/message.h"
+#include "proxy/route_index.h"
 
 namespace remora {
 
@@ -68,11 +69,12 @@ struct HostChoice {
 
 class RouteTable {
  public:
-  // Takes the compiled hosts; domains are indexed for lookup (exact, *.suffix, prefix.*, *).
+  // Takes the compiled hosts; domains are indexed for lookup (exact, *.suffix, prefix.*, *), and
+  // each host's routes by path (RouteIndex).
   explicit RouteTable(std::vector<CompiledVirtualHost> hosts);
   // The same virtual hosts as `prototype` with `hosts` in place of its routes (the same ones with
-  // other target weights): the domain index is shared, not built again. What each snapshot does
-  // with the table compiled once per config.
+  // other target weights): the domain and route indexes are shared, not built again. What each
+  // snapshot does with the table compiled once per config.
   RouteTable(const RouteTable& prototype, std::vector<CompiledVirtualHost> hosts);
 
   const std::vector<CompiledVirtualHost>& hosts() const { return hosts_; }
@@ -96,6 +98,7 @@ class RouteTable {
 
   std::vector<CompiledVirtualHost> hosts_;
   std::shared_ptr<const DomainIndex> domains_;
+  std::shared_ptr<const std::vector<RouteIndex>> route_indexes_;  // one per host, same order
 };
 
 bool routeMatches(const CompiledRoute& route, const RequestHeaders& request);

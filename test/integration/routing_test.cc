@@ -244,6 +244,50 @@ clusters:
   EXPECT_NEAR(counts["a"], 150, 25) << ::testing::PrintToString(counts);
 }
 
+// 2,000 routes of all three kinds, each answering with its own number: the route chosen is the
+// first in config order, as with a handful (the table is indexed, not scanned).
+TEST_F(Routing, TwoThousandRoutesMatchInConfigOrder) {
+  std::string routes;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string service = "/service" + std::to_string(i);
+    const std::string answer =
+        "direct_response: {status: 200, body: \"route " + std::to_string(i) + "\"}}\n";
+    switch (i % 3) {
+      case 0:
+        routes += "      - {match: {regex: \"" + service + "/v[0-9]+/items/[0-9]+\"}, " + answer;
+        break;
+      case 1:
+        routes += "      - {match: {prefix: " + service + "/}, " + answer;
+        break;
+      default:
+        routes += "      - {match: {path: " + service + "/health, method: POST}, " + answer;
+        break;
+    }
+  }
+  ASSERT_TRUE(start(std::string(R"(listeners:
+  - name: edge
+    address: "127.0.0.1:0"
+    routes:
+)") + routes + R"(      - match: {regex: "/service[0-9]+/.*"}
+        direct_response: {status: 200, body: "late regex"}
+      - match: {prefix: /}
+        cluster: a
+)" + kClustersABC));
+  auto body = [&](std::string_view path, std::string_view method = "GET") {
+    HttpResponse r = httpRequest(remora_.port("edge"), method, path, {});
+    return r.status == 200 ? r.body : std::to_string(r.status);
+  };
+  EXPECT_EQ(body("/service0/v1/items/7"), "route 0");
+  EXPECT_EQ(body("/service1/anything"), "route 1");
+  EXPECT_EQ(body("/service1999/v2/items/3?x=1"), "route 1999");  // a prefix route
+  EXPECT_EQ(body("/service1997/health", "POST"), "route 1997");
+  EXPECT_EQ(body("/service1997/health"), "late regex");  // GET: the method fails
+  EXPECT_EQ(body("/service1996/health"), "route 1996");
+  EXPECT_EQ(body("/service1995/v2/items/3"), "route 1995");
+  EXPECT_EQ(body("/service1995/v2/items/x"), "late regex");  // its regex fails
+  EXPECT_EQ(body("/elsewhere"), "a");
+}
+
 TEST(RoutingHeaders, RouteAddsAndRemovesHeaders) {
   ScriptedUpstream upstream(ScriptedUpstream::respondWith(
       200, "ok", {{"X-Upstream-Secret", "s"}, {"X-Upstream-Kept", "k"}}));
