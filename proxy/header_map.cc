@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "proxy/recycled.h"
+
 namespace remora {
 
 namespace {
@@ -13,15 +15,98 @@ std::string_view trim(std::string_view s) {
 }
 }  // namespace
 
+namespace {
+
+// Vectors of fields given back by destroyed maps, per thread. Bounded in number and in what each
+// may keep: a map of many or long fields (a big cookie) gives its memory back instead.
+constexpr size_t kPooledVectors = 64;
+constexpr size_t kPooledFieldsPerVector = 32;
+constexpr size_t kPooledStringCapacity = 256;
+
+struct FieldVectorPool {
+  std::vector<std::vector<HeaderField>> vectors;
+  bool closed = false;  // the thread is ending: what is given back from now on is freed
+  ~FieldVectorPool() { closed = true; }
+};
+
+FieldVectorPool& fieldVectorPool() {
+  thread_local FieldVectorPool pool;
+  return pool;
+}
+
+void giveBack(std::vector<HeaderField>& fields) {
+  if (!REMORA_RECYCLE_MEMORY || fields.capacity() == 0) return;
+  if (fields.size() > kPooledFieldsPerVector) return;
+  FieldVectorPool& pool = fieldVectorPool();
+  if (pool.closed || pool.vectors.size() >= kPooledVectors) return;
+  for (HeaderField& field : fields) {
+    if (field.name.capacity() > kPooledStringCapacity) std::string().swap(field.name);
+    if (field.value.capacity() > kPooledStringCapacity) std::string().swap(field.value);
+  }
+  pool.vectors.push_back(std::move(fields));
+}
+
+}  // namespace
+
+HeaderMap::HeaderMap(const HeaderMap& other) { *this = other; }
+
+HeaderMap& HeaderMap::operator=(const HeaderMap& other) {
+  if (this == &other) return *this;
+  size_ = 0;
+  reserve(other.size_);
+  for (const HeaderField& field : other) append(field.name, field.value);
+  return *this;
+}
+
+HeaderMap& HeaderMap::operator=(HeaderMap&& other) noexcept {
+  if (this == &other) return *this;
+  giveBack(fields_);
+  fields_ = std::move(other.fields_);
+  size_ = other.size_;
+  other.fields_.clear();
+  other.size_ = 0;
+  return *this;
+}
+
+HeaderMap::~HeaderMap() { giveBack(fields_); }
+
+void HeaderMap::adoptStorage() {
+  if (!fields_.empty() || fields_.capacity() != 0) return;
+  FieldVectorPool& pool = fieldVectorPool();
+  if (pool.closed || pool.vectors.empty()) return;
+  fields_ = std::move(pool.vectors.back());
+  pool.vectors.pop_back();
+}
+
+void HeaderMap::reserve(size_t n) {
+  adoptStorage();
+  fields_.reserve(n);
+}
+
+HeaderField& HeaderMap::nextField() {
+  adoptStorage();
+  if (size_ == fields_.size()) fields_.emplace_back();
+  return fields_[size_++];
+}
+
 const std::string* HeaderMap::get(std::string_view name) const {
-  for (const auto& f : fields_) {
+  for (const auto& f : *this) {
     if (f.name == name) return &f.value;
   }
   return nullptr;
 }
 
 void HeaderMap::add(std::string name, std::string value) {
-  fields_.emplace_back(std::move(name), std::move(value));
+  HeaderField& field = nextField();
+  field.name = std::move(name);
+  field.value = std::move(value);
+}
+
+HeaderField& HeaderMap::append(std::string_view name, std::string_view value) {
+  HeaderField& field = nextField();
+  field.name.assign(name);
+  field.value.assign(value);
+  return field;
 }
 
 void HeaderMap::set(std::string name, std::string value) {
@@ -30,15 +115,13 @@ void HeaderMap::set(std::string name, std::string value) {
 }
 
 size_t HeaderMap::remove(std::string_view name) {
-  auto it = std::remove_if(fields_.begin(), fields_.end(),
-                           [&](const HeaderField& f) { return f.name == name; });
-  size_t n = static_cast<size_t>(fields_.end() - it);
-  fields_.erase(it, fields_.end());
-  return n;
+  const size_t before = size_;
+  removeIf([&](const HeaderField& f) { return f.name == name; });
+  return before - size_;
 }
 
 bool HeaderMap::hasToken(std::string_view name, std::string_view token) const {
-  for (const auto& f : fields_) {
+  for (const auto& f : *this) {
     if (f.name == name && listHasToken(f.value, token)) return true;
   }
   return false;

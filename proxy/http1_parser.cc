@@ -185,11 +185,10 @@ ScanStatus scanStatusLine(const char*& p, const char* end, ResponseHead& out, Fa
 
 // Field names are tokens (ASCII), so lowercasing is a matter of setting bit 5 in 'A'..'Z'. It
 // goes eight bytes at a time: names make up a third of a typical head.
-std::string lowerName(std::string_view name) {
+void lowercaseName(std::string& name) {
   constexpr uint64_t kOnes = 0x0101010101010101ull;
-  std::string out(name);
-  char* p = out.data();
-  char* end = p + out.size();
+  char* p = name.data();
+  char* end = p + name.size();
   for (; end - p >= 8; p += 8) {
     uint64_t x;
     std::memcpy(&x, p, 8);
@@ -202,7 +201,6 @@ std::string lowerName(std::string_view name) {
   for (; p != end; ++p) {
     *p = static_cast<char>(*p + (static_cast<unsigned char>(*p - 'A') < 26) * 32);
   }
-  return out;
 }
 
 HeadResult headError(const Failure& failure) {
@@ -247,15 +245,15 @@ HeadResult parseHead(std::string_view in, const Limits& limits, Head& out,
     if (s == ScanStatus::Error) return headError({400, reason});
     if (s != ScanStatus::Ok) break;
     if (out.headers.size() == limits.max_headers) return headError({431, "too many fields"});
-    std::string name = lowerName(line.name);
-    if (name == "host"sv) {
+    if (equalsIgnoreCase(line.name, "host"sv)) {
       if (++hosts > 1) return headError({400, "repeated Host"});
       if (!line.value.empty() && !isValidAuthority(line.value)) {
         return headError({400, line.value.find('@') != std::string_view::npos ? "userinfo in Host"
                                                                               : "invalid Host"});
       }
     }
-    out.headers.add(std::move(name), std::string(line.value));
+    // Copied into a field the map recycles: no allocation once the worker has seen such heads.
+    lowercaseName(out.headers.append(line.name, line.value).name);
   }
   if (s == ScanStatus::Error) return headError(failure);
   if (in.size() > limits.max_head_bytes) return headError({431, "head too large"});

@@ -113,7 +113,7 @@ void Http2ClientStream::addHeader(std::string_view name, std::string_view value)
     return;
   }
   if (response_started_) {
-    trailers_.add(std::string(name), std::string(value));
+    trailers_.append(name, value);
     return;
   }
   if (name == ":status") {
@@ -123,7 +123,7 @@ void Http2ClientStream::addHeader(std::string_view name, std::string_view value)
     return;
   }
   if (!name.empty() && name.front() == ':') return;
-  response_.headers.add(std::string(name), std::string(value));
+  response_.headers.append(name, value);
 }
 
 void Http2ClientStream::onHeaders(bool end_stream) {

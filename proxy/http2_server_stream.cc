@@ -107,7 +107,7 @@ void Http2ServerStream::addHeader(std::string_view name, std::string_view value)
     has_host_ = true;
     return;
   }
-  request_.headers.add(std::string(name), std::string(value));
+  request_.headers.append(name, value);
 }
 
 void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_stream) {
@@ -173,7 +173,7 @@ void Http2ServerStream::addTrailer(std::string_view name, std::string_view value
     request_trailers_.clear();
     return;
   }
-  request_trailers_.add(std::string(name), std::string(value));
+  request_trailers_.append(name, value);
 }
 
 void Http2ServerStream::onRequestTrailers() {

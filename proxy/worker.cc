@@ -341,11 +341,12 @@ void Worker::replaceConnection(DownstreamConnection* old,
 
 void Worker::onCleanup(evutil_socket_t, short, void* self) {
   auto* worker = static_cast<Worker*>(self);
-  // Destructors may defer more objects; keep going until nothing is left.
+  // Destructors may defer more objects (into deferred_, while the batch is being destroyed);
+  // keep going until nothing is left. Both vectors keep their capacity: no allocation per
+  // request for the list.
   while (!worker->deferred_.empty()) {
-    std::vector<std::unique_ptr<Deferrable>> batch;
-    batch.swap(worker->deferred_);
-    batch.clear();
+    worker->deleting_.swap(worker->deferred_);
+    worker->deleting_.clear();
   }
 }
 

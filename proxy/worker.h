@@ -155,6 +155,7 @@ class Worker : public StreamHost, public Upstreams, public OutcomeSink {
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
   std::unordered_map<DownstreamConnection*, std::unique_ptr<DownstreamConnection>> connections_;
   std::vector<std::unique_ptr<Deferrable>> deferred_;
+  std::vector<std::unique_ptr<Deferrable>> deleting_;  // onCleanup's batch, kept for its capacity
   DetachedSet detached_;  // holds upstream requests: cleared before the pools go
   CircuitBreakers& breakers_;
   std::unique_ptr<ConnectionPools> pool_;
