@@ -3,25 +3,25 @@
 
 namespace remora {
 
-void decorateForRouting(RequestHeaders& request, bool trusted, std::string client_ip) {
+void decorateForRouting(RequestHeaders& request, bool trusted, std::string_view client_ip) {
   HeaderMap& h = request.headers;
   if (!trusted) {
     // remora's own headers (x-remora-attempt, ...) steer remora: only trusted clients may send
     // them, or a client could switch off retries or fake an overload.
     h.removeIf([](const HeaderField& field) { return field.name.starts_with("x-remora-"); });
   }
+  // append() copies into the map's recycled fields: no allocation per request in the usual case.
   if (const std::string* xff = h.get("x-forwarded-for")) {
-    h.set("x-forwarded-for", *xff + ", " + client_ip);
+    std::string joined = *xff;
+    joined.append(", ").append(client_ip);
+    h.set("x-forwarded-for", std::move(joined));
   } else {
-    h.add("x-forwarded-for", std::move(client_ip));
+    h.append("x-forwarded-for", client_ip);
   }
   // A trusted client (a load balancer that terminated TLS in front) says how the request first
   // arrived; anyone else's claim is replaced, or a plaintext client could pass for an HTTPS one.
-  if (!trusted) {
-    h.set("x-forwarded-proto", request.scheme);
-  } else if (!h.has("x-forwarded-proto")) {
-    h.add("x-forwarded-proto", request.scheme);
-  }
+  if (!trusted) h.remove("x-forwarded-proto");
+  if (!h.has("x-forwarded-proto")) h.append("x-forwarded-proto", request.scheme);
 }
 
 std::string_view clientIpOf(std::string_view address) {

@@ -11,7 +11,7 @@ namespace remora {
 
 // Drops x-remora-* fields unless the listener is `trusted`, appends `client_ip` to
 // x-forwarded-for and adds x-forwarded-proto (the request's scheme) when missing.
-void decorateForRouting(RequestHeaders& request, bool trusted, std::string client_ip);
+void decorateForRouting(RequestHeaders& request, bool trusted, std::string_view client_ip);
 
 // The IP of a client's "ip:port" or "[ip]:port" (StreamInfo::downstream_address).
 std::string_view clientIpOf(std::string_view address);

@@ -122,8 +122,7 @@ void Stream::decorateRequest() {
   info_.path = request_.path;
   if (const std::string* agent = request_.headers.get("user-agent")) info_.user_agent = *agent;
 
-  decorateForRouting(request_, listener_.config->trusted,
-                     std::string(clientIpOf(info_.downstream_address)));
+  decorateForRouting(request_, listener_.config->trusted, clientIpOf(info_.downstream_address));
   HeaderMap& h = request_.headers;
   const std::string* id = h.get("x-request-id");
   if (id != nullptr && !id->empty()) {
@@ -131,7 +130,7 @@ void Stream::decorateRequest() {
   } else {
     info_.request_id = newRequestId();
     if (id != nullptr) h.remove("x-request-id");
-    h.add("x-request-id", info_.request_id);
+    h.append("x-request-id", info_.request_id);
   }
 }
 
