@@ -17,14 +17,14 @@ uint64_t randomBits() {
   return rng();
 }
 
-// A random RFC 9562 version 4 UUID.
-std::string newRequestId() {
+// A random RFC 9562 version 4 UUID, written over `id` (its capacity kept).
+void newRequestId(std::string& id) {
   uint64_t hi = randomBits();
   uint64_t lo = randomBits();
   hi = (hi & ~0xf000ULL) | 0x4000ULL;                         // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(36, '-');
+  id.assign(36, '-');
   size_t pos = 0;
   auto put = [&](uint64_t bits, int nibbles) {
     for (int i = nibbles - 1; i >= 0; --i) {
@@ -34,7 +34,6 @@ std::string newRequestId() {
   };
   put(hi, 16);
   put(lo, 16);
-  return id;
 }
 
 }  // namespace
@@ -77,11 +76,11 @@ void Stream::Slot::setRequestReadDisabled(bool disabled) {
 Stream::Stream(StreamHost& host, DownstreamCodec& codec, std::shared_ptr<const Snapshot> snapshot,
                const ListenerInfo& listener, const StreamOrigin& origin)
     : host_(host), codec_(codec), snapshot_(std::move(snapshot)), listener_(listener) {
-  info_.start_time = std::chrono::system_clock::now();
-  info_.start = std::chrono::steady_clock::now();
-  info_.listener = origin.listener;
-  info_.downstream_address = origin.downstream_address;
-  info_.protocol = origin.protocol;
+  info_->start_time = std::chrono::system_clock::now();
+  info_->start = std::chrono::steady_clock::now();
+  info_->listener = origin.listener;
+  info_->downstream_address = origin.downstream_address;
+  info_->protocol = origin.protocol;
 }
 
 Stream::~Stream() { host_.idleSweeper().remove(*this); }
@@ -117,20 +116,20 @@ void Stream::onStill(IdleSweeper::Clock::duration still) {
 }
 
 void Stream::decorateRequest() {
-  info_.method = request_.method;
-  info_.authority = request_.authority;
-  info_.path = request_.path;
-  if (const std::string* agent = request_.headers.get("user-agent")) info_.user_agent = *agent;
+  info_->method = request_.method;
+  info_->authority = request_.authority;
+  info_->path = request_.path;
+  if (const std::string* agent = request_.headers.get("user-agent")) info_->user_agent = *agent;
 
-  decorateForRouting(request_, listener_.config->trusted, clientIpOf(info_.downstream_address));
+  decorateForRouting(request_, listener_.config->trusted, clientIpOf(info_->downstream_address));
   HeaderMap& h = request_.headers;
   const std::string* id = h.get("x-request-id");
   if (id != nullptr && !id->empty()) {
-    info_.request_id = *id;
+    info_->request_id = *id;
   } else {
-    info_.request_id = newRequestId();
+    newRequestId(info_->request_id);
     if (id != nullptr) h.remove("x-request-id");
-    h.append("x-request-id", info_.request_id);
+    h.append("x-request-id", info_->request_id);
   }
 }
 
@@ -232,7 +231,7 @@ void Stream::flushRequest() {
 
 void Stream::decodeData(Buffer& data, bool end_stream) {
   touch();
-  info_.request_body_bytes += data.length();
+  info_->request_body_bytes += data.length();
   if (end_stream) request_complete_ = true;
   if (requestAbandoned()) return;
   Held& held = request_held_;
@@ -329,10 +328,10 @@ void Stream::runResponseHeaders(int from) {
   // A gRPC error without a body comes as headers only ("Trailers-Only").
   if (response_end_at_headers_) {
     if (const std::string* status = response_.headers.get("grpc-status")) {
-      info_.grpc_status = *status;
+      info_->grpc_status = *status;
     }
   }
-  info_.status = response_.status;
+  info_->status = response_.status;
   response_headers_sent_ = true;
   touch();
   if (response_end_at_headers_) {
@@ -361,7 +360,7 @@ void Stream::runResponseBody(int from, Buffer& data, bool end_stream) {
       return;
     }
   }
-  info_.response_body_bytes += data.length();
+  info_->response_body_bytes += data.length();
   touch();
   if (end_stream) {
     complete();
@@ -383,7 +382,7 @@ void Stream::runResponseTrailers(int from, HeaderMap& trailers) {
       return;
     }
   }
-  if (const std::string* status = trailers.get("grpc-status")) info_.grpc_status = *status;
+  if (const std::string* status = trailers.get("grpc-status")) info_->grpc_status = *status;
   complete();
   codec_.encodeTrailers(trailers);
 }
@@ -470,7 +469,7 @@ void Stream::sendLocalReply(int status, std::string_view body, std::string_view 
 
 void Stream::localReply(const filters::LocalReply& reply) {
   if (completed_) return;
-  info_.local_reason = reply.reason;
+  info_->local_reason = reply.reason;
   if (response_headers_sent_) {
     complete();
     codec_.resetStream();
@@ -495,17 +494,17 @@ void Stream::complete() {
   completed_ = true;
   response_complete_ = true;
   host_.idleSweeper().remove(*this);
-  info_.duration = std::chrono::steady_clock::now() - info_.start;
+  info_->duration = std::chrono::steady_clock::now() - info_->start;
   const uint64_t duration_ns = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(info_.duration).count());
-  host_.stats().recordDownstream(listener_.config->name, info_.status, duration_ns);
-  for (int i = 0; i < slot_count_; ++i) slots_[static_cast<size_t>(i)].filter->onComplete(info_);
+      std::chrono::duration_cast<std::chrono::nanoseconds>(info_->duration).count());
+  host_.stats().recordDownstream(listener_.config->name, info_->status, duration_ns);
+  for (int i = 0; i < slot_count_; ++i) slots_[static_cast<size_t>(i)].filter->onComplete(*info_);
 }
 
 void Stream::onDownstreamGone() {
   if (completed_) return;
-  if (info_.status == 0) info_.status = 499;  // nginx's "client closed request"
-  if (info_.local_reason.empty()) info_.local_reason = "downstream_disconnect";
+  if (info_->status == 0) info_->status = 499;  // nginx's "client closed request"
+  if (info_->local_reason.empty()) info_->local_reason = "downstream_disconnect";
   complete();
 }
 

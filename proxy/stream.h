@@ -16,6 +16,7 @@
 #include "proxy/idle_sweeper.h"
 #include "proxy/recycled.h"
 #include "proxy/stream_host.h"
+#include "proxy/stream_info_pool.h"
 
 namespace remora {
 
@@ -59,7 +60,7 @@ class Stream : public Deferrable, public Recycled<Stream>, private IdleSweeper::
    public:
     void resume() override;
     void sendLocalReply(const filters::LocalReply& reply) override;
-    filters::StreamInfo& info() override { return stream->info_; }
+    filters::StreamInfo& info() override { return *stream->info_; }
     event_base* loop() override { return stream->host_.base(); }
     const Snapshot& snapshot() const override { return *stream->snapshot_; }
     const CompiledRoute* route() const override { return stream->route_; }
@@ -144,7 +145,7 @@ class Stream : public Deferrable, public Recycled<Stream>, private IdleSweeper::
   DownstreamCodec& codec_;
   std::shared_ptr<const Snapshot> snapshot_;  // pinned: the whole exchange sees one world
   const ListenerInfo& listener_;
-  filters::StreamInfo info_;
+  PooledStreamInfo info_;  // recycled: its strings keep their capacity
   const CompiledRoute* route_ = nullptr;
   // The listener's filters, the route's, the router last: kept in the stream itself when they
   // are few, as they nearly always are, so that a request allocates no array for them.
