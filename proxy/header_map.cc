@@ -23,27 +23,32 @@ constexpr size_t kPooledVectors = 64;
 constexpr size_t kPooledFieldsPerVector = 32;
 constexpr size_t kPooledStringCapacity = 256;
 
+// Set when the thread's pool is destroyed at thread exit: maps destroyed later free their
+// vectors. A trivially destructible thread_local, so it can still be read then.
+thread_local bool field_vector_pool_gone = false;
+
 struct FieldVectorPool {
   std::vector<std::vector<HeaderField>> vectors;
-  bool closed = false;  // the thread is ending: what is given back from now on is freed
-  ~FieldVectorPool() { closed = true; }
+  ~FieldVectorPool() { field_vector_pool_gone = true; }
 };
 
-FieldVectorPool& fieldVectorPool() {
+// The thread's pool, or nullptr once it is gone.
+FieldVectorPool* fieldVectorPool() {
+  if (field_vector_pool_gone) return nullptr;
   thread_local FieldVectorPool pool;
-  return pool;
+  return &pool;
 }
 
 void giveBack(std::vector<HeaderField>& fields) {
   if (!REMORA_RECYCLE_MEMORY || fields.capacity() == 0) return;
   if (fields.size() > kPooledFieldsPerVector) return;
-  FieldVectorPool& pool = fieldVectorPool();
-  if (pool.closed || pool.vectors.size() >= kPooledVectors) return;
+  FieldVectorPool* pool = fieldVectorPool();
+  if (pool == nullptr || pool->vectors.size() >= kPooledVectors) return;
   for (HeaderField& field : fields) {
     if (field.name.capacity() > kPooledStringCapacity) std::string().swap(field.name);
     if (field.value.capacity() > kPooledStringCapacity) std::string().swap(field.value);
   }
-  pool.vectors.push_back(std::move(fields));
+  pool->vectors.push_back(std::move(fields));
 }
 
 }  // namespace
@@ -72,10 +77,10 @@ HeaderMap::~HeaderMap() { giveBack(fields_); }
 
 void HeaderMap::adoptStorage() {
   if (!fields_.empty() || fields_.capacity() != 0) return;
-  FieldVectorPool& pool = fieldVectorPool();
-  if (pool.closed || pool.vectors.empty()) return;
-  fields_ = std::move(pool.vectors.back());
-  pool.vectors.pop_back();
+  FieldVectorPool* pool = fieldVectorPool();
+  if (pool == nullptr || pool->vectors.empty()) return;
+  fields_ = std::move(pool->vectors.back());
+  pool->vectors.pop_back();
 }
 
 void HeaderMap::reserve(size_t n) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/http_syntax.h"
+#include "proxy/recycled.h"
 
 namespace remora {
 
@@ -64,6 +65,7 @@ class HeaderMap {
       ++kept;
     }
     size_ = kept;
+    forgetDeadFieldsWhenNotRecycling();
   }
   // Whether the list that the fields called `name` make (RFC 9110 5.3: their values joined with
   // ", ") has `token`, case-insensitive; each value is read where it is, nothing is copied.
@@ -73,7 +75,10 @@ class HeaderMap {
   bool empty() const { return size_ == 0; }
   const_iterator begin() const { return fields_.begin(); }
   const_iterator end() const { return fields_.begin() + static_cast<std::ptrdiff_t>(size_); }
-  void clear() { size_ = 0; }
+  void clear() {
+    size_ = 0;
+    forgetDeadFieldsWhenNotRecycling();
+  }
   void reserve(size_t n);
 
  private:
@@ -81,6 +86,11 @@ class HeaderMap {
   HeaderField& nextField();
   // Takes a vector from the thread's pool if this map has none yet.
   void adoptStorage();
+  // Under AddressSanitizer (nothing recycled, proxy/recycled.h) removed fields are destroyed at
+  // once, so that a pointer kept into one is reported when used, not silently read.
+  void forgetDeadFieldsWhenNotRecycling() {
+    if (!REMORA_RECYCLE_MEMORY) fields_.resize(size_);
+  }
 
   std::vector<HeaderField> fields_;
   size_t size_ = 0;

@@ -2,6 +2,7 @@
 #include "proxy/route_table.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace remora {
 
@@ -49,7 +50,13 @@ RouteTable::RouteTable(std::vector<CompiledVirtualHost> hosts) : hosts_(std::mov
 RouteTable::RouteTable(const RouteTable& prototype, std::vector<CompiledVirtualHost> hosts)
     : hosts_(std::move(hosts)),
       domains_(prototype.domains_),
-      route_indexes_(prototype.route_indexes_) {}
+      route_indexes_(prototype.route_indexes_) {
+  // The shared indexes are of the prototype's routes: these must be the same, in that order.
+  assert(hosts_.size() == prototype.hosts_.size());
+  for (size_t i = 0; i < hosts_.size(); ++i) {
+    assert(hosts_[i].routes.size() == prototype.hosts_[i].routes.size());
+  }
+}
 
 const CompiledVirtualHost* RouteTable::selectHost(std::string_view authority) const {
   return chooseHost(authority).host;

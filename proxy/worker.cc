@@ -52,7 +52,11 @@ Worker::~Worker() {
   connections_.clear();
   detached_.clear();
   pool_.reset();
-  deferred_.clear();
+  // As onCleanup: a destructor may defer more objects while the others are destroyed.
+  while (!deferred_.empty()) {
+    deleting_.swap(deferred_);
+    deleting_.clear();
+  }
   listeners_.clear();
   idle_sweeper_.reset();
   event_free(report_timer_);
