@@ -13,6 +13,7 @@
 #include "proxy/http1_parser.h"
 #include "proxy/http1_server_connection.h"
 #include "proxy/http1_syntax.h"
+#include "proxy/libevent_memory.h"
 
 namespace remora::admin {
 
@@ -23,8 +24,8 @@ Error problem(std::string text) { return Error({}, std::move(text)); }
 // Percent-decoded, '+' as a space, NUL bytes kept (the codec rejects them where it would).
 std::string decoded(std::string_view text) {
   size_t size = 0;
-  std::unique_ptr<char, decltype(&std::free)> out(
-      evhttp_uridecode(std::string(text).c_str(), 1, &size), &std::free);
+  std::unique_ptr<char, void (*)(void*)> out(evhttp_uridecode(std::string(text).c_str(), 1, &size),
+                                             &freeLibeventMemory);
   return out ? std::string(out.get(), size) : std::string();
 }
 

@@ -9,6 +9,7 @@
 #include "config/duration.h"
 #include "proxy/await_ready.h"
 #include "proxy/config_commands.h"
+#include "proxy/libevent_memory.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 
@@ -66,6 +67,7 @@ bool parseLevel(const std::string& name, remora::log::Level& level) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  remora::useRecycledLibeventMemory();  // before anything calls libevent
   std::string config_path;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

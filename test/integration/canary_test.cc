@@ -176,9 +176,12 @@ TEST(Canary, ACleanCanaryIsPromotedStepByStep) {
 }
 
 TEST(Canary, AThousandStickyKeysOnlyEverMoveFromBaselineToCanary) {
+  // What is tested is stickiness, not the judgment: a latency blip on a busy machine (a canary
+  // p99 of 5 ms against 0.6 ms, seen while a build ran) must not abort the run.
   CanaryFixture f(
       /*v2_fail_every=*/0,
-      "    steps: [5, 25, 50, 100]\n    min_requests: 30\n    sticky: {header: x-user}\n");
+      "    steps: [5, 25, 50, 100]\n    min_requests: 30\n    sticky: {header: x-user}\n"
+      "    analysis: {min_p99_increase: 10s}\n");
   ASSERT_TRUE(f.started);
   HttpClient client(f.remora.port("edge"));
   std::vector<bool> on_canary(1000, false);

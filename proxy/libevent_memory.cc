@@ -1,0 +1,160 @@
+// The size-class free lists behind libevent's malloc, realloc and free.
+#include "proxy/libevent_memory.h"
+
+#include <event2/event.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "proxy/recycled.h"
+
+namespace remora {
+namespace {
+
+// Blocks of 64 B .. 16 KiB (powers of two) are kept; bigger ones (a large body's chains) go
+// straight back to malloc. Each class keeps at most this many bytes per thread.
+constexpr int kMinShift = 6;
+constexpr int kMaxShift = 14;
+constexpr int kClasses = kMaxShift - kMinShift + 1;
+constexpr size_t kKeptBytesPerClass = size_t{256} << 10;
+constexpr uint32_t kUnpooled = UINT32_MAX;
+
+// Before every block: its class and how many bytes it has room for. 16 bytes, so that the
+// block keeps malloc's alignment.
+struct Header {
+  uint32_t size_class;
+  uint32_t unused;
+  uint64_t capacity;
+};
+static_assert(sizeof(Header) == 16);
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+// Set when the thread's lists are destroyed at thread exit: blocks freed later go to free().
+// A trivially destructible thread_local, so it can still be read then.
+thread_local bool free_lists_gone = false;
+
+struct FreeLists {
+  std::array<FreeBlock*, kClasses> head{};
+  std::array<size_t, kClasses> count{};
+  ~FreeLists() {
+    free_lists_gone = true;
+    for (FreeBlock* block : head) {
+      while (block != nullptr) {
+        FreeBlock* next = block->next;
+        std::free(reinterpret_cast<Header*>(block) - 1);
+        block = next;
+      }
+    }
+  }
+};
+
+FreeLists* freeLists() {
+  if (free_lists_gone) return nullptr;
+  thread_local FreeLists lists;
+  return &lists;
+}
+
+// The class whose blocks hold `size` bytes, or -1 when none does.
+int classOf(size_t size) {
+  if (size > (size_t{1} << kMaxShift)) return -1;
+  const int shift = std::max(kMinShift, static_cast<int>(std::bit_width(size - 1)));
+  return size == 0 ? 0 : shift - kMinShift;
+}
+
+Header* headerOf(void* memory) { return static_cast<Header*>(memory) - 1; }
+
+}  // namespace
+
+namespace libevent_memory {
+
+namespace {
+void* fromMalloc(size_t capacity, uint32_t size_class) {
+  auto* header = static_cast<Header*>(std::malloc(sizeof(Header) + capacity));
+  if (header == nullptr) return nullptr;
+  header->size_class = size_class;
+  header->capacity = capacity;
+  return header + 1;
+}
+}  // namespace
+
+void* allocate(size_t size) {
+  const int size_class = classOf(size);
+  if (size_class < 0) return fromMalloc(size, kUnpooled);
+  if (FreeLists* lists = freeLists(); lists != nullptr && lists->head[size_class] != nullptr) {
+    FreeBlock* block = lists->head[size_class];
+    lists->head[size_class] = block->next;
+    --lists->count[size_class];
+    return block;
+  }
+  return fromMalloc(size_t{1} << (size_class + kMinShift), static_cast<uint32_t>(size_class));
+}
+
+void release(void* memory) {
+  if (memory == nullptr) return;
+  Header* header = headerOf(memory);
+  if (header->size_class != kUnpooled) {
+    FreeLists* lists = freeLists();
+    const uint32_t size_class = header->size_class;
+    if (lists != nullptr &&
+        (lists->count[size_class] + 1) * header->capacity <= kKeptBytesPerClass) {
+      auto* block = static_cast<FreeBlock*>(memory);
+      block->next = lists->head[size_class];
+      lists->head[size_class] = block;
+      ++lists->count[size_class];
+      return;
+    }
+  }
+  std::free(header);
+}
+
+void* reallocate(void* memory, size_t size) {
+  if (memory == nullptr) return allocate(size);
+  if (size == 0) {
+    release(memory);
+    return nullptr;
+  }
+  Header* header = headerOf(memory);
+  if (size <= header->capacity) return memory;
+  if (header->size_class == kUnpooled) {
+    auto* grown = static_cast<Header*>(std::realloc(header, sizeof(Header) + size));
+    if (grown == nullptr) return nullptr;
+    grown->capacity = size;
+    return grown + 1;
+  }
+  void* moved = allocate(size);
+  if (moved == nullptr) return nullptr;
+  std::memcpy(moved, memory, header->capacity);
+  release(memory);
+  return moved;
+}
+
+}  // namespace libevent_memory
+
+namespace {
+std::atomic<bool> installed{false};
+}  // namespace
+
+void useRecycledLibeventMemory() {
+  if (!REMORA_RECYCLE_MEMORY) return;
+  event_set_mem_functions(&libevent_memory::allocate, &libevent_memory::reallocate,
+                          &libevent_memory::release);
+  installed.store(true, std::memory_order_relaxed);
+}
+
+void freeLibeventMemory(void* memory) {
+  if (installed.load(std::memory_order_relaxed)) {
+    libevent_memory::release(memory);
+  } else {
+    std::free(memory);
+  }
+}
+
+}  // namespace remora

@@ -1,0 +1,25 @@
+// Libevent's memory from per-thread free lists by size class: an evbuffer that fills and drains
+// once per request takes its chain from the list instead of calling malloc.
+#pragma once
+
+#include <cstddef>
+
+namespace remora {
+
+// Installs the allocator for libevent; the first thing main() does, before any libevent call
+// (libevent frees with the functions it allocated with). Not under AddressSanitizer
+// (proxy/recycled.h), where every block must be a malloc of its own.
+void useRecycledLibeventMemory();
+
+// Frees memory libevent gives its caller to free (evhttp_uridecode's result), with the allocator
+// libevent used for it.
+void freeLibeventMemory(void* memory);
+
+// The functions given to libevent, for tests: malloc, realloc and free semantics.
+namespace libevent_memory {
+void* allocate(size_t size);
+void* reallocate(void* memory, size_t size);
+void release(void* memory);
+}  // namespace libevent_memory
+
+}  // namespace remora

@@ -1,0 +1,62 @@
+// Unit tests of the allocator remora gives libevent: malloc/realloc/free semantics, blocks
+// reused by size class, big blocks straight from malloc.
+#include "proxy/libevent_memory.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace remora::libevent_memory {
+namespace {
+
+TEST(LibeventMemoryTest, AFreedBlockServesTheNextOfItsClass) {
+  void* first = allocate(1000);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(first) % 16, 0u);
+  std::memset(first, 'x', 1000);
+  release(first);
+  void* second = allocate(1024);  // the same class (513..1024 bytes)
+  EXPECT_EQ(second, first);
+  void* other = allocate(1025);  // the next class: another block
+  EXPECT_NE(other, first);
+  release(second);
+  release(other);
+}
+
+TEST(LibeventMemoryTest, ReallocKeepsTheBytesAcrossClassesAndIntoBigBlocks) {
+  auto* p = static_cast<unsigned char*>(allocate(10));
+  for (int i = 0; i < 10; ++i) p[i] = static_cast<unsigned char>(i);
+  EXPECT_EQ(reallocate(p, 64), p);  // the 64-byte block already has room
+  p = static_cast<unsigned char*>(reallocate(p, 3000));
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(p[i], i);
+  std::memset(p + 10, 7, 2990);
+  p = static_cast<unsigned char*>(reallocate(p, 100000));  // beyond the classes
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(p[i], i);
+  EXPECT_EQ(p[2999], 7);
+  p[99999] = 1;
+  p = static_cast<unsigned char*>(reallocate(p, 200000));
+  EXPECT_EQ(p[99999], 1);
+  EXPECT_EQ(reallocate(p, 0), nullptr);   // frees
+  void* fresh = reallocate(nullptr, 32);  // mallocs
+  ASSERT_NE(fresh, nullptr);
+  release(fresh);
+  release(nullptr);
+}
+
+TEST(LibeventMemoryTest, ManyBlocksOfEveryClassComeAndGo) {
+  for (int round = 0; round < 3; ++round) {
+    std::vector<void*> blocks;
+    for (size_t size = 0; size <= 40000; size += 97) {
+      void* block = allocate(size);
+      ASSERT_NE(block, nullptr);
+      std::memset(block, 0xab, size);
+      blocks.push_back(block);
+    }
+    for (void* block : blocks) release(block);
+  }
+}
+
+}  // namespace
+}  // namespace remora::libevent_memory
