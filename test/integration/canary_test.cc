@@ -35,6 +35,15 @@ ScriptedUpstream::Handler version(std::string name, Behaviour behaviour,
   };
 }
 
+// Unless a test sets its own `analysis:`, latency is not judged: the scripted versions answer in
+// microseconds, and at that scale a scheduling blip on a busy machine (a canary p99 of 2 ms
+// against 0.1 ms, seen in CI) would abort a run that tests something else.
+std::string latencyNotJudged(const std::string& canary_extra) {
+  return canary_extra.find("analysis:") == std::string::npos
+             ? "    analysis: {min_p99_increase: 10s}\n"
+             : "";
+}
+
 // Two versions of `users` behind remora, with one canary moving the route from v1 to v2.
 struct CanaryFixture {
   std::shared_ptr<std::atomic<int>> v1_served = std::make_shared<std::atomic<int>>(0);
@@ -77,7 +86,7 @@ canaries:
 {{extra}})",
                                   {{"v1", v1.address()},
                                    {"v2", v2_address},
-                                   {"extra", canary_extra},
+                                   {"extra", canary_extra + latencyNotJudged(canary_extra)},
                                    {"cluster_extra", cluster_extra}}));
   }
 
@@ -176,12 +185,9 @@ TEST(Canary, ACleanCanaryIsPromotedStepByStep) {
 }
 
 TEST(Canary, AThousandStickyKeysOnlyEverMoveFromBaselineToCanary) {
-  // What is tested is stickiness, not the judgment: a latency blip on a busy machine (a canary
-  // p99 of 5 ms against 0.6 ms, seen while a build ran) must not abort the run.
   CanaryFixture f(
       /*v2_fail_every=*/0,
-      "    steps: [5, 25, 50, 100]\n    min_requests: 30\n    sticky: {header: x-user}\n"
-      "    analysis: {min_p99_increase: 10s}\n");
+      "    steps: [5, 25, 50, 100]\n    min_requests: 30\n    sticky: {header: x-user}\n");
   ASSERT_TRUE(f.started);
   HttpClient client(f.remora.port("edge"));
   std::vector<bool> on_canary(1000, false);
@@ -372,7 +378,10 @@ TEST(Canary, ACleanCanaryLeavesItsShadowStepForTheFirstRealStep) {
 }
 
 TEST(Canary, ACanaryThreeTimesSlowerAtP99IsAborted) {
-  CanaryFixture f({.delay = 5ms}, {.delay = 15ms}, "    steps: [50, 100]\n    min_requests: 50\n");
+  // Latency judged as by default (the fixture turns it off otherwise).
+  CanaryFixture f({.delay = 5ms}, {.delay = 15ms},
+                  "    steps: [50, 100]\n    min_requests: 50\n"
+                  "    analysis: {min_p99_increase: 1ms}\n");
   ASSERT_TRUE(f.started);
   const nlohmann::json aborted = f.driveUntil("aborted", deadlineIn(60s));
   ASSERT_EQ(aborted.value("state", ""), "aborted") << aborted.dump(2);
