@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "proxy/recycled.h"
+#include "proxy/per_thread_pool.h"
 
 namespace remora {
 
@@ -19,36 +19,21 @@ namespace {
 
 // Vectors of fields given back by destroyed maps, per thread. Bounded in number and in what each
 // may keep: a map of many or long fields (a big cookie) gives its memory back instead.
-constexpr size_t kPooledVectors = 64;
 constexpr size_t kPooledFieldsPerVector = 32;
 constexpr size_t kPooledStringCapacity = 256;
 
-// Set when the thread's pool is destroyed at thread exit: maps destroyed later free their
-// vectors. A trivially destructible thread_local, so it can still be read then.
-thread_local bool field_vector_pool_gone = false;
-
-struct FieldVectorPool {
-  std::vector<std::vector<HeaderField>> vectors;
-  ~FieldVectorPool() { field_vector_pool_gone = true; }
-};
-
-// The thread's pool, or nullptr once it is gone.
-FieldVectorPool* fieldVectorPool() {
-  if (field_vector_pool_gone) return nullptr;
-  thread_local FieldVectorPool pool;
-  return &pool;
-}
+struct FieldVectorPool : KeptObjects<std::vector<HeaderField>, 64> {};
 
 void giveBack(std::vector<HeaderField>& fields) {
   if (!REMORA_RECYCLE_MEMORY || fields.capacity() == 0) return;
   if (fields.size() > kPooledFieldsPerVector) return;
-  FieldVectorPool* pool = fieldVectorPool();
-  if (pool == nullptr || pool->vectors.size() >= kPooledVectors) return;
+  FieldVectorPool* pool = PerThread<FieldVectorPool>::get();
+  if (pool == nullptr || pool->count() >= pool->limit()) return;
   for (HeaderField& field : fields) {
     if (field.name.capacity() > kPooledStringCapacity) std::string().swap(field.name);
     if (field.value.capacity() > kPooledStringCapacity) std::string().swap(field.value);
   }
-  pool->vectors.push_back(std::move(fields));
+  pool->keep(fields);
 }
 
 }  // namespace
@@ -77,10 +62,14 @@ HeaderMap::~HeaderMap() { giveBack(fields_); }
 
 void HeaderMap::adoptStorage() {
   if (!fields_.empty() || fields_.capacity() != 0) return;
-  FieldVectorPool* pool = fieldVectorPool();
-  if (pool == nullptr || pool->vectors.empty()) return;
-  fields_ = std::move(pool->vectors.back());
-  pool->vectors.pop_back();
+  if (FieldVectorPool* pool = PerThread<FieldVectorPool>::get(); pool != nullptr) {
+    pool->take(fields_);
+  }
+}
+
+size_t HeaderMap::keptFieldVectors() {
+  FieldVectorPool* pool = PerThread<FieldVectorPool>::get();
+  return pool == nullptr ? 0 : pool->count();
 }
 
 void HeaderMap::reserve(size_t n) {

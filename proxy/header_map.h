@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "config/http_syntax.h"
-#include "proxy/recycled.h"
+#include "proxy/per_thread_pool.h"
 
 namespace remora {
 
@@ -81,13 +81,17 @@ class HeaderMap {
   }
   void reserve(size_t n);
 
+  // How many vectors this thread keeps for the next maps (for tests): at most 64, none of more
+  // than 32 fields, and no string in them longer than 256 bytes.
+  static size_t keptFieldVectors();
+
  private:
   // The field after the last: a recycled one (its strings hold old text) or a new one.
   HeaderField& nextField();
   // Takes a vector from the thread's pool if this map has none yet.
   void adoptStorage();
-  // Under AddressSanitizer (nothing recycled, proxy/recycled.h) removed fields are destroyed at
-  // once, so that a pointer kept into one is reported when used, not silently read.
+  // Under AddressSanitizer (nothing recycled, proxy/per_thread_pool.h) removed fields are destroyed
+  // at once, so that a pointer kept into one is reported when used, not silently read.
   void forgetDeadFieldsWhenNotRecycling() {
     if (!REMORA_RECYCLE_MEMORY) fields_.resize(size_);
   }

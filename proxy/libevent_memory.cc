@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "proxy/recycled.h"
+#include "proxy/per_thread_pool.h"
 
 namespace remora {
 namespace {
@@ -33,34 +33,11 @@ struct Header {
 };
 static_assert(sizeof(Header) == 16);
 
-struct FreeBlock {
-  FreeBlock* next;
-};
-
-// Set when the thread's lists are destroyed at thread exit: blocks freed later go to free().
-// A trivially destructible thread_local, so it can still be read then.
-thread_local bool free_lists_gone = false;
+void freeBlock(void* block) { std::free(static_cast<Header*>(block) - 1); }
 
 struct FreeLists {
-  std::array<FreeBlock*, kClasses> head{};
-  std::array<size_t, kClasses> count{};
-  ~FreeLists() {
-    free_lists_gone = true;
-    for (FreeBlock* block : head) {
-      while (block != nullptr) {
-        FreeBlock* next = block->next;
-        std::free(reinterpret_cast<Header*>(block) - 1);
-        block = next;
-      }
-    }
-  }
+  std::array<FreeBlocks<&freeBlock>, kClasses> classes;
 };
-
-FreeLists* freeLists() {
-  if (free_lists_gone) return nullptr;
-  thread_local FreeLists lists;
-  return &lists;
-}
 
 // The class whose blocks hold `size` bytes, or -1 when none does.
 int classOf(size_t size) {
@@ -88,11 +65,8 @@ void* fromMalloc(size_t capacity, uint32_t size_class) {
 void* allocate(size_t size) {
   const int size_class = classOf(size);
   if (size_class < 0) return fromMalloc(size, kUnpooled);
-  if (FreeLists* lists = freeLists(); lists != nullptr && lists->head[size_class] != nullptr) {
-    FreeBlock* block = lists->head[size_class];
-    lists->head[size_class] = block->next;
-    --lists->count[size_class];
-    return block;
+  if (FreeLists* lists = PerThread<FreeLists>::get(); lists != nullptr) {
+    if (void* block = lists->classes[size_class].take(); block != nullptr) return block;
   }
   return fromMalloc(size_t{1} << (size_class + kMinShift), static_cast<uint32_t>(size_class));
 }
@@ -101,14 +75,9 @@ void release(void* memory) {
   if (memory == nullptr) return;
   Header* header = headerOf(memory);
   if (header->size_class != kUnpooled) {
-    FreeLists* lists = freeLists();
-    const uint32_t size_class = header->size_class;
+    FreeLists* lists = PerThread<FreeLists>::get();
     if (lists != nullptr &&
-        (lists->count[size_class] + 1) * header->capacity <= kKeptBytesPerClass) {
-      auto* block = static_cast<FreeBlock*>(memory);
-      block->next = lists->head[size_class];
-      lists->head[size_class] = block;
-      ++lists->count[size_class];
+        lists->classes[header->size_class].keep(memory, kKeptBytesPerClass / header->capacity)) {
       return;
     }
   }
@@ -134,6 +103,13 @@ void* reallocate(void* memory, size_t size) {
   std::memcpy(moved, memory, header->capacity);
   release(memory);
   return moved;
+}
+
+size_t keptBytes(size_t size) {
+  const int size_class = classOf(size);
+  FreeLists* lists = PerThread<FreeLists>::get();
+  if (size_class < 0 || lists == nullptr) return 0;
+  return lists->classes[size_class].count() << (size_class + kMinShift);
 }
 
 }  // namespace libevent_memory

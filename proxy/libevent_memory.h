@@ -8,7 +8,7 @@ namespace remora {
 
 // Installs the allocator for libevent; the first thing main() does, before any libevent call
 // (libevent frees with the functions it allocated with). Not under AddressSanitizer
-// (proxy/recycled.h), where every block must be a malloc of its own.
+// (proxy/per_thread_pool.h), where every block must be a malloc of its own.
 void useRecycledLibeventMemory();
 
 // Frees memory libevent gives its caller to free (evhttp_uridecode's result), with the allocator
@@ -20,6 +20,8 @@ namespace libevent_memory {
 void* allocate(size_t size);
 void* reallocate(void* memory, size_t size);
 void release(void* memory);
+// The bytes this thread keeps in the class of blocks holding `size` (at most 256 KiB per class).
+size_t keptBytes(size_t size);
 }  // namespace libevent_memory
 
 }  // namespace remora

@@ -4,18 +4,9 @@
 #include <cstddef>
 #include <new>
 
-namespace remora {
+#include "proxy/per_thread_pool.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define REMORA_RECYCLE_MEMORY 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define REMORA_RECYCLE_MEMORY 0
-#endif
-#endif
-#ifndef REMORA_RECYCLE_MEMORY
-#define REMORA_RECYCLE_MEMORY 1
-#endif
+namespace remora {
 
 // A class T deriving from Recycled<T> gets an operator new/delete that keeps up to `kKeep` freed
 // blocks per thread and hands them out again, so that a worker's steady request flow allocates
@@ -23,57 +14,38 @@ namespace remora {
 // serves). A block freed on another thread than the one that made it simply joins that thread's
 // list. Deleting through a base pointer works: a virtual destructor calls the most-derived
 // class's operator delete. A class derived from T, being bigger, goes to the global allocator.
-// Under AddressSanitizer nothing is kept, so that a use after free is still caught.
+// Under AddressSanitizer nothing is kept (proxy/per_thread_pool.h).
 template <typename T, size_t kKeep = 256>
 class Recycled {
  public:
   static void* operator new(size_t size) {
-    FreeList& list = freeList();
-    if (size == sizeof(T) && list.head != nullptr) {
-      Block* block = list.head;
-      list.head = block->next;
-      --list.count;
-      return block;
+    if (size == sizeof(T)) {
+      if (FreeList* list = PerThread<FreeList>::get(); list != nullptr) {
+        if (void* block = list->take(); block != nullptr) return block;
+      }
     }
     return ::operator new(size);
   }
 
   static void operator delete(void* memory, size_t size) noexcept {
-    FreeList& list = freeList();
-    if (REMORA_RECYCLE_MEMORY && size == sizeof(T) && list.count < kKeep && !list.closed) {
-      auto* block = static_cast<Block*>(memory);
-      block->next = list.head;
-      list.head = block;
-      ++list.count;
-      return;
+    if (REMORA_RECYCLE_MEMORY && size == sizeof(T)) {
+      if (FreeList* list = PerThread<FreeList>::get(); list != nullptr) {
+        if (list->keep(memory, kKeep)) return;
+      }
     }
     ::operator delete(memory);
   }
 
- private:
-  struct Block {
-    Block* next;
-  };
-  static_assert(sizeof(Block) <= sizeof(Block*));
-
-  struct FreeList {
-    Block* head = nullptr;
-    size_t count = 0;
-    bool closed = false;  // the thread is ending: what is freed from now on goes back at once
-    ~FreeList() {
-      closed = true;
-      while (head != nullptr) {
-        Block* next = head->next;
-        ::operator delete(head);
-        head = next;
-      }
-    }
-  };
-
-  static FreeList& freeList() {
-    thread_local FreeList list;
-    return list;
+  // How many freed blocks this thread keeps for T (for tests).
+  static size_t keptBlocks() {
+    FreeList* list = PerThread<FreeList>::get();
+    return list == nullptr ? 0 : list->count();
   }
+
+ private:
+  static void freeBlock(void* block) { ::operator delete(block); }
+  // Its own type per T, so that each class has its own per-thread list.
+  struct FreeList : FreeBlocks<&Recycled::freeBlock> {};
 };
 
 }  // namespace remora

@@ -124,7 +124,9 @@ int64_t RouteIndex::firstRegexMatch(const std::vector<CompiledRoute>& routes, st
   const re2::StringPiece text(path.data(), path.size());
   if (regex_set_ != nullptr) {
     // Asking only whether any regex matches stops at the first match and allocates nothing;
-    // which ones match costs RE2 an allocation, paid only when one does.
+    // which ones match costs RE2 an allocation, paid only when one does. Kept even when the trie
+    // found a route already: with a catch-all last (the usual table) it always has, and a path
+    // that no regex matches would pay the full pass.
     re2::RE2::Set::ErrorInfo error{};
     if (!regex_set_->Match(text, nullptr, &error) && error.kind == re2::RE2::Set::kNoError) {
       return -1;

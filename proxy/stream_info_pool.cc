@@ -4,30 +4,15 @@
 #include <memory>
 #include <vector>
 
-#include "proxy/recycled.h"
+#include "proxy/per_thread_pool.h"
 
 namespace remora {
 namespace {
 
-constexpr size_t kPooledRecords = 256;
 // A record whose strings grew past this (a huge path or user agent) is freed, not kept.
 constexpr size_t kPooledStringCapacity = 512;
 
-// Set when the thread's pool is destroyed at thread exit: records given back later are freed.
-// A trivially destructible thread_local, so it can still be read then.
-thread_local bool record_pool_gone = false;
-
-struct RecordPool {
-  std::vector<std::unique_ptr<filters::StreamInfo>> records;
-  ~RecordPool() { record_pool_gone = true; }
-};
-
-// The thread's pool, or nullptr once it is gone.
-RecordPool* recordPool() {
-  if (record_pool_gone) return nullptr;
-  thread_local RecordPool pool;
-  return &pool;
-}
+struct RecordPool : KeptObjects<std::unique_ptr<filters::StreamInfo>, 256> {};
 
 bool small(const filters::StreamInfo& info) {
   for (const std::string* s :
@@ -71,11 +56,10 @@ void resetStreamInfo(filters::StreamInfo& info) {
 }
 
 PooledStreamInfo::PooledStreamInfo() {
-  RecordPool* pool = recordPool();
-  if (pool != nullptr && !pool->records.empty()) {
-    info_ = pool->records.back().release();
-    pool->records.pop_back();
-    resetStreamInfo(*info_);
+  std::unique_ptr<filters::StreamInfo> kept;
+  if (RecordPool* pool = PerThread<RecordPool>::get(); pool != nullptr && pool->take(kept)) {
+    resetStreamInfo(*kept);
+    info_ = kept.release();
   } else {
     info_ = new filters::StreamInfo();
   }
@@ -83,10 +67,13 @@ PooledStreamInfo::PooledStreamInfo() {
 
 PooledStreamInfo::~PooledStreamInfo() {
   std::unique_ptr<filters::StreamInfo> info(info_);
-  if (!REMORA_RECYCLE_MEMORY) return;
-  RecordPool* pool = recordPool();
-  if (pool == nullptr || pool->records.size() >= kPooledRecords || !small(*info)) return;
-  pool->records.push_back(std::move(info));
+  if (!REMORA_RECYCLE_MEMORY || !small(*info)) return;
+  if (RecordPool* pool = PerThread<RecordPool>::get(); pool != nullptr) pool->keep(info);
+}
+
+size_t PooledStreamInfo::keptRecords() {
+  RecordPool* pool = PerThread<RecordPool>::get();
+  return pool == nullptr ? 0 : pool->count();
 }
 
 }  // namespace remora

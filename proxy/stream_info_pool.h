@@ -9,7 +9,7 @@ namespace remora {
 // Copying a request's method, authority, path, user agent and id into the record would
 // allocate for each longer than a short string; a record taken from the thread's pool already
 // has the room (DESIGN.md: no per-request allocation where a pool serves). Under
-// AddressSanitizer nothing is kept (proxy/recycled.h).
+// AddressSanitizer nothing is kept (proxy/per_thread_pool.h).
 class PooledStreamInfo {
  public:
   // A record as a new StreamInfo{} would be: from the pool, reset, or a new one.
@@ -18,6 +18,10 @@ class PooledStreamInfo {
   ~PooledStreamInfo();
   PooledStreamInfo(const PooledStreamInfo&) = delete;
   PooledStreamInfo& operator=(const PooledStreamInfo&) = delete;
+
+  // How many records this thread keeps (for tests): at most 256, none whose strings grew past
+  // 512 bytes.
+  static size_t keptRecords();
 
   filters::StreamInfo& operator*() const { return *info_; }
   filters::StreamInfo* operator->() const { return info_; }

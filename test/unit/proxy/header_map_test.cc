@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace remora {
@@ -98,6 +99,32 @@ TEST(HeaderMapTest, AMapMadeAfterOthersDiedStartsEmpty) {
     fresh.append("k", "v");
     EXPECT_EQ(fieldsOf(fresh), (Fields{"k: v"}));
   }
+}
+
+// In a thread of its own, so that the pool starts empty. Nothing is kept under AddressSanitizer.
+TEST(HeaderMapTest, ThePoolKeepsAtMost64VectorsOfAtMost32Fields) {
+  std::thread([] {
+    {
+      std::vector<HeaderMap> maps(70);
+      for (HeaderMap& map : maps) map.append("k", "v");
+    }
+    EXPECT_EQ(HeaderMap::keptFieldVectors(), REMORA_RECYCLE_MEMORY ? 64u : 0u);
+  }).join();
+  std::thread([] {
+    {
+      HeaderMap many;
+      for (int f = 0; f < 33; ++f) many.append("name-" + std::to_string(f), "v");
+    }
+    EXPECT_EQ(HeaderMap::keptFieldVectors(), 0u);
+    {
+      HeaderMap long_value;  // kept, its 1,000-byte value's memory freed
+      long_value.append("cookie", std::string(1000, 'c'));
+    }
+    EXPECT_EQ(HeaderMap::keptFieldVectors(), REMORA_RECYCLE_MEMORY ? 1u : 0u);
+    HeaderMap next;
+    next.append("a", "b");
+    EXPECT_EQ(fieldsOf(next), (Fields{"a: b"}));
+  }).join();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 namespace remora::libevent_memory {
@@ -56,6 +57,23 @@ TEST(LibeventMemoryTest, ManyBlocksOfEveryClassComeAndGo) {
     }
     for (void* block : blocks) release(block);
   }
+}
+
+// In a thread of its own, so that the lists start empty.
+TEST(LibeventMemoryTest, EachClassKeepsAtMost256KiBPerThread) {
+  std::thread([] {
+    for (size_t size : {size_t{64}, size_t{1024}, size_t{16384}}) {
+      std::vector<void*> blocks;
+      for (size_t bytes = 0; bytes < 2 * (size_t{256} << 10); bytes += size) {
+        blocks.push_back(allocate(size));
+      }
+      for (void* block : blocks) release(block);
+      EXPECT_EQ(keptBytes(size), size_t{256} << 10) << size;
+    }
+    void* big = allocate(16385);  // beyond the classes: never kept
+    release(big);
+    EXPECT_EQ(keptBytes(16385), 0u);
+  }).join();
 }
 
 }  // namespace

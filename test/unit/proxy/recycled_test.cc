@@ -55,6 +55,16 @@ TEST(Recycled, ADerivedClassDeletedThroughTheBaseGoesToTheGlobalAllocator) {
   }
 }
 
+TEST(Recycled, AThreadKeepsNoMoreThanTheLimitForEachClass) {
+  std::thread([] {
+    {
+      std::vector<std::unique_ptr<Item>> items;
+      for (int i = 0; i < 5; ++i) items.push_back(std::make_unique<Item>());
+    }
+    EXPECT_EQ(Item::keptBlocks(), REMORA_RECYCLE_MEMORY ? 2u : 0u);
+  }).join();
+}
+
 TEST(Recycled, EachThreadHasItsOwnList) {
   auto mine = std::make_unique<Item>();
   void* address = mine.get();

@@ -4,33 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <thread>
 #include <vector>
+
+#include "test/unit/filters/stream_info_sample.h"
 
 namespace remora {
 namespace {
-
-// Every field away from its default.
-void dirty(filters::StreamInfo& info) {
-  info.start_time = std::chrono::system_clock::now();
-  info.start = std::chrono::steady_clock::now();
-  info.duration = std::chrono::seconds(3);
-  info.listener = "edge";
-  info.downstream_address = "[2001:db8::1]:54321";
-  info.protocol = "HTTP/2";
-  info.method = "DELETE";
-  info.authority = "api.example.com:8443";
-  info.path = "/a/rather/long/path/to/some/resource?with=query";
-  info.request_id = "5f0c7a2e-3a51-4cf1-9a4d-2b1f3c7f9e10";
-  info.user_agent = "Mozilla/5.0 (X11; Linux x86_64) something";
-  info.status = 503;
-  info.grpc_status = "14";
-  info.request_body_bytes = 10;
-  info.response_body_bytes = 20;
-  info.cluster = "users";
-  info.upstream_address = "10.0.0.1:8080";
-  info.retries = 2;
-  info.local_reason = "upstream_timeout";
-}
 
 void expectDefault(const filters::StreamInfo& info) {
   const filters::StreamInfo fresh;
@@ -56,8 +36,7 @@ void expectDefault(const filters::StreamInfo& info) {
 }
 
 TEST(StreamInfoPoolTest, ResetRestoresEveryDefaultAndKeepsCapacity) {
-  filters::StreamInfo info;
-  dirty(info);
+  filters::StreamInfo info = filters::sampleStreamInfo();
   const size_t path_capacity = info.path.capacity();
   resetStreamInfo(info);
   expectDefault(info);
@@ -70,12 +49,35 @@ TEST(StreamInfoPoolTest, RecordsFromThePoolStartAsNewOnes) {
     for (int i = 0; i < 10; ++i) {
       records.push_back(std::make_unique<PooledStreamInfo>());
       expectDefault(**records.back());
-      dirty(**records.back());
+      **records.back() = filters::sampleStreamInfo();
     }
     records.clear();  // back to the pool
   }
   PooledStreamInfo huge;
   huge->path.assign(100000, 'x');  // freed, not pooled, when it goes
+}
+
+// In a thread of its own, so that the pool starts empty. Nothing is kept under AddressSanitizer.
+TEST(StreamInfoPoolTest, ThePoolKeepsAtMost256RecordsWithNoStringOver512Bytes) {
+  std::thread([] {
+    {
+      std::vector<std::unique_ptr<PooledStreamInfo>> records;
+      for (int i = 0; i < 300; ++i) records.push_back(std::make_unique<PooledStreamInfo>());
+    }
+    EXPECT_EQ(PooledStreamInfo::keptRecords(), REMORA_RECYCLE_MEMORY ? 256u : 0u);
+  }).join();
+  std::thread([] {
+    {
+      PooledStreamInfo long_path;
+      long_path->path.assign(600, 'p');
+    }
+    EXPECT_EQ(PooledStreamInfo::keptRecords(), 0u);
+    {
+      PooledStreamInfo ordinary;
+      ordinary->path.assign(500, 'p');
+    }
+    EXPECT_EQ(PooledStreamInfo::keptRecords(), REMORA_RECYCLE_MEMORY ? 1u : 0u);
+  }).join();
 }
 
 }  // namespace
