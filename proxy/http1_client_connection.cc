@@ -6,7 +6,6 @@
 
 #include <cstring>
 
-#include "proxy/event_time.h"
 #include "proxy/http1_encode.h"
 #include "proxy/log.h"
 #include "proxy/upstream_connect.h"
@@ -36,25 +35,23 @@ Http1ClientConnection::Http1ClientConnection(Worker& worker, const EndpointInfo&
     : key_(std::move(key)),
       peer_(endpoint.key),
       idle_timeout_(cluster.idle_timeout),
+      timer_(worker.base(), &onTimer, this),
       owner_(&owner) {
   limits_.max_head_bytes = cluster.max_response_headers_bytes;
   transport_ = std::make_unique<Transport>(worker.base(), *this);
   transport_->setWriteLowWatermark(kLowWatermark);
   transport_->setReadLimit(std::max(kHighWatermark, limits_.max_head_bytes + 1));
-  timer_ = evtimer_new(worker.base(), &onTimer, this);
-  timeval timeout = toTimeval(cluster.connect_timeout);
-  evtimer_add(timer_, &timeout);
+  timer_.arm(cluster.connect_timeout);
   const bool started = connectToEndpoint(*transport_, endpoint, cluster, tls);
   if (!started || transport_->connected()) {
     // Reported from the loop, not from inside the pool that is making it.
     closed_ = !started;
     connected_ = started;
-    timeval now{0, 0};
-    evtimer_add(timer_, &now);
+    timer_.arm(config::Duration(0));
   }
 }
 
-Http1ClientConnection::~Http1ClientConnection() { event_free(timer_); }
+Http1ClientConnection::~Http1ClientConnection() = default;
 
 void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks,
                                          const RequestHeaders& request, bool end_stream,
@@ -62,7 +59,7 @@ void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks,
   const bool has_length = !end_stream && request.headers.has("content-length");
   callbacks_ = &callbacks;
   idle_ = false;
-  evtimer_del(timer_);
+  timer_.disarm();
   ++requests_;
   method_ = request.method;
   upgrade_ = upgrade;
@@ -145,7 +142,7 @@ bool Http1ClientConnection::reusable() const {
 void Http1ClientConnection::abandon() {
   owner_ = nullptr;
   callbacks_ = nullptr;
-  evtimer_del(timer_);
+  timer_.disarm();
   // Closed here, before the pool frees its place under the connection limits and perhaps opens
   // the next one; the object itself goes at the end of the callback.
   closed_ = true;
@@ -157,8 +154,7 @@ void Http1ClientConnection::setIdle() {
   callbacks_ = nullptr;
   read_disabled_ = false;
   transport_->enableRead(true);
-  timeval timeout = toTimeval(idle_timeout_);
-  evtimer_add(timer_, &timeout);
+  timer_.arm(idle_timeout_);
 }
 
 void Http1ClientConnection::onWriteDrained() {
@@ -170,7 +166,7 @@ void Http1ClientConnection::onWriteDrained() {
 
 void Http1ClientConnection::onConnected() {
   connected_ = true;
-  evtimer_del(timer_);
+  timer_.disarm();
   reportConnect();
 }
 
@@ -200,7 +196,7 @@ void Http1ClientConnection::onTransportClosed(bool error) {
   fail(connected_ ? UpstreamFailure::Reset : UpstreamFailure::ConnectFailure);
 }
 
-void Http1ClientConnection::onTimer(evutil_socket_t, short, void* self) {
+void Http1ClientConnection::onTimer(void* self) {
   auto* conn = static_cast<Http1ClientConnection*>(self);
   if (conn->closed_ && !conn->connect_reported_) {
     conn->fail(UpstreamFailure::ConnectFailure);  // the connect failed at once

@@ -10,6 +10,7 @@
 #include "discovery/snapshot.h"
 #include "proxy/codec.h"
 #include "proxy/http1_parser.h"
+#include "proxy/lazy_timer.h"
 #include "proxy/transport.h"
 #include "proxy/worker.h"
 
@@ -71,7 +72,7 @@ class Http1ClientConnection : public UpstreamRequest, public TransportCallbacks 
   void onWriteDrained() override;
   void onConnected() override;
   void onTransportClosed(bool error) override;
-  static void onTimer(evutil_socket_t, short, void* self);
+  static void onTimer(void* self);
   // The connect ended (connected, or not): the owner hears of it from the loop.
   void reportConnect();
   void processInput();
@@ -86,7 +87,7 @@ class Http1ClientConnection : public UpstreamRequest, public TransportCallbacks 
   config::Duration idle_timeout_;
   http1::Limits limits_;
   std::unique_ptr<Transport> transport_;
-  event* timer_ = nullptr;  // connect timeout, then idle timeout
+  LazyTimer timer_;  // connect timeout, then idle timeout (moved after every response)
   UpstreamCallbacks* callbacks_ = nullptr;
   Http1ConnectionOwner* owner_;  // null once abandoned
   bool idle_ = false;            // parked in the pool

@@ -26,11 +26,11 @@ Http1ServerConnection::Http1ServerConnection(Worker& worker, std::unique_ptr<Tra
     : worker_(worker),
       listener_(std::move(listener)),
       peer_(std::move(peer)),
-      transport_(std::move(transport)) {
+      transport_(std::move(transport)),
+      idle_timer_(worker.base(), &onIdleTimeout, this) {
   transport_->setCallbacks(*this);
   transport_->setWriteLowWatermark(kLowWatermark);
   header_timer_ = evtimer_new(worker.base(), &onHeaderTimeout, this);
-  idle_timer_ = evtimer_new(worker.base(), &onIdleTimeout, this);
   process_event_ = event_new(worker.base(), -1, 0, &onProcess, this);
   // Copied now: the listener may leave the config (a reload) while the connection lives on.
   config::Listener settings;
@@ -56,15 +56,13 @@ Http1ServerConnection::~Http1ServerConnection() {
   if (stream_ != nullptr) stream_->onDownstreamGone();
   stream_.reset();
   event_free(header_timer_);
-  event_free(idle_timer_);
   event_free(process_event_);
   listener_->connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Http1ServerConnection::armIdle() {
   if (idle_timeout_.count() == 0) return;
-  timeval tv = toTimeval(idle_timeout_);
-  evtimer_add(idle_timer_, &tv);
+  idle_timer_.arm(idle_timeout_);
 }
 
 void Http1ServerConnection::onProcess(evutil_socket_t, short, void* self) {
@@ -115,7 +113,7 @@ bool Http1ServerConnection::parseHead() {
   evbuffer* in = transport_->input();
   const size_t available = evbuffer_get_length(in);
   if (available == 0) return false;
-  evtimer_del(idle_timer_);
+  idle_timer_.disarm();
   const size_t look = std::min(available, limits_.max_head_bytes + 1);
   const char* data = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(look)));
   http1::RequestHead head;
@@ -244,7 +242,7 @@ void Http1ServerConnection::processBody() {
   if (data.empty() && !end) return;
   if (end) {
     state_ = State::AwaitResponse;
-    evtimer_del(idle_timer_);
+    idle_timer_.disarm();
   } else {
     armIdle();
   }
@@ -414,7 +412,7 @@ void Http1ServerConnection::onHeaderTimeout(evutil_socket_t, short, void* self) 
   if (conn->state_ == State::Head) conn->rejectRequest(408, "request header timeout");
 }
 
-void Http1ServerConnection::onIdleTimeout(evutil_socket_t, short, void* self) {
+void Http1ServerConnection::onIdleTimeout(void* self) {
   auto* conn = static_cast<Http1ServerConnection*>(self);
   if (conn->state_ == State::Body && conn->stream_ != nullptr && !conn->closing_) {
     // No request body progress for idle_timeout: a stalled client (408), or an upstream that
@@ -525,7 +523,7 @@ void Http1ServerConnection::closeNow() {
   closing_ = true;
   state_ = State::Closing;
   evtimer_del(header_timer_);
-  evtimer_del(idle_timer_);
+  idle_timer_.disarm();
   transport_->silence();
   worker_.onConnectionClosed(this);
 }

@@ -10,6 +10,7 @@
 #include "proxy/codec.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/http1_parser.h"
+#include "proxy/lazy_timer.h"
 #include "proxy/stream.h"
 #include "proxy/transport.h"
 #include "proxy/worker.h"
@@ -48,7 +49,7 @@ class Http1ServerConnection : public DownstreamCodec,
   void onWriteDrained() override;
   void onTransportClosed(bool error) override;
   static void onHeaderTimeout(evutil_socket_t, short, void* self);
-  static void onIdleTimeout(evutil_socket_t, short, void* self);
+  static void onIdleTimeout(void* self);
   static void onProcess(evutil_socket_t, short, void* self);
 
   void process();
@@ -69,7 +70,7 @@ class Http1ServerConnection : public DownstreamCodec,
   std::string peer_;
   std::unique_ptr<Transport> transport_;
   event* header_timer_;
-  event* idle_timer_;
+  LazyTimer idle_timer_;  // moved after every response: lazily (proxy/lazy_timer.h)
   event* process_event_;
   State state_ = State::Head;
   http1::Limits limits_;
