@@ -95,6 +95,7 @@ void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks,
   if (upgrade) head += "connection: upgrade\r\n";
   head += "\r\n";
   evbuffer_add(transport_->output(), head.data(), head.size());
+  transport_->flushSoon();
   if (!read_disabled_) transport_->enableRead(true);
   if (closed_) return;  // the failure is already scheduled
   // A response may already be buffered (an upstream that answers before reading everything).
@@ -108,6 +109,7 @@ void Http1ClientConnection::sendData(Buffer& data, bool end_stream) {
   } else {
     evbuffer_add_buffer(out, data.raw());
   }
+  transport_->flushSoon();
   if (end_stream) request_complete_ = true;
   if (!write_above_ && evbuffer_get_length(out) > kHighWatermark) {
     write_above_ = true;
@@ -123,6 +125,7 @@ void Http1ClientConnection::sendTrailers(HeaderMap& trailers) {
   http1::appendFields(last, trailers);
   last += "\r\n";
   evbuffer_add(out, last.data(), last.size());
+  transport_->flushSoon();
 }
 
 void Http1ClientConnection::readDisable(bool disable) {

@@ -254,6 +254,7 @@ void Http1ServerConnection::encodeContinue() {
   awaiting_continue_ = false;
   static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
   evbuffer_add(transport_->output(), kContinue, sizeof(kContinue) - 1);
+  transport_->flushSoon();
 }
 
 void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_stream) {
@@ -305,6 +306,7 @@ void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_str
   }
   head += "\r\n";
   evbuffer_add(transport_->output(), head.data(), head.size());
+  transport_->flushSoon();
   if (upgraded) {
     state_ = State::Tunnel;
     event_active(process_event_, 0, 0);
@@ -318,6 +320,7 @@ void Http1ServerConnection::encodeData(Buffer& data, bool end_stream) {
   evbuffer* out = transport_->output();
   if (state_ == State::Tunnel) {
     evbuffer_add_buffer(out, data.raw());
+    transport_->flushSoon();
     if (end_stream) {
       finishStream();
       closeAfterFlush();
@@ -330,6 +333,7 @@ void Http1ServerConnection::encodeData(Buffer& data, bool end_stream) {
   } else {
     evbuffer_add_buffer(out, data.raw());
   }
+  transport_->flushSoon();
   if (end_stream) {
     onResponseComplete();
     return;
@@ -347,6 +351,7 @@ void Http1ServerConnection::encodeTrailers(HeaderMap& trailers) {
     http1::appendFields(last, trailers);
     last += "\r\n";
     evbuffer_add(transport_->output(), last.data(), last.size());
+    transport_->flushSoon();
   }
   // A body delimited by Content-Length or the close has no place for trailers: it just ends.
   onResponseComplete();
@@ -442,6 +447,7 @@ void Http1ServerConnection::rejectRequest(int status, const std::string& reason)
       "\r\ncontent-type: text/plain\r\ncontent-length: " + std::to_string(body.size()) +
       "\r\nconnection: close\r\n\r\n" + body;
   evbuffer_add(transport_->output(), response.data(), response.size());
+  transport_->flushSoon();
   worker_.stats().recordDownstream(listener_->name, status, 0);
   closeAfterFlush();
 }

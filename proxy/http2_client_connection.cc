@@ -174,6 +174,7 @@ void Http2ClientConnection::onSendEvent(evutil_socket_t, short, void* self) {
 void Http2ClientConnection::send() {
   if (closed_) return;
   const int rv = nghttp2_session_send(session_);
+  transport_->flushSoon();  // what the session wrote, if anything
   if (rv != 0) {
     LOG_DEBUG("upstream %s: HTTP/2 send: %s", peer_.c_str(), nghttp2_strerror(rv));
     fail(UpstreamFailure::Reset);

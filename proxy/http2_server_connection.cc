@@ -164,6 +164,7 @@ void Http2ServerConnection::send() {
   // Once closing, the streams are gone: nothing may pull their data any more.
   if (closed_ || closing_) return;
   const int rv = nghttp2_session_send(session_);
+  transport_->flushSoon();  // what the session wrote, if anything
   if (rv != 0) {
     LOG_DEBUG("listener %s: %s: HTTP/2 send: %s", listener_->name.c_str(), peer_.c_str(),
               nghttp2_strerror(rv));

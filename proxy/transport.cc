@@ -47,9 +47,7 @@ Transport::Transport(event_base* base)
       callbacks_(nullptr),
       input_(evbuffer_new()),
       output_(evbuffer_new()),
-      flush_event_(event_new(base, -1, 0, &Transport::onFlushEvent, this)) {
-  evbuffer_add_cb(output_, &Transport::onOutputChanged, this);
-}
+      flush_event_(event_new(base, -1, 0, &Transport::onFlushEvent, this)) {}
 
 void Transport::watchInputDrain(bool watch) {
   if (watch == (input_watch_ != nullptr)) return;
@@ -154,11 +152,10 @@ void Transport::closeNow() {
   connected_ = false;
 }
 
-void Transport::onOutputChanged(evbuffer*, const evbuffer_cb_info* info, void* self) {
-  auto* transport = static_cast<Transport*>(self);
-  if (info->n_added == 0 || transport->flush_pending_ || transport->failed_) return;
-  transport->flush_pending_ = true;
-  event_active(transport->flush_event_, 0, 0);
+void Transport::flushSoon() {
+  if (flush_pending_ || failed_ || evbuffer_get_length(output_) == 0) return;
+  flush_pending_ = true;
+  event_active(flush_event_, 0, 0);
 }
 
 void Transport::onInputChanged(evbuffer*, const evbuffer_cb_info* info, void* self) {

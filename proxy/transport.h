@@ -64,8 +64,12 @@ class Transport {
   void setCallbacks(TransportCallbacks& callbacks) { callbacks_ = &callbacks; }
 
   evbuffer* input() { return input_; }
-  // Bytes added here are written at the end of the current callback.
+  // Bytes added here are written when flushSoon() is called after adding them.
   evbuffer* output() { return output_; }
+  // Writes what output() holds at the end of the current callback: once however many writers
+  // added to it, in one send. Explicit rather than an evbuffer callback, which libevent would
+  // run on every add and every drain.
+  void flushSoon();
   int fd() const { return fd_; }
   bool connected() const { return connected_; }
 
@@ -88,7 +92,6 @@ class Transport {
   static void onReadEvent(evutil_socket_t, short, void* self);
   static void onWriteEvent(evutil_socket_t, short, void* self);
   static void onFlushEvent(evutil_socket_t, short, void* self);
-  static void onOutputChanged(evbuffer*, const evbuffer_cb_info* info, void* self);
   static void onInputChanged(evbuffer*, const evbuffer_cb_info* info, void* self);
   void start();
   void updateReadInterest();
