@@ -30,8 +30,6 @@ Http1ServerConnection::Http1ServerConnection(Worker& worker, std::unique_ptr<Tra
       idle_timer_(worker.base(), &onIdleTimeout, this) {
   transport_->setCallbacks(*this);
   transport_->setWriteLowWatermark(kLowWatermark);
-  header_timer_ = evtimer_new(worker.base(), &onHeaderTimeout, this);
-  process_event_ = event_new(worker.base(), -1, 0, &onProcess, this);
   // Copied now: the listener may leave the config (a reload) while the connection lives on.
   config::Listener settings;
   if (const Snapshot* snapshot = worker.snapshot().get()) {
@@ -46,7 +44,7 @@ Http1ServerConnection::Http1ServerConnection(Worker& worker, std::unique_ptr<Tra
   transport_->setReadLimit(std::max(kHighWatermark, limits_.max_head_bytes + 1));
   // Bytes may have come already (read while the protocol was being detected).
   if (evbuffer_get_length(transport_->input()) > 0) {
-    event_active(process_event_, 0, 0);
+    scheduleProcess();
   } else {
     armIdle();
   }
@@ -55,14 +53,26 @@ Http1ServerConnection::Http1ServerConnection(Worker& worker, std::unique_ptr<Tra
 Http1ServerConnection::~Http1ServerConnection() {
   if (stream_ != nullptr) stream_->onDownstreamGone();
   stream_.reset();
-  event_free(header_timer_);
-  event_free(process_event_);
+  if (header_timer_ != nullptr) event_free(header_timer_);
+  if (process_event_ != nullptr) event_free(process_event_);
   listener_->connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Http1ServerConnection::armIdle() {
   if (idle_timeout_.count() == 0) return;
   idle_timer_.arm(idle_timeout_);
+}
+
+void Http1ServerConnection::scheduleProcess() {
+  if (process_event_ == nullptr) {
+    process_event_ = event_new(worker_.base(), -1, 0, &onProcess, this);
+  }
+  event_active(process_event_, 0, 0);
+}
+
+event* Http1ServerConnection::headerTimer() {
+  if (header_timer_ == nullptr) header_timer_ = evtimer_new(worker_.base(), &onHeaderTimeout, this);
+  return header_timer_;
 }
 
 void Http1ServerConnection::onProcess(evutil_socket_t, short, void* self) {
@@ -120,9 +130,10 @@ bool Http1ServerConnection::parseHead() {
   http1::HeadResult result = http1::parseRequestHead(std::string_view(data, look), limits_, head);
   if (result.status == http1::HeadStatus::NeedMore) {
     // The clock starts with the first bytes of a head that did not come whole (most do).
-    if (!evtimer_pending(header_timer_, nullptr) && request_header_timeout_.count() > 0) {
+    if ((header_timer_ == nullptr || !evtimer_pending(header_timer_, nullptr)) &&
+        request_header_timeout_.count() > 0) {
       timeval tv = toTimeval(request_header_timeout_);
-      evtimer_add(header_timer_, &tv);
+      evtimer_add(headerTimer(), &tv);
     }
     return false;
   }
@@ -131,7 +142,9 @@ bool Http1ServerConnection::parseHead() {
     return false;
   }
   evbuffer_drain(in, result.consumed);
-  if (evtimer_pending(header_timer_, nullptr)) evtimer_del(header_timer_);
+  if (header_timer_ != nullptr && evtimer_pending(header_timer_, nullptr)) {
+    evtimer_del(header_timer_);
+  }
   http1::ParseError error;
   if (!http1::requestBodyFraming(head, framing_, error)) {
     rejectRequest(error.status, error.reason);
@@ -309,7 +322,7 @@ void Http1ServerConnection::encodeHeaders(ResponseHeaders& headers, bool end_str
   transport_->flushSoon();
   if (upgraded) {
     state_ = State::Tunnel;
-    event_active(process_event_, 0, 0);
+    scheduleProcess();
     return;
   }
   if (end_stream) onResponseComplete();
@@ -363,7 +376,7 @@ void Http1ServerConnection::onWriteDrained() {
       closeNow();
     } else if (evbuffer_get_length(transport_->output()) == 0) {
       // Everything is written (and FIN sent): linger briefly for the client's own close.
-      evtimer_add(header_timer_, &kLingerTime);
+      evtimer_add(headerTimer(), &kLingerTime);
     }
     return;
   }
@@ -372,7 +385,7 @@ void Http1ServerConnection::onWriteDrained() {
     if (stream_ != nullptr) stream_->onDownstreamWatermark(false);
   }
   if (state_ == State::Head && evbuffer_get_length(transport_->input()) > 0) {
-    event_active(process_event_, 0, 0);  // pipelined requests held while the output was full
+    scheduleProcess();  // pipelined requests held while the output was full
   }
 }
 
@@ -392,7 +405,7 @@ void Http1ServerConnection::onTransportClosed(bool error) {
   switch (state_) {
     case State::Head:
       if (stream_ == nullptr && !input_left) closeAfterFlush();  // a response may be in flight
-      if (stream_ == nullptr && input_left) event_active(process_event_, 0, 0);
+      if (stream_ == nullptr && input_left) scheduleProcess();
       return;
     case State::Body:
       // Without buffered bytes (held back by backpressure) the body can never complete.
@@ -467,7 +480,7 @@ void Http1ServerConnection::onResponseComplete() {
   state_ = State::Head;
   if (read_disabled_) readDisable(false);
   if (evbuffer_get_length(transport_->input()) > 0) {
-    event_active(process_event_, 0, 0);  // a pipelined request is waiting
+    scheduleProcess();  // a pipelined request is waiting
   } else if (peer_closed_ || (worker_.draining() && !requestWaiting())) {
     // Every request the client sent is answered (a response that began before the drain did
     // not say so; the listener is closed now).
@@ -481,7 +494,7 @@ void Http1ServerConnection::readDisable(bool disable) {
   if (closing_ || read_disabled_ == disable) return;
   read_disabled_ = disable;
   transport_->enableRead(!disable);
-  if (!disable) event_active(process_event_, 0, 0);
+  if (!disable) scheduleProcess();
 }
 
 void Http1ServerConnection::resetStream() {
@@ -496,7 +509,7 @@ void Http1ServerConnection::closeAfterFlush() {
   closing_ = true;
   state_ = State::Closing;
   finishStream();
-  evtimer_del(header_timer_);
+  if (header_timer_ != nullptr) evtimer_del(header_timer_);
   // Half-close once the output is written, and drop what the client still sends meanwhile;
   // the idle timeout bounds a client that never reads its response.
   transport_->setWriteLowWatermark(0);
@@ -507,7 +520,7 @@ void Http1ServerConnection::closeAfterFlush() {
     return;
   }
   transport_->enableRead(true);
-  if (evbuffer_get_length(transport_->output()) == 0) evtimer_add(header_timer_, &kLingerTime);
+  if (evbuffer_get_length(transport_->output()) == 0) evtimer_add(headerTimer(), &kLingerTime);
 }
 
 void Http1ServerConnection::closeWhenIdle() {
@@ -528,7 +541,7 @@ void Http1ServerConnection::closeNow() {
   finishStream();
   closing_ = true;
   state_ = State::Closing;
-  evtimer_del(header_timer_);
+  if (header_timer_ != nullptr) evtimer_del(header_timer_);
   idle_timer_.disarm();
   transport_->silence();
   worker_.onConnectionClosed(this);

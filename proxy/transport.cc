@@ -73,9 +73,15 @@ Transport::~Transport() {
 
 void Transport::start() {
   read_event_ = event_new(base_, fd_, EV_READ | EV_PERSIST, &Transport::onReadEvent, this);
-  write_event_ = event_new(base_, fd_, EV_WRITE | EV_PERSIST, &Transport::onWriteEvent, this);
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+event* Transport::writeEvent() {
+  if (write_event_ == nullptr) {
+    write_event_ = event_new(base_, fd_, EV_WRITE | EV_PERSIST, &Transport::onWriteEvent, this);
+  }
+  return write_event_;
 }
 
 void Transport::attach(int fd) {
@@ -100,7 +106,7 @@ bool Transport::connect(const sockaddr* address, socklen_t length) {
   // any failure it reports) starts from the loop, never inside the caller.
   connecting_ = true;
   writing_ = true;
-  event_add(write_event_, nullptr);
+  event_add(writeEvent(), nullptr);
   return true;
 }
 
@@ -240,7 +246,7 @@ void Transport::flush() {
   const size_t after = evbuffer_get_length(output_);
   if (after > 0 && !writing_) {
     writing_ = true;
-    event_add(write_event_, nullptr);
+    event_add(writeEvent(), nullptr);
   } else if (after == 0 && writing_) {
     writing_ = false;
     event_del(write_event_);
@@ -439,7 +445,7 @@ void Transport::tlsRead() {
     if (error) {
       failed_ = true;
       event_del(read_event_);
-      event_del(write_event_);
+      if (write_event_ != nullptr) event_del(write_event_);
       reading_ = writing_ = false;
     }
   }
@@ -525,7 +531,7 @@ void Transport::tlsUpdateInterest() {
   if (want_write != writing_) {
     writing_ = want_write;
     if (want_write) {
-      event_add(write_event_, nullptr);
+      event_add(writeEvent(), nullptr);
     } else {
       event_del(write_event_);
     }
