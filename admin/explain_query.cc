@@ -13,7 +13,7 @@
 #include "proxy/http1_parser.h"
 #include "proxy/http1_server_connection.h"
 #include "proxy/http1_syntax.h"
-#include "proxy/libevent_memory.h"
+#include "proxy/size_class_memory.h"
 
 namespace remora::admin {
 

@@ -9,9 +9,9 @@
 #include "config/duration.h"
 #include "proxy/await_ready.h"
 #include "proxy/config_commands.h"
-#include "proxy/libevent_memory.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
+#include "proxy/size_class_memory.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // Unit tests of the allocator remora gives libevent: malloc/realloc/free semantics, blocks
 // reused by size class, big blocks straight from malloc.
-#include "proxy/libevent_memory.h"
+#include "proxy/size_class_memory.h"
 
 #include <gtest/gtest.h>
 
@@ -9,10 +9,10 @@
 #include <thread>
 #include <vector>
 
-namespace remora::libevent_memory {
+namespace remora::size_class_memory {
 namespace {
 
-TEST(LibeventMemoryTest, AFreedBlockServesTheNextOfItsClass) {
+TEST(SizeClassMemoryTest, AFreedBlockServesTheNextOfItsClass) {
   void* first = allocate(1000);
   ASSERT_NE(first, nullptr);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(first) % 16, 0u);
@@ -26,7 +26,7 @@ TEST(LibeventMemoryTest, AFreedBlockServesTheNextOfItsClass) {
   release(other);
 }
 
-TEST(LibeventMemoryTest, ReallocKeepsTheBytesAcrossClassesAndIntoBigBlocks) {
+TEST(SizeClassMemoryTest, ReallocKeepsTheBytesAcrossClassesAndIntoBigBlocks) {
   auto* p = static_cast<unsigned char*>(allocate(10));
   for (int i = 0; i < 10; ++i) p[i] = static_cast<unsigned char>(i);
   EXPECT_EQ(reallocate(p, 64), p);  // the 64-byte block already has room
@@ -46,7 +46,7 @@ TEST(LibeventMemoryTest, ReallocKeepsTheBytesAcrossClassesAndIntoBigBlocks) {
   release(nullptr);
 }
 
-TEST(LibeventMemoryTest, ManyBlocksOfEveryClassComeAndGo) {
+TEST(SizeClassMemoryTest, ManyBlocksOfEveryClassComeAndGo) {
   for (int round = 0; round < 3; ++round) {
     std::vector<void*> blocks;
     for (size_t size = 0; size <= 40000; size += 97) {
@@ -60,7 +60,7 @@ TEST(LibeventMemoryTest, ManyBlocksOfEveryClassComeAndGo) {
 }
 
 // In a thread of its own, so that the lists start empty.
-TEST(LibeventMemoryTest, EachClassKeepsAtMost256KiBPerThread) {
+TEST(SizeClassMemoryTest, EachClassKeepsAtMost256KiBPerThread) {
   std::thread([] {
     for (size_t size : {size_t{64}, size_t{1024}, size_t{16384}}) {
       std::vector<void*> blocks;
@@ -77,4 +77,4 @@ TEST(LibeventMemoryTest, EachClassKeepsAtMost256KiBPerThread) {
 }
 
 }  // namespace
-}  // namespace remora::libevent_memory
+}  // namespace remora::size_class_memory

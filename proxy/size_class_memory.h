@@ -16,12 +16,12 @@ void useRecycledLibeventMemory();
 void freeLibeventMemory(void* memory);
 
 // The functions given to libevent, for tests: malloc, realloc and free semantics.
-namespace libevent_memory {
+namespace size_class_memory {
 void* allocate(size_t size);
 void* reallocate(void* memory, size_t size);
 void release(void* memory);
 // The bytes this thread keeps in the class of blocks holding `size` (at most 256 KiB per class).
 size_t keptBytes(size_t size);
-}  // namespace libevent_memory
+}  // namespace size_class_memory
 
 }  // namespace remora

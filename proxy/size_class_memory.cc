@@ -1,5 +1,5 @@
 // The size-class free lists behind libevent's malloc, realloc and free.
-#include "proxy/libevent_memory.h"
+#include "proxy/size_class_memory.h"
 
 #include <event2/event.h>
 
@@ -50,7 +50,7 @@ Header* headerOf(void* memory) { return static_cast<Header*>(memory) - 1; }
 
 }  // namespace
 
-namespace libevent_memory {
+namespace size_class_memory {
 
 namespace {
 void* fromMalloc(size_t capacity, uint32_t size_class) {
@@ -112,7 +112,7 @@ size_t keptBytes(size_t size) {
   return lists->classes[size_class].count() << (size_class + kMinShift);
 }
 
-}  // namespace libevent_memory
+}  // namespace size_class_memory
 
 namespace {
 std::atomic<bool> installed{false};
@@ -120,14 +120,14 @@ std::atomic<bool> installed{false};
 
 void useRecycledLibeventMemory() {
   if (!REMORA_RECYCLE_MEMORY) return;
-  event_set_mem_functions(&libevent_memory::allocate, &libevent_memory::reallocate,
-                          &libevent_memory::release);
+  event_set_mem_functions(&size_class_memory::allocate, &size_class_memory::reallocate,
+                          &size_class_memory::release);
   installed.store(true, std::memory_order_relaxed);
 }
 
 void freeLibeventMemory(void* memory) {
   if (installed.load(std::memory_order_relaxed)) {
-    libevent_memory::release(memory);
+    size_class_memory::release(memory);
   } else {
     std::free(memory);
   }
