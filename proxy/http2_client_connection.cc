@@ -8,6 +8,7 @@
 #include "proxy/http2_client_stream.h"
 #include "proxy/http2_outbound.h"
 #include "proxy/log.h"
+#include "proxy/size_class_memory.h"
 #include "proxy/upstream_connect.h"
 
 namespace remora {
@@ -66,7 +67,7 @@ Http2ClientConnection::Http2ClientConnection(Worker& worker, const EndpointInfo&
   // connection window opens on arrival, so one slow client never stalls the others' streams.
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_peer_max_concurrent_streams(option, kStreamsBeforeSettings);
-  nghttp2_session_client_new2(&session_, callbacks, this, option);
+  nghttp2_session_client_new3(&session_, callbacks, this, option, recycledNghttp2Memory());
   nghttp2_option_del(option);
   const nghttp2_settings_entry entries[] = {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},

@@ -6,6 +6,7 @@
 #include "proxy/event_time.h"
 #include "proxy/http2_outbound.h"
 #include "proxy/log.h"
+#include "proxy/size_class_memory.h"
 
 namespace remora {
 
@@ -101,7 +102,7 @@ void Http2ServerConnection::createSession() {
   nghttp2_option_set_max_outbound_ack(option, kMaxOutboundAck);
   nghttp2_option_set_stream_reset_rate_limit(option, kResetBurst, kResetRate);
   nghttp2_option_set_max_continuations(option, kMaxContinuations);
-  nghttp2_session_server_new2(&session_, callbacks, this, option);
+  nghttp2_session_server_new3(&session_, callbacks, this, option, recycledNghttp2Memory());
   nghttp2_option_del(option);
 
   const config::Http2Settings& h2 = settings_.http2;

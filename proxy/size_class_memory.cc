@@ -1,4 +1,4 @@
-// The size-class free lists behind libevent's malloc, realloc and free.
+// The size-class free lists behind libevent's and nghttp2's malloc, realloc and free.
 #include "proxy/size_class_memory.h"
 
 #include <event2/event.h>
@@ -123,6 +123,23 @@ void useRecycledLibeventMemory() {
   event_set_mem_functions(&size_class_memory::allocate, &size_class_memory::reallocate,
                           &size_class_memory::release);
   installed.store(true, std::memory_order_relaxed);
+}
+
+nghttp2_mem* recycledNghttp2Memory() {
+  if (!REMORA_RECYCLE_MEMORY) return nullptr;
+  static nghttp2_mem memory{
+      nullptr,
+      [](size_t size, void*) { return size_class_memory::allocate(size); },
+      [](void* block, void*) { size_class_memory::release(block); },
+      [](size_t count, size_t size, void*) -> void* {
+        if (size != 0 && count > SIZE_MAX / size) return nullptr;
+        void* block = size_class_memory::allocate(count * size);
+        if (block != nullptr) std::memset(block, 0, count * size);
+        return block;
+      },
+      [](void* block, size_t size, void*) { return size_class_memory::reallocate(block, size); },
+  };
+  return &memory;
 }
 
 void freeLibeventMemory(void* memory) {

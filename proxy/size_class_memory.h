@@ -1,6 +1,9 @@
-// Libevent's memory from per-thread free lists by size class: an evbuffer that fills and drains
-// once per request takes its chain from the list instead of calling malloc.
+// Libevent's and nghttp2's memory from per-thread free lists by size class: an evbuffer that
+// fills and drains once per request, or an HTTP/2 stream's state, takes its block from the list
+// instead of calling malloc.
 #pragma once
+
+#include <nghttp2/nghttp2.h>
 
 #include <cstddef>
 
@@ -15,7 +18,11 @@ void useRecycledLibeventMemory();
 // libevent used for it.
 void freeLibeventMemory(void* memory);
 
-// The functions given to libevent, for tests: malloc, realloc and free semantics.
+// The allocator for an nghttp2 session (nghttp2_session_*_new3), or nullptr for nghttp2's own
+// (under AddressSanitizer). Blocks freed on another thread join that thread's lists.
+nghttp2_mem* recycledNghttp2Memory();
+
+// The functions given to libevent and nghttp2, for tests: malloc, realloc and free semantics.
 namespace size_class_memory {
 void* allocate(size_t size);
 void* reallocate(void* memory, size_t size);

@@ -76,5 +76,25 @@ TEST(SizeClassMemoryTest, EachClassKeepsAtMost256KiBPerThread) {
   }).join();
 }
 
+TEST(SizeClassMemoryTest, Nghttp2GetsMallocCallocReallocAndFree) {
+  nghttp2_mem* memory = recycledNghttp2Memory();
+  if (memory == nullptr) GTEST_SKIP() << "AddressSanitizer build: nghttp2 keeps its own";
+  auto* zeroed = static_cast<unsigned char*>(memory->calloc(10, 100, memory->mem_user_data));
+  ASSERT_NE(zeroed, nullptr);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(zeroed[i], 0);
+  std::memset(zeroed, 7, 1000);
+  memory->free(zeroed, memory->mem_user_data);
+  // The same block again, from the list: calloc zeroes it anyway.
+  zeroed = static_cast<unsigned char*>(memory->calloc(1000, 1, memory->mem_user_data));
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(zeroed[i], 0);
+  EXPECT_EQ(memory->calloc(SIZE_MAX / 2, 4, memory->mem_user_data), nullptr);  // overflows
+  auto* grown = static_cast<unsigned char*>(memory->realloc(zeroed, 5000, memory->mem_user_data));
+  EXPECT_EQ(grown[999], 0);
+  memory->free(grown, memory->mem_user_data);
+  void* plain = memory->malloc(24, memory->mem_user_data);
+  ASSERT_NE(plain, nullptr);
+  memory->free(plain, memory->mem_user_data);
+}
+
 }  // namespace
 }  // namespace remora::size_class_memory
