@@ -42,11 +42,10 @@ void Http2ClientStream::startRequest(UpstreamCallbacks& callbacks, const Request
                                      bool end_stream, bool) {
   callbacks_ = &callbacks;
   if (end_stream) outbound_.setEnded();
-  std::vector<nghttp2_nv> fields = http2Fields(request.headers);
-  const nghttp2_nv pseudo[] = {
-      http2Field(":method", request.method), http2Field(":scheme", connection_->scheme()),
-      http2Field(":authority", request.authority), http2Field(":path", request.path)};
-  fields.insert(fields.begin(), std::begin(pseudo), std::end(pseudo));
+  const std::vector<nghttp2_nv>& fields = http2Fields(
+      {http2Field(":method", request.method), http2Field(":scheme", connection_->scheme()),
+       http2Field(":authority", request.authority), http2Field(":path", request.path)},
+      request.headers);
   nghttp2_data_provider provider{};
   provider.source.ptr = this;
   provider.read_callback = &readRequestBodyCallback;

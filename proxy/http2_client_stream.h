@@ -11,12 +11,13 @@
 #include "proxy/codec.h"
 #include "proxy/http2_outbound.h"
 #include "proxy/message.h"
+#include "proxy/recycled.h"
 
 namespace remora {
 
 class Http2ClientConnection;
 
-class Http2ClientStream : public UpstreamRequest {
+class Http2ClientStream : public UpstreamRequest, public Recycled<Http2ClientStream> {
  public:
   explicit Http2ClientStream(Http2ClientConnection& connection);
   // An unfinished exchange is cancelled with RST_STREAM.

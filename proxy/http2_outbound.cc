@@ -34,9 +34,10 @@ bool forwardable(const HeaderField& f) {
 }
 }  // namespace
 
-std::vector<nghttp2_nv> http2Fields(const HeaderMap& headers) {
-  std::vector<nghttp2_nv> out;
-  out.reserve(headers.size() + 4);
+const std::vector<nghttp2_nv>& http2Fields(std::initializer_list<nghttp2_nv> pseudo,
+                                           const HeaderMap& headers) {
+  thread_local std::vector<nghttp2_nv> out;
+  out.assign(pseudo);
   for (const HeaderField& f : headers) {
     if (forwardable(f)) out.push_back(http2Field(f.name, f.value));
   }
@@ -83,7 +84,7 @@ ssize_t Http2OutboundBody::read(nghttp2_session* session, int32_t id, size_t len
     if (trailers_ != nullptr) {
       // The trailers' HEADERS frame carries END_STREAM instead of this DATA frame.
       *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      std::vector<nghttp2_nv> fields = http2Fields(*trailers_);
+      const std::vector<nghttp2_nv>& fields = http2Fields({}, *trailers_);
       nghttp2_submit_trailer(session, id, fields.data(), fields.size());
       trailers_.reset();
     }

@@ -5,6 +5,7 @@
 #include <event2/buffer.h>
 #include <nghttp2/nghttp2.h>
 
+#include <initializer_list>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -17,9 +18,12 @@ namespace remora {
 // A field pointing at `name` and `value`, which must outlive the nghttp2 call (it copies them).
 nghttp2_nv http2Field(std::string_view name, std::string_view value);
 
-// `headers` without the fields RFC 9113 8.2.2 forbids (connection-specific ones, `host`, and
-// `te` other than "trailers").
-std::vector<nghttp2_nv> http2Fields(const HeaderMap& headers);
+// `pseudo` then `headers` without the fields RFC 9113 8.2.2 forbids (connection-specific ones,
+// `host`, and `te` other than "trailers"). The array is the thread's own, reused by the next
+// call: hand it to nghttp2 at once (nghttp2_submit_* copies it), so that a response's fields
+// cost no allocation.
+const std::vector<nghttp2_nv>& http2Fields(std::initializer_list<nghttp2_nv> pseudo,
+                                           const HeaderMap& headers);
 
 // nghttp2's send callback: appends a frame to `out`, or asks nghttp2 to wait while the peer is
 // not reading (the output is above the high watermark).

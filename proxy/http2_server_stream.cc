@@ -293,8 +293,8 @@ void Http2ServerStream::submitResponse(ResponseHeaders& headers, bool end_stream
   response_started_ = true;
   if (end_stream) responseDone();
   const std::string status = std::to_string(headers.status);
-  std::vector<nghttp2_nv> fields = http2Fields(headers.headers);
-  fields.insert(fields.begin(), http2Field(":status", status));
+  const std::vector<nghttp2_nv>& fields =
+      http2Fields({http2Field(":status", status)}, headers.headers);
   nghttp2_data_provider provider{};
   provider.source.ptr = this;
   provider.read_callback = &readResponseCallback;

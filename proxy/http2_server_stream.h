@@ -14,6 +14,7 @@
 #include "proxy/codec.h"
 #include "proxy/http2_outbound.h"
 #include "proxy/message.h"
+#include "proxy/recycled.h"
 #include "proxy/stream.h"
 #include "proxy/worker.h"
 
@@ -21,7 +22,9 @@ namespace remora {
 
 class Http2ServerConnection;
 
-class Http2ServerStream : public DownstreamCodec, public Deferrable {
+class Http2ServerStream : public DownstreamCodec,
+                          public Deferrable,
+                          public Recycled<Http2ServerStream> {
  public:
   Http2ServerStream(Http2ServerConnection& connection, int32_t id);
   ~Http2ServerStream() override;
