@@ -75,6 +75,14 @@ event* Http1ServerConnection::headerTimer() {
   return header_timer_;
 }
 
+bool Http1ServerConnection::headerTimerPending() const {
+  return header_timer_ != nullptr && evtimer_pending(header_timer_, nullptr);
+}
+
+void Http1ServerConnection::stopHeaderTimer() {
+  if (header_timer_ != nullptr) evtimer_del(header_timer_);
+}
+
 void Http1ServerConnection::onProcess(evutil_socket_t, short, void* self) {
   static_cast<Http1ServerConnection*>(self)->process();
 }
@@ -130,8 +138,7 @@ bool Http1ServerConnection::parseHead() {
   http1::HeadResult result = http1::parseRequestHead(std::string_view(data, look), limits_, head);
   if (result.status == http1::HeadStatus::NeedMore) {
     // The clock starts with the first bytes of a head that did not come whole (most do).
-    if ((header_timer_ == nullptr || !evtimer_pending(header_timer_, nullptr)) &&
-        request_header_timeout_.count() > 0) {
+    if (!headerTimerPending() && request_header_timeout_.count() > 0) {
       timeval tv = toTimeval(request_header_timeout_);
       evtimer_add(headerTimer(), &tv);
     }
@@ -142,9 +149,7 @@ bool Http1ServerConnection::parseHead() {
     return false;
   }
   evbuffer_drain(in, result.consumed);
-  if (header_timer_ != nullptr && evtimer_pending(header_timer_, nullptr)) {
-    evtimer_del(header_timer_);
-  }
+  stopHeaderTimer();
   http1::ParseError error;
   if (!http1::requestBodyFraming(head, framing_, error)) {
     rejectRequest(error.status, error.reason);
@@ -509,7 +514,7 @@ void Http1ServerConnection::closeAfterFlush() {
   closing_ = true;
   state_ = State::Closing;
   finishStream();
-  if (header_timer_ != nullptr) evtimer_del(header_timer_);
+  stopHeaderTimer();
   // Half-close once the output is written, and drop what the client still sends meanwhile;
   // the idle timeout bounds a client that never reads its response.
   transport_->setWriteLowWatermark(0);
@@ -541,7 +546,7 @@ void Http1ServerConnection::closeNow() {
   finishStream();
   closing_ = true;
   state_ = State::Closing;
-  if (header_timer_ != nullptr) evtimer_del(header_timer_);
+  stopHeaderTimer();
   idle_timer_.disarm();
   transport_->silence();
   worker_.onConnectionClosed(this);

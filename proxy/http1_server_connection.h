@@ -65,7 +65,10 @@ class Http1ServerConnection : public DownstreamCodec,
   void armIdle();
   // Runs process() from the loop, soon.
   void scheduleProcess();
+  // The header timer (also the linger timer), made on first use.
   event* headerTimer();
+  bool headerTimerPending() const;
+  void stopHeaderTimer();
   void finishStream();
 
   Worker& worker_;

@@ -87,8 +87,6 @@ class FreeBlocks {
 template <typename T, size_t kMax>
 class KeptObjects {
  public:
-  KeptObjects() { kept_.reserve(kMax); }
-
   // Moves a kept object into `into`; false when there is none.
   bool take(T& into) {
     if (kept_.empty()) return false;

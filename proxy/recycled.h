@@ -19,6 +19,7 @@ template <typename T, size_t kKeep = 256>
 class Recycled {
  public:
   static void* operator new(size_t size) {
+    static_assert(sizeof(T) >= sizeof(void*), "a freed block holds the free list's next pointer");
     if (size == sizeof(T)) {
       if (FreeList* list = PerThread<FreeList>::get(); list != nullptr) {
         if (void* block = list->take(); block != nullptr) return block;
