@@ -159,7 +159,7 @@ Result<CodecRequest> readAsCodec(const ExplainQuery& query, const config::Listen
 
   const std::string target = parsed.target;
   std::vector<std::string> names;
-  for (const auto& field : parsed.headers) names.push_back(field.name);
+  for (const auto& field : parsed.headers) names.emplace_back(field.name);
   const bool upgrade = upgradePassesOn(parsed.headers);
   out.request = requestFromHead(parsed, upgrade);
 

@@ -39,7 +39,7 @@ std::string pathMismatch(const config::RouteMatch& match, std::string_view path)
 std::string headerMismatch(const config::HeaderMatch& wanted, const HeaderMap& headers) {
   std::vector<std::string> values;
   for (const auto& field : headers) {
-    if (field.name == wanted.name) values.push_back(field.value);
+    if (field.name == wanted.name) values.emplace_back(field.value);
   }
   if (values.empty()) {
     return "header " + quoted(wanted.name) + " is missing (wanted " + quoted(wanted.value) + ")";

@@ -28,8 +28,8 @@ bool isHopByHop(std::string_view name, bool keep_upgrade) {
 }
 
 bool upgradePassesOn(const HeaderMap& headers) {
-  const std::string* upgrade_to = headers.get("upgrade");
-  return upgrade_to != nullptr && !equalsIgnoreCase(*upgrade_to, "h2c") &&
+  const std::optional<std::string_view> upgrade_to = headers.get("upgrade");
+  return upgrade_to && !equalsIgnoreCase(*upgrade_to, "h2c") &&
          headers.hasToken("connection", "upgrade");
 }
 

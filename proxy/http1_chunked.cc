@@ -66,7 +66,7 @@ ChunkedDecoder::Step ChunkedDecoder::feed(const char* data, size_t len) {
       if (detail::scanFieldLine(begin, end, line, next, reason) != detail::ScanStatus::Ok) {
         return fail(reason ? reason : "malformed trailer field");
       }
-      trailers_.add(toLower(line.name), std::string(line.value));
+      trailers_.addLowercasingName(line.name, line.value);
       trailer_line_.clear();
       continue;
     }

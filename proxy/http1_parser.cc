@@ -183,26 +183,6 @@ ScanStatus scanStatusLine(const char*& p, const char* end, ResponseHead& out, Fa
   return ScanStatus::Ok;
 }
 
-// Field names are tokens (ASCII), so lowercasing is a matter of setting bit 5 in 'A'..'Z'. It
-// goes eight bytes at a time: names make up a third of a typical head.
-void lowercaseName(std::string& name) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull;
-  char* p = name.data();
-  char* end = p + name.size();
-  for (; end - p >= 8; p += 8) {
-    uint64_t x;
-    std::memcpy(&x, p, 8);
-    // With every byte below 0x80 these additions never carry into the next byte.
-    uint64_t at_least_a = x + kOnes * (0x80 - 'A');
-    uint64_t above_z = x + kOnes * (0x80 - 'Z' - 1);
-    x |= ((at_least_a & ~above_z) & (kOnes * 0x80)) >> 2;
-    std::memcpy(p, &x, 8);
-  }
-  for (; p != end; ++p) {
-    *p = static_cast<char>(*p + (static_cast<unsigned char>(*p - 'A') < 26) * 32);
-  }
-}
-
 HeadResult headError(const Failure& failure) {
   HeadResult r;
   r.status = HeadStatus::Error;
@@ -252,8 +232,8 @@ HeadResult parseHead(std::string_view in, const Limits& limits, Head& out,
                                                                               : "invalid Host"});
       }
     }
-    // Copied into a field the map recycles: no allocation once the worker has seen such heads.
-    lowercaseName(out.headers.append(line.name, line.value).name);
+    // Copied into the map's recycled bytes: no allocation once the worker has seen such heads.
+    out.headers.addLowercasingName(line.name, line.value);
   }
   if (s == ScanStatus::Error) return headError(failure);
   if (in.size() > limits.max_head_bytes) return headError({431, "head too large"});

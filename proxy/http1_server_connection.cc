@@ -173,7 +173,7 @@ bool Http1ServerConnection::parseHead() {
 RequestHeaders requestFromHead(http1::RequestHead& head, bool upgrade) {
   RequestHeaders request;
   request.method = std::move(head.method);
-  if (const std::string* host = head.headers.get("host")) request.authority = *host;
+  if (std::optional<std::string_view> host = head.headers.get("host")) request.authority = *host;
   // absolute-form (a client configured with this proxy as its HTTP proxy); the parser has
   // checked its authority.
   http1::AbsoluteForm absolute;
@@ -198,9 +198,9 @@ void Http1ServerConnection::startStream(http1::RequestHead& head, const Listener
   client_keep_alive_ = head.minor_version >= 1 ? !head.headers.hasToken("connection", "close")
                                                : head.headers.hasToken("connection", "keep-alive");
   const bool upgrade = upgradePassesOn(head.headers);
-  const std::string* expect = head.headers.get("expect");
+  const std::optional<std::string_view> expect = head.headers.get("expect");
   const bool expect_continue =
-      head.minor_version >= 1 && expect != nullptr && equalsIgnoreCase(*expect, "100-continue");
+      head.minor_version >= 1 && expect && equalsIgnoreCase(*expect, "100-continue");
   awaiting_continue_ = expect_continue;
   head_request_ = head.method == "HEAD";
   response_chunked_ = false;

@@ -112,7 +112,7 @@ void Http2ClientStream::addHeader(std::string_view name, std::string_view value)
     return;
   }
   if (response_started_) {
-    trailers_.append(name, value);
+    trailers_.add(name, value);
     return;
   }
   if (name == ":status") {
@@ -122,7 +122,7 @@ void Http2ClientStream::addHeader(std::string_view name, std::string_view value)
     return;
   }
   if (!name.empty() && name.front() == ':') return;
-  response_.headers.append(name, value);
+  response_.headers.add(name, value);
 }
 
 void Http2ClientStream::onHeaders(bool end_stream) {

@@ -107,7 +107,7 @@ void Http2ServerStream::addHeader(std::string_view name, std::string_view value)
     has_host_ = true;
     return;
   }
-  request_.headers.append(name, value);
+  request_.headers.add(name, value);
 }
 
 void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_stream) {
@@ -127,7 +127,10 @@ void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_
   }
   // :authority wins when both are present (RFC 9113 8.3.1); they are the same by now.
   if (!has_authority_ && has_host_) request_.authority = std::move(host_);
-  if (!cookies_.empty()) request_.headers.add("cookie", std::move(cookies_));
+  if (!cookies_.empty()) {
+    request_.headers.add("cookie", cookies_);
+    cookies_.clear();
+  }
   request_.path = normalizePath(request_.path);
   // x-forwarded-proto tells the upstream how the client reached remora: the connection says
   // that, not the client's :scheme.
@@ -173,7 +176,7 @@ void Http2ServerStream::addTrailer(std::string_view name, std::string_view value
     request_trailers_.clear();
     return;
   }
-  request_trailers_.append(name, value);
+  request_trailers_.add(name, value);
 }
 
 void Http2ServerStream::onRequestTrailers() {

@@ -10,18 +10,18 @@ void decorateForRouting(RequestHeaders& request, bool trusted, std::string_view 
     // them, or a client could switch off retries or fake an overload.
     h.removeIf([](const HeaderField& field) { return field.name.starts_with("x-remora-"); });
   }
-  // append() copies into the map's recycled fields: no allocation per request in the usual case.
-  if (const std::string* xff = h.get("x-forwarded-for")) {
-    std::string joined = *xff;
+  // add() copies into the map's recycled bytes: no allocation per request in the usual case.
+  if (std::optional<std::string_view> xff = h.get("x-forwarded-for")) {
+    std::string joined(*xff);
     joined.append(", ").append(client_ip);
-    h.set("x-forwarded-for", std::move(joined));
+    h.set("x-forwarded-for", joined);
   } else {
-    h.append("x-forwarded-for", client_ip);
+    h.add("x-forwarded-for", client_ip);
   }
   // A trusted client (a load balancer that terminated TLS in front) says how the request first
   // arrived; anyone else's claim is replaced, or a plaintext client could pass for an HTTPS one.
   if (!trusted) h.remove("x-forwarded-proto");
-  if (!h.has("x-forwarded-proto")) h.append("x-forwarded-proto", request.scheme);
+  if (!h.has("x-forwarded-proto")) h.add("x-forwarded-proto", request.scheme);
 }
 
 std::string_view clientIpOf(std::string_view address) {

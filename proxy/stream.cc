@@ -119,17 +119,17 @@ void Stream::decorateRequest() {
   info_->method = request_.method;
   info_->authority = request_.authority;
   info_->path = request_.path;
-  if (const std::string* agent = request_.headers.get("user-agent")) info_->user_agent = *agent;
+  if (auto agent = request_.headers.get("user-agent")) info_->user_agent = *agent;
 
   decorateForRouting(request_, listener_.config->trusted, clientIpOf(info_->downstream_address));
   HeaderMap& h = request_.headers;
-  const std::string* id = h.get("x-request-id");
-  if (id != nullptr && !id->empty()) {
+  const std::optional<std::string_view> id = h.get("x-request-id");
+  if (id && !id->empty()) {
     info_->request_id = *id;
   } else {
     newRequestId(info_->request_id);
-    if (id != nullptr) h.remove("x-request-id");
-    h.append("x-request-id", info_->request_id);
+    if (id) h.remove("x-request-id");
+    h.add("x-request-id", info_->request_id);
   }
 }
 
@@ -327,7 +327,7 @@ void Stream::runResponseHeaders(int from) {
   response_held_.headers_done = true;
   // A gRPC error without a body comes as headers only ("Trailers-Only").
   if (response_end_at_headers_) {
-    if (const std::string* status = response_.headers.get("grpc-status")) {
+    if (std::optional<std::string_view> status = response_.headers.get("grpc-status")) {
       info_->grpc_status = *status;
     }
   }
@@ -382,7 +382,7 @@ void Stream::runResponseTrailers(int from, HeaderMap& trailers) {
       return;
     }
   }
-  if (const std::string* status = trailers.get("grpc-status")) info_->grpc_status = *status;
+  if (auto status = trailers.get("grpc-status")) info_->grpc_status = *status;
   complete();
   codec_.encodeTrailers(trailers);
 }

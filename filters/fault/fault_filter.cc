@@ -46,8 +46,8 @@ struct FaultConfig {
 };
 
 std::optional<uint64_t> headerNumber(const RequestHeaders& request, const char* name) {
-  const std::string* text = request.headers.get(name);
-  if (text == nullptr) return std::nullopt;
+  const std::optional<std::string_view> text = request.headers.get(name);
+  if (!text) return std::nullopt;
   uint64_t value = 0;
   const char* end = text->data() + text->size();
   auto [stop, failure] = std::from_chars(text->data(), end, value);

@@ -75,7 +75,7 @@ Next RateLimitFilter::onRequestHeaders(RequestHeaders& headers, bool) {
   std::string_view key;
   if (config.key_by == RateLimitConfig::KeyBy::Header) {
     // Requests without the header share one bucket: leaving it out is no way around the limit.
-    if (const std::string* value = headers.headers.get(config.header)) key = *value;
+    if (auto value = headers.headers.get(config.header)) key = *value;
   } else if (config.key_by == RateLimitConfig::KeyBy::SourceIp) {
     key = clientIpOf(context_.info().downstream_address);
   }

@@ -48,7 +48,7 @@ RequestHash hashRequest(const std::vector<config::HashPolicy>& policies,
     std::string_view key;
     switch (policy.kind) {
       case config::HashPolicy::Kind::Header:
-        if (const std::string* value = request.headers.get(policy.name)) {
+        if (std::optional<std::string_view> value = request.headers.get(policy.name)) {
           key = *value;
           found = true;
         }

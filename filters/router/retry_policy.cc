@@ -32,7 +32,7 @@ uint32_t grpcCondition(std::string_view status) {
 }  // namespace
 
 bool retriableResponse(const config::RetryPolicy& policy, int status,
-                       const std::string* grpc_status) {
+                       std::optional<std::string_view> grpc_status) {
   if (status >= 500 && status <= 599 && (policy.on & config::kRetryOn5xx) != 0) return true;
   if ((status == 502 || status == 503 || status == 504) &&
       (policy.on & config::kRetryOnGatewayError) != 0) {
@@ -43,7 +43,7 @@ bool retriableResponse(const config::RetryPolicy& policy, int status,
       policy.status_codes.end()) {
     return true;
   }
-  return grpc_status != nullptr && (policy.on & grpcCondition(*grpc_status)) != 0;
+  return grpc_status && (policy.on & grpcCondition(*grpc_status)) != 0;
 }
 
 bool retriableFailure(const config::RetryPolicy& policy, TryFailure failure) {

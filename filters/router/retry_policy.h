@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
 
@@ -18,9 +20,9 @@ enum class TryFailure {
 };
 
 // A response with `status`; `grpc_status` is the `grpc-status` of a response that ended with its
-// headers (Trailers-Only), nullptr otherwise.
+// headers (Trailers-Only), nothing otherwise.
 bool retriableResponse(const config::RetryPolicy& policy, int status,
-                       const std::string* grpc_status);
+                       std::optional<std::string_view> grpc_status);
 bool retriableFailure(const config::RetryPolicy& policy, TryFailure failure);
 
 // The wait before retry number `retry` (1 for the first), given a uniformly random `random`.

@@ -324,7 +324,7 @@ void RouterFilter::onUpstreamHeaders(ResponseHeaders& headers, bool end_stream) 
   // A gRPC status in the headers is final only when they end the response (Trailers-Only).
   if (canRetry() && headers.status != 101 &&
       retriableResponse(*retry_, headers.status,
-                        end_stream ? headers.headers.get("grpc-status") : nullptr) &&
+                        end_stream ? headers.headers.get("grpc-status") : std::nullopt) &&
       budgetAllowsRetry()) {
     retryAfter(headers.status, end_stream);
     return;
@@ -479,7 +479,7 @@ int RouterFilter::pickCanaryArm(const RequestHeaders& request) {
   const std::vector<RouteTarget>& targets = route_->targets;
   const config::Canary& canary = snapshot.config->canaries[static_cast<size_t>(route_->canary)];
   std::string_view forced;
-  if (const std::string* header = request.headers.get(kCanaryOverride)) {
+  if (std::optional<std::string_view> header = request.headers.get(kCanaryOverride)) {
     forced = *header;
   } else {
     bool found = false;
@@ -496,7 +496,7 @@ int RouterFilter::pickCanaryArm(const RequestHeaders& request) {
   }
   std::string_view key;
   if (canary.sticky_by == config::Canary::StickyBy::Header) {
-    if (const std::string* value = request.headers.get(canary.sticky_name)) key = *value;
+    if (auto value = request.headers.get(canary.sticky_name)) key = *value;
   } else if (canary.sticky_by == config::Canary::StickyBy::Cookie) {
     bool found = false;
     key = requestCookie(request, canary.sticky_name, found);

@@ -76,7 +76,7 @@ std::vector<std::string> contentLengthsAfterFraming(std::string_view fields) {
   EXPECT_TRUE(requestBodyFraming(head, framing, error)) << error.reason;
   std::vector<std::string> values;
   for (const HeaderField& f : head.headers) {
-    if (f.name == "content-length") values.push_back(f.value);
+    if (f.name == "content-length") values.emplace_back(f.value);
   }
   return values;
 }

@@ -47,7 +47,7 @@ TEST(Http1RequestHead, KeepsFieldOrderAndDuplicates) {
   ASSERT_EQ(parseRequest(in, head).status, HeadStatus::Complete);
   std::vector<std::string> values;
   for (const HeaderField& field : head.headers) {
-    if (field.name == "x-a") values.push_back(field.value);
+    if (field.name == "x-a") values.emplace_back(field.value);
   }
   EXPECT_EQ(values, (std::vector<std::string>{"1", "2"}));
 }

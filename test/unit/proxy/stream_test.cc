@@ -349,10 +349,10 @@ TEST_F(StreamTest, EveryFilterCompletesOnceWhenTheClientGoesAway) {
 TEST_F(StreamTest, TheRequestIsDecoratedBeforeTheFirstFilter) {
   auto stream = start(true);
   const HeaderMap& headers = first.last->seen_request.headers;
-  ASSERT_NE(headers.get("x-forwarded-for"), nullptr);
+  ASSERT_TRUE(headers.get("x-forwarded-for"));
   EXPECT_EQ(*headers.get("x-forwarded-for"), "10.1.1.1");
   EXPECT_EQ(*headers.get("x-forwarded-proto"), "http");
-  ASSERT_NE(headers.get("x-request-id"), nullptr);
+  ASSERT_TRUE(headers.get("x-request-id"));
   EXPECT_EQ(first.last->context().info().request_id, *headers.get("x-request-id"));
   EXPECT_EQ(first.last->context().info().request_id.size(), 36u);
   // A version 4 UUID (RFC 9562): 8-4-4-4-12 lowercase hex, version 4, variant 10.

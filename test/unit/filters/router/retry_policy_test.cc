@@ -17,10 +17,10 @@ config::RetryPolicy policyOn(uint32_t on, std::vector<int> codes = {}) {
 
 TEST(RetryPolicyTest, FiveXxCoversEvery5xxAndEveryFailureButProtocolErrorsToo) {
   const config::RetryPolicy policy = policyOn(config::kRetryOn5xx);
-  EXPECT_TRUE(retriableResponse(policy, 500, nullptr));
-  EXPECT_TRUE(retriableResponse(policy, 599, nullptr));
-  EXPECT_FALSE(retriableResponse(policy, 499, nullptr));
-  EXPECT_FALSE(retriableResponse(policy, 200, nullptr));
+  EXPECT_TRUE(retriableResponse(policy, 500, std::nullopt));
+  EXPECT_TRUE(retriableResponse(policy, 599, std::nullopt));
+  EXPECT_FALSE(retriableResponse(policy, 499, std::nullopt));
+  EXPECT_FALSE(retriableResponse(policy, 200, std::nullopt));
   for (TryFailure failure : {TryFailure::ConnectFailure, TryFailure::Reset, TryFailure::Refused,
                              TryFailure::Timeout, TryFailure::ProtocolError}) {
     EXPECT_TRUE(retriableFailure(policy, failure));
@@ -29,10 +29,10 @@ TEST(RetryPolicyTest, FiveXxCoversEvery5xxAndEveryFailureButProtocolErrorsToo) {
 
 TEST(RetryPolicyTest, GatewayErrorIsOnly502To504) {
   const config::RetryPolicy policy = policyOn(config::kRetryOnGatewayError);
-  EXPECT_FALSE(retriableResponse(policy, 500, nullptr));
-  EXPECT_TRUE(retriableResponse(policy, 502, nullptr));
-  EXPECT_TRUE(retriableResponse(policy, 503, nullptr));
-  EXPECT_TRUE(retriableResponse(policy, 504, nullptr));
+  EXPECT_FALSE(retriableResponse(policy, 500, std::nullopt));
+  EXPECT_TRUE(retriableResponse(policy, 502, std::nullopt));
+  EXPECT_TRUE(retriableResponse(policy, 503, std::nullopt));
+  EXPECT_TRUE(retriableResponse(policy, 504, std::nullopt));
   EXPECT_TRUE(retriableFailure(policy, TryFailure::ConnectFailure));
 }
 
@@ -41,7 +41,7 @@ TEST(RetryPolicyTest, NarrowConditionsCoverOnlyTheirFailure) {
   EXPECT_TRUE(retriableFailure(connect, TryFailure::ConnectFailure));
   EXPECT_FALSE(retriableFailure(connect, TryFailure::Reset));
   EXPECT_FALSE(retriableFailure(connect, TryFailure::Timeout));
-  EXPECT_FALSE(retriableResponse(connect, 503, nullptr));
+  EXPECT_FALSE(retriableResponse(connect, 503, std::nullopt));
 
   const config::RetryPolicy reset = policyOn(config::kRetryOnReset);
   EXPECT_TRUE(retriableFailure(reset, TryFailure::Reset));
@@ -56,12 +56,12 @@ TEST(RetryPolicyTest, NarrowConditionsCoverOnlyTheirFailure) {
 }
 
 TEST(RetryPolicyTest, Retriable4xxAndListedCodes) {
-  EXPECT_TRUE(retriableResponse(policyOn(config::kRetryOnRetriable4xx), 409, nullptr));
-  EXPECT_FALSE(retriableResponse(policyOn(config::kRetryOnRetriable4xx), 429, nullptr));
+  EXPECT_TRUE(retriableResponse(policyOn(config::kRetryOnRetriable4xx), 409, std::nullopt));
+  EXPECT_FALSE(retriableResponse(policyOn(config::kRetryOnRetriable4xx), 429, std::nullopt));
   const config::RetryPolicy listed = policyOn(0, {429, 503});
-  EXPECT_TRUE(retriableResponse(listed, 429, nullptr));
-  EXPECT_TRUE(retriableResponse(listed, 503, nullptr));
-  EXPECT_FALSE(retriableResponse(listed, 502, nullptr));
+  EXPECT_TRUE(retriableResponse(listed, 429, std::nullopt));
+  EXPECT_TRUE(retriableResponse(listed, 503, std::nullopt));
+  EXPECT_FALSE(retriableResponse(listed, 502, std::nullopt));
 }
 
 TEST(RetryPolicyTest, GrpcStatusesByName) {
@@ -71,16 +71,16 @@ TEST(RetryPolicyTest, GrpcStatusesByName) {
   const std::string exhausted = "8";
   const std::string internal = "13";
   const std::string garbage = "14x";
-  EXPECT_TRUE(retriableResponse(policy, 200, &unavailable));
-  EXPECT_TRUE(retriableResponse(policy, 200, &exhausted));
-  EXPECT_FALSE(retriableResponse(policy, 200, &internal));
-  EXPECT_FALSE(retriableResponse(policy, 200, &garbage));
-  EXPECT_FALSE(retriableResponse(policy, 200, nullptr));
+  EXPECT_TRUE(retriableResponse(policy, 200, unavailable));
+  EXPECT_TRUE(retriableResponse(policy, 200, exhausted));
+  EXPECT_FALSE(retriableResponse(policy, 200, internal));
+  EXPECT_FALSE(retriableResponse(policy, 200, garbage));
+  EXPECT_FALSE(retriableResponse(policy, 200, std::nullopt));
   const std::string cancelled = "1";
   const std::string deadline = "4";
-  EXPECT_TRUE(retriableResponse(policyOn(config::kRetryOnGrpcCancelled), 200, &cancelled));
-  EXPECT_TRUE(retriableResponse(policyOn(config::kRetryOnGrpcDeadlineExceeded), 200, &deadline));
-  EXPECT_TRUE(retriableResponse(policyOn(config::kRetryOnGrpcInternal), 200, &internal));
+  EXPECT_TRUE(retriableResponse(policyOn(config::kRetryOnGrpcCancelled), 200, cancelled));
+  EXPECT_TRUE(retriableResponse(policyOn(config::kRetryOnGrpcDeadlineExceeded), 200, deadline));
+  EXPECT_TRUE(retriableResponse(policyOn(config::kRetryOnGrpcInternal), 200, internal));
 }
 
 TEST(RetryPolicyTest, BackoffIsJitteredBelowADoublingCeilingCappedAtMax) {
