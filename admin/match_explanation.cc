@@ -90,7 +90,7 @@ HostSelection explainHostSelection(const RouteTable& table, std::string_view aut
                 " is the longest prefix wildcard that matches it";
       break;
     case Rule::Any:
-      out.rule = "*";
+      out.rule = std::string(1, '*');  // not = "*": GCC 12 -O3 warns falsely (-Wrestrict)
       out.why = "no exact, suffix or prefix domain matches " + host +
                 "; this virtual host has the catch-all '*'";
       break;

@@ -79,18 +79,8 @@ void Http1ClientConnection::startRequest(UpstreamCallbacks& callbacks,
   head += " HTTP/1.1\r\nhost: ";
   head += request.authority;
   head += "\r\n";
-  if (request.headers.has("te")) {
-    // `te: trailers` is kept for HTTP/2 upstreams (gRPC); on HTTP/1.1 it is hop-by-hop.
-    for (const HeaderField& field : request.headers) {
-      if (field.name == "te") continue;
-      head += field.name;
-      head += ": ";
-      head += field.value;
-      head += "\r\n";
-    }
-  } else {
-    http1::appendFields(head, request.headers);
-  }
+  // `te: trailers` is kept for HTTP/2 upstreams (gRPC); on HTTP/1.1 it is hop-by-hop.
+  http1::appendFields(head, request.headers, "te");
   if (request_chunked_) head += "transfer-encoding: chunked\r\n";
   if (upgrade) head += "connection: upgrade\r\n";
   head += "\r\n";

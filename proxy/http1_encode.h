@@ -12,7 +12,8 @@ namespace remora::http1 {
 // Moves `data` to `out` as one chunk (nothing for empty data), then the last chunk if `end`.
 void encodeChunk(evbuffer* out, evbuffer* data, bool end);
 
-// Appends "name: value\r\n" for every field, as both heads (request and response) write them.
-void appendFields(std::string& out, const HeaderMap& headers);
+// Appends "name: value\r\n" for every field except those called `skip`, as both heads (request
+// and response) write them.
+void appendFields(std::string& out, const HeaderMap& headers, std::string_view skip = {});
 
 }  // namespace remora::http1
