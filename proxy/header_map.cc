@@ -142,6 +142,21 @@ void HeaderMap::addLowercasingName(std::string_view name, std::string_view value
   lowercaseAscii(bytes_.get() + span.name_at, span.name_size);
 }
 
+void HeaderMap::assignParsed(std::string_view text, std::span<const HeaderField> fields) {
+  clear();
+  reserve(fields.size(), text.size());
+  char* const bytes = bytes_.get();
+  if (!text.empty()) std::memcpy(bytes, text.data(), text.size());
+  used_ = text.size();
+  for (const HeaderField& field : fields) {
+    const auto name_at = static_cast<uint32_t>(field.name.data() - text.data());
+    const auto value_at = static_cast<uint32_t>(field.value.data() - text.data());
+    spans_.push_back({name_at, static_cast<uint32_t>(field.name.size()), value_at,
+                      static_cast<uint32_t>(field.value.size())});
+    lowercaseAscii(bytes + name_at, field.name.size());
+  }
+}
+
 void HeaderMap::set(std::string_view name, std::string_view value) {
   // Added first, as `value` may be the text of a field about to be removed.
   add(name, value);

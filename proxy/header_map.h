@@ -6,6 +6,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -83,6 +84,9 @@ class HeaderMap {
   void add(std::string_view name, std::string_view value);
   // Appends a field whose name is lowercased as it is copied (a codec's field as received).
   void addLowercasingName(std::string_view name, std::string_view value);
+  // Replaces the fields with `fields`, views into `text` (a parsed head's field lines), names
+  // lowercased: `text` is copied in one go, not field by field.
+  void assignParsed(std::string_view text, std::span<const HeaderField> fields);
   // Removes every field called `name`, then appends one.
   void set(std::string_view name, std::string_view value);
   // Removes every field called `name`; returns how many.

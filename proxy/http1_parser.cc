@@ -2,7 +2,6 @@
 #include "proxy/http1_parser.h"
 
 #include <algorithm>
-#include <cstring>
 #include <type_traits>
 
 #include "proxy/http1_syntax.h"
@@ -21,8 +20,6 @@ namespace {
 // RFC 9112 2.2 asks servers to skip at least one empty line before a request; a bound keeps a
 // client from holding the connection with an endless stream of them.
 constexpr int kMaxLeadingEmptyLines = 4;
-// Most requests carry fewer fields than this; one allocation up front avoids regrowth.
-constexpr size_t kReservedHeaders = 16;
 // Content-Length and chunk sizes stay below 2^63 so they fit any signed 64-bit offset.
 constexpr uint64_t kMaxBodyLength = static_cast<uint64_t>(INT64_MAX);
 
@@ -196,13 +193,17 @@ template <typename Head, typename StartLineScanner>
 HeadResult parseHead(std::string_view in, const Limits& limits, Head& out,
                      StartLineScanner scan_start_line) {
   out.headers.clear();
-  out.headers.reserve(std::min(limits.max_headers, kReservedHeaders));
+  // The fields found so far, as views into `in`: the map copies them in one go once the head is
+  // complete. One vector per thread, its capacity (at most max_headers fields) kept.
+  thread_local std::vector<HeaderField> fields;
+  fields.clear();
   const char* const begin = in.data();
   // Bytes past the limit can never belong to an acceptable head, so they are not looked at.
   const char* const end = begin + std::min(in.size(), limits.max_head_bytes);
   const char* p = begin;
   Failure failure;
   ScanStatus s = scan_start_line(p, end, out, failure);
+  const char* const fields_begin = p;
   int hosts = 0;
   while (s == ScanStatus::Ok) {
     if (p == end) {
@@ -210,10 +211,14 @@ HeadResult parseHead(std::string_view in, const Limits& limits, Head& out,
       break;
     }
     if (*p == '\r' || *p == '\n') {
+      const char* const fields_end = p;
       if ((s = scanCrlf(p, end, failure)) != ScanStatus::Ok) break;
       if constexpr (std::is_same_v<Head, RequestHead>) {
         if (hosts == 0 && out.minor_version == 1) return headError({400, "missing Host"});
       }
+      // Into the map's recycled bytes: no allocation once the worker has seen such heads.
+      out.headers.assignParsed(
+          std::string_view(fields_begin, static_cast<size_t>(fields_end - fields_begin)), fields);
       HeadResult r;
       r.status = HeadStatus::Complete;
       r.consumed = static_cast<size_t>(p - begin);
@@ -224,7 +229,7 @@ HeadResult parseHead(std::string_view in, const Limits& limits, Head& out,
     s = detail::scanFieldLine(p, end, line, p, reason);
     if (s == ScanStatus::Error) return headError({400, reason});
     if (s != ScanStatus::Ok) break;
-    if (out.headers.size() == limits.max_headers) return headError({431, "too many fields"});
+    if (fields.size() == limits.max_headers) return headError({431, "too many fields"});
     if (equalsIgnoreCase(line.name, "host"sv)) {
       if (++hosts > 1) return headError({400, "repeated Host"});
       if (!line.value.empty() && !isValidAuthority(line.value)) {
@@ -232,8 +237,7 @@ HeadResult parseHead(std::string_view in, const Limits& limits, Head& out,
                                                                               : "invalid Host"});
       }
     }
-    // Copied into the map's recycled bytes: no allocation once the worker has seen such heads.
-    out.headers.addLowercasingName(line.name, line.value);
+    fields.push_back({line.name, line.value});
   }
   if (s == ScanStatus::Error) return headError(failure);
   if (in.size() > limits.max_head_bytes) return headError({431, "head too large"});

@@ -131,6 +131,21 @@ TEST(HeaderMapTest, AddLowercasingNameLowercasesOnlyTheName) {
   EXPECT_EQ(fieldsOf(map), (Fields{"x-forwarded-for-longer-than-eight: MiXeD Value", "host: A"}));
 }
 
+TEST(HeaderMapTest, AssignParsedReplacesTheFieldsWithViewsOfOneText) {
+  HeaderMap map;
+  map.add("old", "gone");
+  const std::string text = "Host: a.example\r\nX-Trace-ID:  Ab1 \r\nAccept: */*";
+  const std::string_view view = text;
+  const HeaderField fields[] = {{view.substr(0, 4), view.substr(6, 9)},
+                                {view.substr(17, 10), view.substr(30, 3)},
+                                {view.substr(36, 6), view.substr(44, 3)}};
+  map.assignParsed(text, fields);
+  EXPECT_EQ(fieldsOf(map), (Fields{"host: a.example", "x-trace-id: Ab1", "accept: */*"}));
+  EXPECT_EQ(text.substr(0, 4), "Host");  // the parsed text itself is left alone
+  map.add("via", "1.1 remora");
+  EXPECT_EQ(*map.get("via"), "1.1 remora");
+}
+
 // In a thread of its own, so that the pool starts empty. Nothing is kept under AddressSanitizer.
 TEST(HeaderMapTest, ThePoolKeepsAtMost64StoragesOfAtMost32FieldsAnd4KiB) {
   std::thread([] {
