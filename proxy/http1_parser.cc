@@ -2,6 +2,7 @@
 #include "proxy/http1_parser.h"
 
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 
 #include "proxy/http1_syntax.h"
@@ -56,6 +57,13 @@ ScanStatus scanCrlf(const char*& p, const char* end, Failure& failure) {
 // Expects "HTTP/d.d" at p, checking each byte as it arrives so garbage fails early.
 ScanStatus scanVersion(const char*& p, const char* end, int& major, int& minor, Failure& failure) {
   static constexpr std::string_view kPattern = "HTTP/#.#";
+  // The usual case, all eight bytes there and HTTP/1.1 or 1.0: one comparison instead of eight.
+  if (end - p >= 8 && (std::memcmp(p, "HTTP/1.1", 8) == 0 || std::memcmp(p, "HTTP/1.0", 8) == 0)) {
+    major = 1;
+    minor = p[7] - '0';
+    p += kPattern.size();
+    return ScanStatus::Ok;
+  }
   for (size_t i = 0; i < kPattern.size(); ++i) {
     if (p + i == end) return ScanStatus::NeedMore;
     bool ok = kPattern[i] == '#' ? isDigit(p[i]) : p[i] == kPattern[i];

@@ -2,6 +2,8 @@
 // Stop honoured on every hook, held bodies bounded, local replies, completion.
 #include "proxy/stream.h"
 
+#include <array>
+#include <cstring>
 #include <random>
 
 #include "proxy/header_mutations.h"
@@ -17,23 +19,33 @@ uint64_t randomBits() {
   return rng();
 }
 
+// Two hex digits for each byte value, so that a UUID's text is written a byte at a time.
+constexpr std::array<char, 512> kHexPairs = [] {
+  constexpr char kHex[] = "0123456789abcdef";
+  std::array<char, 512> pairs{};
+  for (size_t byte = 0; byte < 256; ++byte) {
+    pairs[2 * byte] = kHex[byte >> 4];
+    pairs[2 * byte + 1] = kHex[byte & 0xf];
+  }
+  return pairs;
+}();
+
 // A random RFC 9562 version 4 UUID, written over `id` (its capacity kept).
 void newRequestId(std::string& id) {
   uint64_t hi = randomBits();
   uint64_t lo = randomBits();
   hi = (hi & ~0xf000ULL) | 0x4000ULL;                         // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
-  static constexpr char kHex[] = "0123456789abcdef";
+  // Where each of the 16 bytes' two digits go in 8-4-4-4-12.
+  static constexpr std::array<uint8_t, 16> kAt = {0,  2,  4,  6,  9,  11, 14, 16,
+                                                  19, 21, 24, 26, 28, 30, 32, 34};
   id.assign(36, '-');
-  size_t pos = 0;
-  auto put = [&](uint64_t bits, int nibbles) {
-    for (int i = nibbles - 1; i >= 0; --i) {
-      if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
-      id[pos++] = kHex[(bits >> (i * 4)) & 0xf];
-    }
-  };
-  put(hi, 16);
-  put(lo, 16);
+  char* const text = id.data();
+  for (size_t i = 0; i < 16; ++i) {
+    const uint64_t half = i < 8 ? hi : lo;
+    const size_t byte = (half >> (56 - 8 * (i % 8))) & 0xff;
+    std::memcpy(text + kAt[i], &kHexPairs[2 * byte], 2);
+  }
 }
 
 }  // namespace
