@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "proxy/event_time.h"
+#include "proxy/flush_batch.h"
 #include "proxy/log.h"
 #include "proxy/tls_context.h"
 
@@ -60,6 +61,7 @@ void Transport::watchInputDrain(bool watch) {
 }
 
 Transport::~Transport() {
+  if (flush_pending_) FlushBatch::forget(this);
   if (read_event_ != nullptr) event_free(read_event_);
   if (write_event_ != nullptr) event_free(write_event_);
   if (handshake_timer_ != nullptr) event_free(handshake_timer_);
@@ -161,7 +163,12 @@ void Transport::closeNow() {
 void Transport::flushSoon() {
   if (flush_pending_ || failed_ || evbuffer_get_length(output_) == 0) return;
   flush_pending_ = true;
-  event_active(flush_event_, 0, 0);
+  if (!FlushBatch::queue(this)) event_active(flush_event_, 0, 0);
+}
+
+void Transport::flushQueued() {
+  flush_pending_ = false;
+  flush();
 }
 
 void Transport::onInputChanged(evbuffer*, const evbuffer_cb_info* info, void* self) {
@@ -173,12 +180,12 @@ void Transport::onInputChanged(evbuffer*, const evbuffer_cb_info* info, void* se
 }
 
 void Transport::onFlushEvent(evutil_socket_t, short, void* self) {
-  auto* transport = static_cast<Transport*>(self);
-  transport->flush_pending_ = false;
-  transport->flush();
+  static_cast<Transport*>(self)->flushQueued();
 }
 
 void Transport::onReadEvent(evutil_socket_t, short, void* self) {
+  // Whatever this read makes the codecs write, to this or another transport, goes out as it ends.
+  FlushBatch batch;
   auto* transport = static_cast<Transport*>(self);
   if (transport->ssl_ != nullptr) {
     if (transport->handshaking_) return transport->tlsHandshake();
@@ -204,6 +211,7 @@ void Transport::onReadEvent(evutil_socket_t, short, void* self) {
 }
 
 void Transport::onWriteEvent(evutil_socket_t, short, void* self) {
+  FlushBatch batch;
   auto* transport = static_cast<Transport*>(self);
   if (transport->connecting_) {
     int error = 0;

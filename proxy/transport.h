@@ -68,7 +68,8 @@ class Transport {
   evbuffer* output() { return output_; }
   // Writes what output() holds at the end of the current callback: once however many writers
   // added to it, in one send. Explicit rather than an evbuffer callback, which libevent would
-  // run on every add and every drain.
+  // run on every add and every drain. During a socket event's callback the transport joins
+  // that callback's FlushBatch (proxy/flush_batch.h); otherwise its flush event is activated.
   void flushSoon();
   int fd() const { return fd_; }
   bool connected() const { return connected_; }
@@ -93,6 +94,9 @@ class Transport {
   static void onWriteEvent(evutil_socket_t, short, void* self);
   event* writeEvent();
   static void onFlushEvent(evutil_socket_t, short, void* self);
+  // The flush flushSoon() promised, from the flush event or a FlushBatch.
+  void flushQueued();
+  friend class FlushBatch;
   static void onInputChanged(evbuffer*, const evbuffer_cb_info* info, void* self);
   void start();
   void updateReadInterest();
