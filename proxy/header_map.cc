@@ -1,11 +1,15 @@
-// HeaderMap (fields as offsets into one buffer of text) and the small ASCII helpers header
+// HeaderMap (fields as offsets into one block of text) and the small ASCII helpers header
 // handling needs.
 #include "proxy/header_map.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "proxy/per_thread_pool.h"
+#include "proxy/size_class_memory.h"
 
 namespace remora {
 
@@ -17,24 +21,17 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Bounded in number and in what each may hold: a map of many fields or much text (a big cookie)
-// gives its memory back instead.
-constexpr size_t kPooledFields = 32;
-constexpr size_t kPooledBytes = 4096;
 // Enough for a usual request or response head at the first growth.
-constexpr size_t kFirstBytes = 512;
+constexpr size_t kFirstCapacity = 512;
 
-}  // namespace
+char* allocateBlock(size_t capacity) {
+  void* block =
+      REMORA_RECYCLE_MEMORY ? size_class_memory::allocate(capacity) : std::malloc(capacity);
+  // Out of memory ends the process, as a failed new would.
+  if (block == nullptr) std::abort();
+  return static_cast<char*>(block);
+}
 
-// A destroyed map's storage, kept for the next map of this thread.
-struct HeaderStorage {
-  std::vector<HeaderMap::Span> spans;
-  std::unique_ptr<char[]> bytes;
-  size_t capacity = 0;
-};
-
-namespace {
-struct StoragePool : KeptObjects<HeaderStorage, 64> {};
 }  // namespace
 
 HeaderMap::HeaderMap(const HeaderMap& other) { *this = other; }
@@ -42,80 +39,67 @@ HeaderMap::HeaderMap(const HeaderMap& other) { *this = other; }
 HeaderMap& HeaderMap::operator=(const HeaderMap& other) {
   if (this == &other) return *this;
   clear();
-  size_t bytes = 0;
-  for (const Span& span : other.spans_) bytes += span.name_size + span.value_size;
-  reserve(other.size(), bytes);
+  size_t text = 0;
+  for (const HeaderField field : other) text += field.name.size() + field.value.size();
+  makeRoom(text, other.count_);
   for (const HeaderField field : other) add(field.name, field.value);
   return *this;
 }
 
 HeaderMap& HeaderMap::operator=(HeaderMap&& other) noexcept {
   if (this == &other) return *this;
-  giveStorageBack();
-  takeStorageOf(other);
+  freeBlock();
+  takeBlockOf(other);
   return *this;
 }
 
-HeaderMap::~HeaderMap() { giveStorageBack(); }
-
-void HeaderMap::takeStorageOf(HeaderMap& other) noexcept {
-  spans_ = std::move(other.spans_);
-  bytes_ = std::move(other.bytes_);
-  used_ = std::exchange(other.used_, 0);
+void HeaderMap::takeBlockOf(HeaderMap& other) noexcept {
+  block_ = std::exchange(other.block_, nullptr);
   capacity_ = std::exchange(other.capacity_, 0);
-  other.spans_.clear();
+  used_ = std::exchange(other.used_, 0);
+  count_ = std::exchange(other.count_, 0);
 }
 
-void HeaderMap::giveStorageBack() {
-  if (!REMORA_RECYCLE_MEMORY || (spans_.capacity() == 0 && capacity_ == 0)) return;
-  if (spans_.capacity() > kPooledFields || capacity_ > kPooledBytes) return;
-  StoragePool* pool = PerThread<StoragePool>::get();
-  if (pool == nullptr || pool->count() >= pool->limit()) return;
-  spans_.clear();
-  HeaderStorage storage{std::move(spans_), std::move(bytes_), capacity_};
-  pool->keep(storage);
-  spans_.clear();
-  used_ = 0;
-  capacity_ = 0;
+void HeaderMap::freeBlock() {
+  if (block_ == nullptr) return;
+  if (REMORA_RECYCLE_MEMORY) {
+    size_class_memory::release(block_);
+  } else {
+    std::free(block_);
+  }
+  block_ = nullptr;
+  capacity_ = used_ = count_ = 0;
 }
 
-void HeaderMap::adoptStorage() {
-  if (spans_.capacity() != 0 || capacity_ != 0) return;
-  StoragePool* pool = PerThread<StoragePool>::get();
-  HeaderStorage storage;
-  if (pool == nullptr || !pool->take(storage)) return;
-  spans_ = std::move(storage.spans);
-  bytes_ = std::move(storage.bytes);
-  capacity_ = storage.capacity;
-}
-
-size_t HeaderMap::keptStorages() {
-  StoragePool* pool = PerThread<StoragePool>::get();
-  return pool == nullptr ? 0 : pool->count();
-}
-
-void HeaderMap::reserve(size_t fields, size_t bytes) {
-  adoptStorage();
-  spans_.reserve(fields);
-  if (capacity_ - used_ < bytes) growBytes(bytes);
-}
-
-void HeaderMap::growBytes(size_t more) {
-  // Under AddressSanitizer exactly what is needed, so that the next addition moves the bytes too.
-  const size_t capacity =
-      REMORA_RECYCLE_MEMORY ? std::max({used_ + more, 2 * capacity_, kFirstBytes}) : used_ + more;
-  auto bytes = std::make_unique_for_overwrite<char[]>(capacity);
-  if (used_ != 0) std::memcpy(bytes.get(), bytes_.get(), used_);
-  bytes_ = std::move(bytes);
+void HeaderMap::makeRoom(size_t text, size_t fields) {
+  if (room() >= text + fields * sizeof(Span) && REMORA_RECYCLE_MEMORY) return;
+  const size_t spans = (count_ + fields) * sizeof(Span);
+  const size_t needed = used_ + text + spans;
+  // A power of two is what the size-class lists hold anyway. Under AddressSanitizer exactly
+  // what is needed (spans kept aligned), so that the next addition moves the block too.
+  const size_t capacity = REMORA_RECYCLE_MEMORY
+                              ? std::bit_ceil(std::max({needed, 2 * capacity_, kFirstCapacity}))
+                              : (needed + alignof(Span) - 1) / alignof(Span) * alignof(Span);
+  char* block = allocateBlock(capacity);
+  if (used_ != 0) std::memcpy(block, block_, used_);
+  const size_t live_spans = count_ * sizeof(Span);
+  if (live_spans != 0) {
+    std::memcpy(block + capacity - live_spans, block_ + capacity_ - live_spans, live_spans);
+  }
+  const size_t used = used_;
+  const size_t count = count_;
+  freeBlock();
+  block_ = block;
   capacity_ = capacity;
+  used_ = used;
+  count_ = count;
 }
 
 void HeaderMap::add(std::string_view name, std::string_view value) {
-  adoptStorage();
   const size_t more = name.size() + value.size();
-  if (capacity_ - used_ < more || !REMORA_RECYCLE_MEMORY) {
-    // Either view may be a field of this map: read again from where its bytes moved to.
-    const char* old = bytes_.get();
+  if (room() < more + sizeof(Span) || !REMORA_RECYCLE_MEMORY) {
+    // Either view may be a field of this map: read again from where its text moved to.
+    const char* old = block_;
     auto inOld = [&](std::string_view text) {
       return old != nullptr && text.data() >= old && text.data() < old + used_;
     };
@@ -123,79 +107,69 @@ void HeaderMap::add(std::string_view name, std::string_view value) {
     const bool value_inside = inOld(value);
     const size_t name_at = name_inside ? static_cast<size_t>(name.data() - old) : 0;
     const size_t value_at = value_inside ? static_cast<size_t>(value.data() - old) : 0;
-    growBytes(more);
-    if (name_inside) name = {bytes_.get() + name_at, name.size()};
-    if (value_inside) value = {bytes_.get() + value_at, value.size()};
+    makeRoom(more, 1);
+    if (name_inside) name = {block_ + name_at, name.size()};
+    if (value_inside) value = {block_ + value_at, value.size()};
   }
-  Span span{static_cast<uint32_t>(used_), static_cast<uint32_t>(name.size()),
-            static_cast<uint32_t>(used_ + name.size()), static_cast<uint32_t>(value.size())};
-  char* at = bytes_.get() + used_;
+  char* at = block_ + used_;
   if (!name.empty()) std::memcpy(at, name.data(), name.size());
   if (!value.empty()) std::memcpy(at + name.size(), value.data(), value.size());
+  spanAt(count_) = {static_cast<uint32_t>(used_), static_cast<uint32_t>(name.size()),
+                    static_cast<uint32_t>(used_ + name.size()),
+                    static_cast<uint32_t>(value.size())};
   used_ += more;
-  spans_.push_back(span);
+  ++count_;
 }
 
 void HeaderMap::addLowercasingName(std::string_view name, std::string_view value) {
   add(name, value);
-  const Span& span = spans_.back();
-  lowercaseAscii(bytes_.get() + span.name_at, span.name_size);
+  const Span& span = spanAt(count_ - 1);
+  lowercaseAscii(block_ + span.name_at, span.name_size);
 }
 
 void HeaderMap::assignParsed(std::string_view text, std::span<const HeaderField> fields) {
   clear();
-  reserve(fields.size(), text.size());
-  char* const bytes = bytes_.get();
-  if (!text.empty()) std::memcpy(bytes, text.data(), text.size());
+  makeRoom(text.size(), fields.size());
+  if (!text.empty()) std::memcpy(block_, text.data(), text.size());
   used_ = text.size();
   for (const HeaderField& field : fields) {
     const auto name_at = static_cast<uint32_t>(field.name.data() - text.data());
     const auto value_at = static_cast<uint32_t>(field.value.data() - text.data());
-    spans_.push_back({name_at, static_cast<uint32_t>(field.name.size()), value_at,
-                      static_cast<uint32_t>(field.value.size())});
-    lowercaseAscii(bytes + name_at, field.name.size());
+    spanAt(count_++) = {name_at, static_cast<uint32_t>(field.name.size()), value_at,
+                        static_cast<uint32_t>(field.value.size())};
+    lowercaseAscii(block_ + name_at, field.name.size());
   }
 }
 
 void HeaderMap::set(std::string_view name, std::string_view value) {
   // Added first, as `value` may be the text of a field about to be removed.
   add(name, value);
-  const size_t last = spans_.size() - 1;
+  const size_t last = count_ - 1;
   const std::string_view added = fieldAt(last).name;
   size_t kept = 0;
   for (size_t i = 0; i < last; ++i) {
     if (fieldAt(i).name == added) continue;
-    spans_[kept++] = spans_[i];
+    spanAt(kept++) = spanAt(i);
   }
-  spans_[kept++] = spans_[last];
-  spans_.resize(kept);
-  forgetDeadBytesWhenNotRecycling();
+  spanAt(kept++) = spanAt(last);
+  count_ = kept;
+  forgetDeadTextWhenNotRecycling();
 }
 
 size_t HeaderMap::remove(std::string_view name) {
-  const size_t before = spans_.size();
+  const size_t before = count_;
   removeIf([&](const HeaderField& f) { return f.name == name; });
-  return before - spans_.size();
+  return before - count_;
 }
 
-void HeaderMap::compactBytes() {
-  size_t live = 0;
-  for (const Span& span : spans_) live += span.name_size + span.value_size;
-  std::unique_ptr<char[]> bytes;
-  if (live != 0) bytes = std::make_unique_for_overwrite<char[]>(live);
-  size_t at = 0;
-  auto move = [&](uint32_t& from, uint32_t size) {
-    if (size != 0) std::memcpy(bytes.get() + at, bytes_.get() + from, size);
-    from = static_cast<uint32_t>(at);
-    at += size;
-  };
-  for (Span& span : spans_) {
-    move(span.name_at, span.name_size);
-    move(span.value_at, span.value_size);
-  }
-  bytes_ = std::move(bytes);
-  used_ = live;
-  capacity_ = live;
+void HeaderMap::compact() {
+  HeaderMap live;
+  size_t text = 0;
+  for (const HeaderField field : *this) text += field.name.size() + field.value.size();
+  if (count_ != 0) live.makeRoom(text, count_);
+  for (const HeaderField field : *this) live.add(field.name, field.value);
+  freeBlock();
+  takeBlockOf(live);
 }
 
 std::optional<std::string_view> HeaderMap::get(std::string_view name) const {

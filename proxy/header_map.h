@@ -4,11 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
-#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
-#include <vector>
 
 #include "config/http_syntax.h"
 #include "proxy/per_thread_pool.h"
@@ -21,13 +19,14 @@ struct HeaderField {
   std::string_view value;
 };
 
-// The text of every field lives in one buffer per map (an arena: a field's name and value are
-// copied in once, and a removed field's bytes stay until the map is cleared); the list is of
-// offsets into it. A map's storage goes to a per-thread pool when the map is destroyed and comes
-// back for the next map, so a worker parsing one head after another allocates nothing for heads
-// no bigger than those before (DESIGN.md: no per-request allocation where a pool serves).
+// The text of every field and the list of where each is live in one block per map: text from
+// the front, the list (16 bytes a field) from the back, so a map is one pointer and three counts
+// and moving it moves nothing else. A field's name and value are copied in once; a removed
+// field's text stays until the map is cleared. Blocks come from the per-thread size-class lists
+// (proxy/size_class_memory.h), so a worker parsing one head after another allocates nothing
+// (DESIGN.md: no per-request allocation where a pool serves).
 //
-// Adding a field may move the buffer: a HeaderField or a get() result is not kept across a
+// Adding a field may move the block: a HeaderField or a get() result is not kept across a
 // change to the map. Under AddressSanitizer every change moves it, so one that is gets reported.
 class HeaderMap {
   struct Span {
@@ -38,6 +37,7 @@ class HeaderMap {
   };
 
  public:
+  // Walks the list from the block's end down: the first field's span is the last in the block.
   class const_iterator {
    public:
     using iterator_concept = std::forward_iterator_tag;
@@ -48,34 +48,35 @@ class HeaderMap {
 
     const_iterator() = default;
     HeaderField operator*() const {
-      return {{bytes_ + span_->name_at, span_->name_size},
-              {bytes_ + span_->value_at, span_->value_size}};
+      const Span& span = span_[-1];
+      return {{text_ + span.name_at, span.name_size}, {text_ + span.value_at, span.value_size}};
     }
     const_iterator& operator++() {
-      ++span_;
+      --span_;
       return *this;
     }
     const_iterator operator++(int) {
       const_iterator before = *this;
-      ++span_;
+      --span_;
       return before;
     }
-    difference_type operator-(const const_iterator& other) const { return span_ - other.span_; }
+    difference_type operator-(const const_iterator& other) const { return other.span_ - span_; }
     bool operator==(const const_iterator& other) const { return span_ == other.span_; }
 
    private:
     friend class HeaderMap;
-    const_iterator(const char* bytes, const Span* span) : bytes_(bytes), span_(span) {}
-    const char* bytes_ = nullptr;
+    // `span` is one past the field's span (a map without a block has none: both are null).
+    const_iterator(const char* text, const Span* span) : text_(text), span_(span) {}
+    const char* text_ = nullptr;
     const Span* span_ = nullptr;
   };
 
   HeaderMap() = default;
   HeaderMap(const HeaderMap& other);
-  HeaderMap(HeaderMap&& other) noexcept { takeStorageOf(other); }
+  HeaderMap(HeaderMap&& other) noexcept { takeBlockOf(other); }
   HeaderMap& operator=(const HeaderMap& other);
   HeaderMap& operator=(HeaderMap&& other) noexcept;
-  ~HeaderMap();
+  ~HeaderMap() { freeBlock(); }
 
   // The first value of `name` (lowercase), or nothing.
   std::optional<std::string_view> get(std::string_view name) const;
@@ -96,55 +97,49 @@ class HeaderMap {
   template <class Drop>
   void removeIf(Drop&& drop) {
     size_t kept = 0;
-    for (size_t i = 0; i < spans_.size(); ++i) {
+    for (size_t i = 0; i < count_; ++i) {
       if (drop(fieldAt(i))) continue;
-      spans_[kept++] = spans_[i];
+      spanAt(kept++) = spanAt(i);
     }
-    spans_.resize(kept);
-    forgetDeadBytesWhenNotRecycling();
+    count_ = kept;
+    forgetDeadTextWhenNotRecycling();
   }
   // Whether the list that the fields called `name` make (RFC 9110 5.3: their values joined with
   // ", ") has `token`, case-insensitive; each value is read where it is, nothing is copied.
   bool hasToken(std::string_view name, std::string_view token) const;
 
-  size_t size() const { return spans_.size(); }
-  bool empty() const { return spans_.empty(); }
-  const_iterator begin() const { return {bytes_.get(), spans_.data()}; }
-  const_iterator end() const { return {bytes_.get(), spans_.data() + spans_.size()}; }
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  const_iterator begin() const { return {block_, spanEnd()}; }
+  const_iterator end() const { return {block_, spanEnd() - count_}; }
   void clear() {
-    spans_.clear();
+    count_ = 0;
     used_ = 0;
-    forgetDeadBytesWhenNotRecycling();
+    forgetDeadTextWhenNotRecycling();
   }
-  // Room for `fields` fields of `bytes` bytes of text in all, so that adding them moves nothing.
-  void reserve(size_t fields, size_t bytes = 0);
-
-  // How many storages this thread keeps for the next maps (for tests): at most 64, none with
-  // room for more than 32 fields or 4 KiB of text.
-  static size_t keptStorages();
 
  private:
-  friend struct HeaderStorage;
-  HeaderField fieldAt(size_t i) const { return *const_iterator(bytes_.get(), &spans_[i]); }
-  // Copies `text` to the end of the bytes (it may point into them); returns where it went.
-  uint32_t copyIn(std::string_view text);
-  // Makes room for `more` bytes after the used ones.
-  void growBytes(size_t more);
-  // Takes a storage from the thread's pool if this map has none yet.
-  void adoptStorage();
-  void takeStorageOf(HeaderMap& other) noexcept;
-  void giveStorageBack();
-  // Under AddressSanitizer (nothing recycled, proxy/per_thread_pool.h) the bytes of removed
-  // fields are freed at once, so that a view kept into one is reported when used.
-  void forgetDeadBytesWhenNotRecycling() {
-    if (!REMORA_RECYCLE_MEMORY) compactBytes();
+  Span* spanEnd() const {
+    return block_ == nullptr ? nullptr : reinterpret_cast<Span*>(block_ + capacity_);
   }
-  void compactBytes();
+  Span& spanAt(size_t i) const { return spanEnd()[-static_cast<std::ptrdiff_t>(i) - 1]; }
+  HeaderField fieldAt(size_t i) const { return *const_iterator(block_, spanEnd() - i); }
+  size_t room() const { return capacity_ - used_ - count_ * sizeof(Span); }
+  // Room for `text` more bytes of text and `fields` more fields.
+  void makeRoom(size_t text, size_t fields);
+  void takeBlockOf(HeaderMap& other) noexcept;
+  void freeBlock();
+  // Under AddressSanitizer (nothing recycled, proxy/per_thread_pool.h) the text of removed
+  // fields is freed at once, so that a view kept into one is reported when used.
+  void forgetDeadTextWhenNotRecycling() {
+    if (!REMORA_RECYCLE_MEMORY) compact();
+  }
+  void compact();
 
-  std::vector<Span> spans_;
-  std::unique_ptr<char[]> bytes_;
-  size_t used_ = 0;
+  char* block_ = nullptr;  // capacity_ bytes, from size_class_memory (malloc under ASan)
   size_t capacity_ = 0;
+  size_t used_ = 0;   // bytes of text at the block's front
+  size_t count_ = 0;  // fields, their spans at the block's back
 };
 
 // ASCII comparison; header names are ASCII tokens (toLower is in config/http_syntax.h).

@@ -1,6 +1,6 @@
-// Libevent's and nghttp2's memory from per-thread free lists by size class: an evbuffer that
-// fills and drains once per request, or an HTTP/2 stream's state, takes its block from the list
-// instead of calling malloc.
+// Libevent's, nghttp2's and header maps' memory from per-thread free lists by size class: an
+// evbuffer that fills and drains once per request, an HTTP/2 stream's state or a head's fields
+// take their block from the list instead of calling malloc.
 #pragma once
 
 #include <nghttp2/nghttp2.h>
@@ -22,7 +22,8 @@ void freeLibeventMemory(void* memory);
 // (under AddressSanitizer). Blocks freed on another thread join that thread's lists.
 nghttp2_mem* recycledNghttp2Memory();
 
-// The functions given to libevent and nghttp2, for tests: malloc, realloc and free semantics.
+// The functions given to libevent and nghttp2, and HeaderMap's blocks: malloc, realloc and free
+// semantics.
 namespace size_class_memory {
 void* allocate(size_t size);
 void* reallocate(void* memory, size_t size);

@@ -1,5 +1,5 @@
-// Unit tests of HeaderMap: order, removal, copies and moves, and that fields recycled from earlier
-// maps (the per-thread pool) never show through.
+// Unit tests of HeaderMap: order, removal, copies and moves, and that blocks recycled from earlier
+// maps (the per-thread size-class lists) never show through.
 #include "proxy/header_map.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "proxy/size_class_memory.h"
 
 namespace remora {
 namespace {
@@ -95,8 +97,6 @@ TEST(HeaderMapTest, AMapMadeAfterOthersDiedStartsEmpty) {
     maps.clear();  // their vectors go to the pool (some of them)
     HeaderMap fresh;
     EXPECT_TRUE(fresh.empty());
-    fresh.reserve(8);
-    EXPECT_TRUE(fresh.empty());
     EXPECT_EQ(fresh.begin(), fresh.end());
     fresh.add("k", "v");
     EXPECT_EQ(fieldsOf(fresh), (Fields{"k: v"}));
@@ -146,34 +146,26 @@ TEST(HeaderMapTest, AssignParsedReplacesTheFieldsWithViewsOfOneText) {
   EXPECT_EQ(*map.get("via"), "1.1 remora");
 }
 
-// In a thread of its own, so that the pool starts empty. Nothing is kept under AddressSanitizer.
-TEST(HeaderMapTest, ThePoolKeepsAtMost64StoragesOfAtMost32FieldsAnd4KiB) {
+// In a thread of its own, so that the size-class lists start empty. Nothing is kept under
+// AddressSanitizer, where blocks come from malloc.
+TEST(HeaderMapTest, AMapsBlockGoesBackToTheThreadsSizeClassLists) {
   std::thread([] {
-    {
-      std::vector<HeaderMap> maps(70);
-      for (HeaderMap& map : maps) map.add("k", "v");
-    }
-    EXPECT_EQ(HeaderMap::keptStorages(), REMORA_RECYCLE_MEMORY ? 64u : 0u);
-  }).join();
-  std::thread([] {
-    {
-      HeaderMap many;
-      for (int f = 0; f < 33; ++f) many.add("name-" + std::to_string(f), "v");
-    }
-    EXPECT_EQ(HeaderMap::keptStorages(), 0u);
-    {
-      HeaderMap long_value;
-      long_value.add("cookie", std::string(5000, 'c'));
-    }
-    EXPECT_EQ(HeaderMap::keptStorages(), 0u);
     {
       HeaderMap usual;
-      usual.add("cookie", std::string(1000, 'c'));
+      usual.add("k", "v");
     }
-    EXPECT_EQ(HeaderMap::keptStorages(), REMORA_RECYCLE_MEMORY ? 1u : 0u);
-    HeaderMap next;
-    next.add("a", "b");
-    EXPECT_EQ(fieldsOf(next), (Fields{"a: b"}));
+    EXPECT_EQ(size_class_memory::keptBytes(512), REMORA_RECYCLE_MEMORY ? 512u : 0u);
+    {
+      HeaderMap again;  // takes the kept block
+      again.add("a", "b");
+      EXPECT_EQ(size_class_memory::keptBytes(512), 0u);
+      EXPECT_EQ(fieldsOf(again), (Fields{"a: b"}));
+    }
+    {
+      HeaderMap big;
+      big.add("cookie", std::string(5000, 'c'));
+    }
+    EXPECT_EQ(size_class_memory::keptBytes(8192), REMORA_RECYCLE_MEMORY ? 8192u : 0u);
   }).join();
 }
 
