@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "proxy/http1_syntax.h"
+#include "proxy/recycled_strings.h"
 
 namespace remora::http1 {
 
@@ -145,7 +146,7 @@ ScanStatus scanRequestLine(const char*& p, const char* end, RequestHead& out, Fa
     return ScanStatus::Error;
   }
   out.method.assign(method, method_end);
-  out.target.assign(target, target_end);
+  assignRecycled(out.target, std::string_view(target, static_cast<size_t>(target_end - target)));
   out.minor_version = minor;
   return ScanStatus::Ok;
 }

@@ -11,6 +11,7 @@
 #include "proxy/http1_encode.h"
 #include "proxy/log.h"
 #include "proxy/path_normalize.h"
+#include "proxy/recycled_strings.h"
 
 namespace remora {
 
@@ -173,7 +174,9 @@ bool Http1ServerConnection::parseHead() {
 RequestHeaders requestFromHead(http1::RequestHead& head, bool upgrade) {
   RequestHeaders request;
   request.method = std::move(head.method);
-  if (std::optional<std::string_view> host = head.headers.get("host")) request.authority = *host;
+  if (std::optional<std::string_view> host = head.headers.get("host")) {
+    assignRecycled(request.authority, *host);
+  }
   // absolute-form (a client configured with this proxy as its HTTP proxy); the parser has
   // checked its authority.
   http1::AbsoluteForm absolute;
@@ -185,8 +188,9 @@ RequestHeaders requestFromHead(http1::RequestHead& head, bool upgrade) {
                        ? normalizePath(absolute.path_and_query)
                        : "/" + std::string(absolute.path_and_query);
   } else {
-    request.path = normalizePath(head.target);
+    normalizePath(head.target, request.path);
   }
+  keepForRecycling(head.target);
   removeHopByHop(head.headers, upgrade);
   head.headers.remove("host");
   request.headers = std::move(head.headers);

@@ -19,7 +19,7 @@ namespace remora {
 
 // What a parsed request head becomes for the stream: the authority (an absolute-form target's
 // over Host), the path normalized, hop-by-hop fields (`upgrade`: but Upgrade) and Host removed.
-// The head's method and fields are moved from. /explain reads its request through this too.
+// The head's method, target and fields are taken. /explain reads its request through this too.
 RequestHeaders requestFromHead(http1::RequestHead& head, bool upgrade);
 
 class Http1ServerConnection : public DownstreamCodec,

@@ -11,6 +11,7 @@
 #include "proxy/http2_server_connection.h"
 #include "proxy/log.h"
 #include "proxy/path_normalize.h"
+#include "proxy/recycled_strings.h"
 
 namespace remora {
 
@@ -80,14 +81,14 @@ void Http2ServerStream::addHeader(std::string_view name, std::string_view value)
   if (!name.empty() && name.front() == ':') {
     // nghttp2 has checked the pseudo-fields: known names, once each, before the others.
     if (name == ":method") {
-      request_.method = value;
+      assignRecycled(request_.method, value);
     } else if (name == ":scheme") {
       request_.scheme = value;
     } else if (name == ":authority") {
-      request_.authority = value;
+      assignRecycled(request_.authority, value);
       has_authority_ = true;
     } else if (name == ":path") {
-      request_.path = value;
+      assignRecycled(request_.path, value);
     }
     return;
   }
@@ -131,7 +132,7 @@ void Http2ServerStream::onRequestHeaders(const ListenerInfo& listener, bool end_
     request_.headers.add("cookie", cookies_);
     cookies_.clear();
   }
-  request_.path = normalizePath(request_.path);
+  normalizePath(request_.path, request_.path);
   // x-forwarded-proto tells the upstream how the client reached remora: the connection says
   // that, not the client's :scheme.
   request_.scheme = connection_.tls() ? "https" : "http";

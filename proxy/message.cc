@@ -1,7 +1,16 @@
-// Reason phrases for the status codes remora writes or forwards.
+// Reason phrases for the status codes remora writes or forwards, and what a finished request's
+// strings leave for the next.
 #include "proxy/message.h"
 
+#include "proxy/recycled_strings.h"
+
 namespace remora {
+
+RequestHeaders::~RequestHeaders() {
+  keepForRecycling(method);
+  keepForRecycling(authority);
+  keepForRecycling(path);
+}
 
 const char* reasonPhrase(int status) {
   switch (status) {

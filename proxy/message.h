@@ -8,6 +8,14 @@
 namespace remora {
 
 struct RequestHeaders {
+  RequestHeaders() = default;
+  RequestHeaders(const RequestHeaders&) = default;
+  RequestHeaders(RequestHeaders&&) noexcept = default;
+  RequestHeaders& operator=(const RequestHeaders&) = default;
+  RequestHeaders& operator=(RequestHeaders&&) noexcept = default;
+  // Keeps the strings' buffers for the next request's (proxy/recycled_strings.h).
+  ~RequestHeaders();
+
   std::string method;
   std::string scheme = "http";
   std::string authority;  // Host (HTTP/1) or :authority (HTTP/2)

@@ -1,7 +1,10 @@
 // Dot-segment removal for request paths.
 #include "proxy/path_normalize.h"
 
+#include <utility>
 #include <vector>
+
+#include "proxy/recycled_strings.h"
 
 namespace remora {
 
@@ -27,12 +30,19 @@ int dotCount(std::string_view segment) {
 }  // namespace
 
 std::string normalizePath(std::string_view target) {
+  std::string out;
+  normalizePath(target, out);
+  return out;
+}
+
+void normalizePath(std::string_view target, std::string& out) {
   const size_t query = target.find('?');
   std::string_view path = target.substr(0, query);
-  if (path.empty() || path.front() != '/') return std::string(target);
-  // Fast path: nothing that could be a dot-segment.
-  if (path.find("/.") == std::string_view::npos && path.find("/%2") == std::string_view::npos) {
-    return std::string(target);
+  // Fast path: not origin-form, or nothing that could be a dot-segment.
+  if (path.empty() || path.front() != '/' ||
+      (path.find("/.") == std::string_view::npos && path.find("/%2") == std::string_view::npos)) {
+    if (target.data() != out.data()) assignRecycled(out, target);
+    return;
   }
   std::vector<std::string_view> kept;
   bool trailing_slash = false;
@@ -54,15 +64,16 @@ std::string normalizePath(std::string_view target) {
     }
     pos = end + 1;
   }
-  std::string out;
-  out.reserve(target.size());
+  // Built aside, as `target` may be `out`.
+  std::string normalized;
+  normalized.reserve(target.size());
   for (std::string_view segment : kept) {
-    out += '/';
-    out += segment;
+    normalized += '/';
+    normalized += segment;
   }
-  if (out.empty() || trailing_slash) out += '/';
-  if (query != std::string_view::npos) out += target.substr(query);
-  return out;
+  if (normalized.empty() || trailing_slash) normalized += '/';
+  if (query != std::string_view::npos) normalized += target.substr(query);
+  out = std::move(normalized);
 }
 
 }  // namespace remora
