@@ -29,7 +29,9 @@ FlushBatch::~FlushBatch() {
   // in this same pass, as the batch stays open until the last is done.
   for (size_t i = 0; i < batch.queued.size(); ++i) {
     Transport* transport = std::exchange(batch.queued[i], nullptr);
-    if (transport != nullptr) transport->flushQueued();
+    if (transport == nullptr) continue;
+    transport->in_flush_batch_ = false;
+    transport->flushQueued();
   }
   batch.queued.clear();
   batch.open = false;
@@ -38,6 +40,7 @@ FlushBatch::~FlushBatch() {
 bool FlushBatch::queue(Transport* transport) {
   if (!batch.open) return false;
   batch.queued.push_back(transport);
+  transport->in_flush_batch_ = true;
   return true;
 }
 

@@ -75,6 +75,9 @@ void HeaderMap::makeRoom(size_t text, size_t fields) {
   if (room() >= text + fields * sizeof(Span) && REMORA_RECYCLE_MEMORY) return;
   const size_t spans = (count_ + fields) * sizeof(Span);
   const size_t needed = used_ + text + spans;
+  if (needed == 0) return;
+  // Offsets are 32-bit; limits on heads keep a map far below this, so it is a bug if reached.
+  if (needed > UINT32_MAX) std::abort();
   // A power of two is what the size-class lists hold anyway. Under AddressSanitizer exactly
   // what is needed (spans kept aligned), so that the next addition moves the block too.
   const size_t capacity = REMORA_RECYCLE_MEMORY

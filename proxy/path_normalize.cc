@@ -41,7 +41,7 @@ void normalizePath(std::string_view target, std::string& out) {
   // Fast path: not origin-form, or nothing that could be a dot-segment.
   if (path.empty() || path.front() != '/' ||
       (path.find("/.") == std::string_view::npos && path.find("/%2") == std::string_view::npos)) {
-    if (target.data() != out.data()) assignRecycled(out, target);
+    if (target.data() != out.data() || target.size() != out.size()) assignRecycled(out, target);
     return;
   }
   std::vector<std::string_view> kept;

@@ -10,7 +10,8 @@ namespace remora {
 // "%2e" counts as "." in a segment, as servers that decode before resolving see it:
 // "/public/../admin" and "/public/%2e%2e/admin" both become "/admin".
 std::string normalizePath(std::string_view target);
-// The same written into `out` (whose buffer, or a recycled one, it reuses); `target` may be `out`.
+// The same written into `out` (whose buffer, or a recycled one, it reuses); `target` may be a
+// view of `out`.
 void normalizePath(std::string_view target, std::string& out);
 
 }  // namespace remora

@@ -14,7 +14,8 @@ const size_t kInlineCapacity = std::string().capacity();
 }  // namespace
 
 void assignRecycled(std::string& to, std::string_view text) {
-  if (to.capacity() < text.size()) {
+  // No kept buffer is over kKeptCapacity: a longer text would only free the one taken.
+  if (to.capacity() < text.size() && text.size() <= kKeptCapacity) {
     if (StringPool* pool = PerThread<StringPool>::get(); pool != nullptr) pool->take(to);
   }
   to.assign(text);

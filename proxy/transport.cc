@@ -61,7 +61,7 @@ void Transport::watchInputDrain(bool watch) {
 }
 
 Transport::~Transport() {
-  if (flush_pending_) FlushBatch::forget(this);
+  if (in_flush_batch_) FlushBatch::forget(this);
   if (read_event_ != nullptr) event_free(read_event_);
   if (write_event_ != nullptr) event_free(write_event_);
   if (handshake_timer_ != nullptr) event_free(handshake_timer_);

@@ -141,6 +141,7 @@ class Transport {
   bool reading_ = false;
   bool writing_ = false;
   bool flush_pending_ = false;
+  bool in_flush_batch_ = false;  // queued in this thread's FlushBatch (flush_pending_ too)
   bool shutdown_pending_ = false;
   bool failed_ = false;
   bool eof_ = false;  // the peer sent FIN: there is nothing more to read

@@ -33,5 +33,19 @@ TEST(PathNormalizeTest, EncodedDotsCountAsDots) {
   EXPECT_EQ(normalizePath("/a/%2e/b"), "/a/b");
 }
 
+TEST(PathNormalizeTest, IntoAStringThatMayBeItsOwnTarget) {
+  std::string path = "/a/../b?q=1";
+  normalizePath(path, path);
+  EXPECT_EQ(path, "/b?q=1");
+  path = "/kept/as/is?x=1";
+  normalizePath(path, path);
+  EXPECT_EQ(path, "/kept/as/is?x=1");
+  normalizePath(std::string_view(path).substr(0, 5), path);  // a view of its start
+  EXPECT_EQ(path, "/kept");
+  std::string other = "old text";
+  normalizePath("/c/./d", other);
+  EXPECT_EQ(other, "/c/d");
+}
+
 }  // namespace
 }  // namespace remora
