@@ -23,7 +23,7 @@ Limits fuzzLimits() {
   return limits;
 }
 
-bool isLowercaseName(const std::string& name) {
+bool isLowercaseName(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
     if (!isTokenChar(static_cast<unsigned char>(c)) || (c >= 'A' && c <= 'Z')) return false;
