@@ -24,6 +24,14 @@ std::string_view trim(std::string_view s) {
 // Enough for a usual request or response head at the first growth.
 constexpr size_t kFirstCapacity = 512;
 
+void releaseBlock(char* block) {
+  if (REMORA_RECYCLE_MEMORY) {
+    size_class_memory::release(block);
+  } else {
+    std::free(block);
+  }
+}
+
 char* allocateBlock(size_t capacity) {
   void* block =
       REMORA_RECYCLE_MEMORY ? size_class_memory::allocate(capacity) : std::malloc(capacity);
@@ -62,11 +70,7 @@ void HeaderMap::takeBlockOf(HeaderMap& other) noexcept {
 
 void HeaderMap::freeBlock() {
   if (block_ == nullptr) return;
-  if (REMORA_RECYCLE_MEMORY) {
-    size_class_memory::release(block_);
-  } else {
-    std::free(block_);
-  }
+  releaseBlock(block_);
   block_ = nullptr;
   capacity_ = used_ = count_ = 0;
 }
@@ -89,13 +93,9 @@ void HeaderMap::makeRoom(size_t text, size_t fields) {
   if (live_spans != 0) {
     std::memcpy(block + capacity - live_spans, block_ + capacity_ - live_spans, live_spans);
   }
-  const size_t used = used_;
-  const size_t count = count_;
-  freeBlock();
+  if (block_ != nullptr) releaseBlock(block_);
   block_ = block;
   capacity_ = capacity;
-  used_ = used;
-  count_ = count;
 }
 
 void HeaderMap::add(std::string_view name, std::string_view value) {
@@ -166,10 +166,11 @@ size_t HeaderMap::remove(std::string_view name) {
 }
 
 void HeaderMap::compact() {
+  // Not through the copy assignment, whose clear() comes back here.
   HeaderMap live;
   size_t text = 0;
   for (const HeaderField field : *this) text += field.name.size() + field.value.size();
-  if (count_ != 0) live.makeRoom(text, count_);
+  live.makeRoom(text, count_);
   for (const HeaderField field : *this) live.add(field.name, field.value);
   freeBlock();
   takeBlockOf(live);

@@ -12,8 +12,9 @@ void decorateForRouting(RequestHeaders& request, bool trusted, std::string_view 
   }
   // add() copies into the map's recycled bytes: no allocation per request in the usual case.
   if (std::optional<std::string_view> xff = h.get("x-forwarded-for")) {
-    std::string joined(*xff);
-    joined.append(", ").append(client_ip);
+    // One scratch string per thread: a client behind a load balancer sends this on every request.
+    thread_local std::string joined;
+    joined.assign(*xff).append(", ").append(client_ip);
     h.set("x-forwarded-for", joined);
   } else {
     h.add("x-forwarded-for", client_ip);
