@@ -26,7 +26,7 @@ TEST(Await, ReturnsOnceRemoraStartsAfterIt) {
   const uint16_t admin = freePort();
   const std::string address = "127.0.0.1:" + std::to_string(admin);
   // The app's side starts first, as it does in a pod, and waits.
-  Process await({REMORA_BINARY, "await", "--admin", address, "--timeout", "20s"}, dir.path(),
+  Process await({remoraBinary(), "await", "--admin", address, "--timeout", "20s"}, dir.path(),
                 "await");
   EXPECT_FALSE(await.waitExit(deadlineIn(300ms)).has_value()) << "returned before remora ran";
   Remora remora;
@@ -43,7 +43,7 @@ TEST(Await, TimesOutWhileNotReadyAndSucceedsOnceReady) {
   ASSERT_EQ(remora.adminPost("/healthcheck/fail").status, 200);
   const auto before = std::chrono::steady_clock::now();
   CommandResult failed = runCommand(
-      {REMORA_BINARY, "await", "--admin", address, "--timeout", "300ms"}, deadlineIn(5s));
+      {remoraBinary(), "await", "--admin", address, "--timeout", "300ms"}, deadlineIn(5s));
   const auto took = std::chrono::steady_clock::now() - before;
   EXPECT_EQ(failed.exit_code, 1);
   EXPECT_NE(failed.err.find("503"), std::string::npos) << failed.err;
@@ -52,15 +52,16 @@ TEST(Await, TimesOutWhileNotReadyAndSucceedsOnceReady) {
 
   ASSERT_EQ(remora.adminPost("/healthcheck/ok").status, 200);
   CommandResult ok =
-      runCommand({REMORA_BINARY, "await", "--admin", address, "--timeout", "5s"}, deadlineIn(10s));
+      runCommand({remoraBinary(), "await", "--admin", address, "--timeout", "5s"}, deadlineIn(10s));
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
 }
 
 TEST(Await, BadArgumentsExitTwo) {
-  EXPECT_EQ(runCommand({REMORA_BINARY, "await", "--admin", "nowhere"}, deadlineIn(5s)).exit_code,
+  EXPECT_EQ(runCommand({remoraBinary(), "await", "--admin", "nowhere"}, deadlineIn(5s)).exit_code,
             2);
-  EXPECT_EQ(runCommand({REMORA_BINARY, "await", "--timeout", "soon"}, deadlineIn(5s)).exit_code, 2);
-  EXPECT_EQ(runCommand({REMORA_BINARY, "await", "--bogus"}, deadlineIn(5s)).exit_code, 2);
+  EXPECT_EQ(runCommand({remoraBinary(), "await", "--timeout", "soon"}, deadlineIn(5s)).exit_code,
+            2);
+  EXPECT_EQ(runCommand({remoraBinary(), "await", "--bogus"}, deadlineIn(5s)).exit_code, 2);
 }
 
 }  // namespace

@@ -219,7 +219,7 @@ TEST_P(ConfigSource, ValidateChecksWhatTheKeyHoldsAndPushWritesOnlyAValidValue) 
   const std::string boot = f.remoras[0]->configPath().string();
   const std::string key = f.store->key(kKey);
   auto remora = [](std::vector<std::string> args) {
-    args.insert(args.begin(), REMORA_BINARY);
+    args.insert(args.begin(), remoraBinary());
     return runCommand(args, deadlineIn(10s));
   };
   CommandResult stored = remora({"validate", boot, "--from-" + GetParam(), key});

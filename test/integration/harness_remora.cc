@@ -32,6 +32,14 @@ std::string lastBytes(const std::string& text, size_t n) {
 
 }  // namespace
 
+const std::string& remoraBinary() {
+  static const std::string binary = [] {
+    const char* chosen = std::getenv("REMORA_BINARY");
+    return std::string(chosen && *chosen ? chosen : REMORA_BINARY);
+  }();
+  return binary;
+}
+
 std::string render(std::string_view text, const std::map<std::string, std::string>& vars) {
   std::string out;
   while (true) {

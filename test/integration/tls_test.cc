@@ -487,7 +487,7 @@ TEST(TlsValidate, KeyThatDoesNotMatchTheCertificate) {
   TempDir dir;
   const std::string path = dir.file("bad.yaml").string();
   writeFile(path, directConfig(serverTlsYaml({pki().server().cert, pki().client().key, ""})));
-  CommandResult r = runCommand({REMORA_BINARY, "validate", path}, deadlineIn(10s));
+  CommandResult r = runCommand({remoraBinary(), "validate", path}, deadlineIn(10s));
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   // The `tls:` key of the listener: line 7, column 5.
   EXPECT_NE(r.err.find(path + ":8:5: listener 'edge': tls key '" + pki().client().key +
@@ -506,7 +506,7 @@ TEST(TlsValidate, MissingCaFileOfACluster) {
   TempDir dir;
   const std::string path = dir.file("bad.yaml").string();
   writeFile(path, clusterConfig("127.0.0.1:1", "{ca: /nonexistent/ca.pem}"));
-  CommandResult r = runCommand({REMORA_BINARY, "validate", path}, deadlineIn(10s));
+  CommandResult r = runCommand({remoraBinary(), "validate", path}, deadlineIn(10s));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(
       r.err.find(path + ":12:5: cluster 'backend': tls ca '/nonexistent/ca.pem': cannot open: No "

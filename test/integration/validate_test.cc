@@ -11,7 +11,7 @@ namespace {
 using namespace std::chrono_literals;
 
 CommandResult remoraCommand(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{REMORA_BINARY};
+  std::vector<std::string> argv{remoraBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
   return runCommand(argv, deadlineIn(10s));
 }

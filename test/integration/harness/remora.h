@@ -23,10 +23,15 @@ namespace remora::harness {
 // `${...}`: remora itself expands that from the environment.)
 std::string render(std::string_view text, const std::map<std::string, std::string>& vars);
 
+// The remora binary the tests run: the environment's REMORA_BINARY when set (test/run points the
+// tests labelled tsan at a ThreadSanitizer build's binary, so that build need not compile the
+// tests), else the binary built beside the tests.
+const std::string& remoraBinary();
+
 class Remora {
  public:
   // `binary` is for the harness's own self-test; tests use the real one.
-  explicit Remora(std::string binary = REMORA_BINARY) : binary_(std::move(binary)) {}
+  explicit Remora(std::string binary = remoraBinary()) : binary_(std::move(binary)) {}
   // Kills the process; fails the current test when ThreadSanitizer reported in remora's stderr
   // (test/run's build with REMORA_SANITIZE=thread); prints the logs when the test has failed.
   ~Remora();
