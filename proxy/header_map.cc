@@ -21,6 +21,26 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+uint64_t loadWord(const char* p) {
+  uint64_t word;
+  std::memcpy(&word, p, sizeof(word));
+  return word;
+}
+
+void storeWord(char* p, uint64_t word) { std::memcpy(p, &word, sizeof(word)); }
+
+// Eight bytes lowercased at once: bit 5 set in each byte from 'A' to 'Z'. The additions run on
+// the low seven bits of each byte, so none carries into the next, and a byte of 0x80 or more is
+// left as it is.
+uint64_t lowerAsciiWord(uint64_t word) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHighBits = kOnes * 0x80;
+  const uint64_t low7 = word & ~kHighBits;
+  const uint64_t at_least_a = low7 + kOnes * (0x80 - 'A');
+  const uint64_t above_z = low7 + kOnes * (0x80 - 'Z' - 1);
+  return word | ((at_least_a & ~above_z & ~word & kHighBits) >> 2);
+}
+
 // Enough for a usual request or response head at the first growth.
 constexpr size_t kFirstCapacity = 512;
 
@@ -66,6 +86,7 @@ void HeaderMap::takeBlockOf(HeaderMap& other) noexcept {
   capacity_ = std::exchange(other.capacity_, 0);
   used_ = std::exchange(other.used_, 0);
   count_ = std::exchange(other.count_, 0);
+  name_bits_ = std::exchange(other.name_bits_, 0);
 }
 
 void HeaderMap::freeBlock() {
@@ -73,6 +94,7 @@ void HeaderMap::freeBlock() {
   releaseBlock(block_);
   block_ = nullptr;
   capacity_ = used_ = count_ = 0;
+  name_bits_ = 0;
 }
 
 void HeaderMap::makeRoom(size_t text, size_t fields) {
@@ -122,12 +144,14 @@ void HeaderMap::add(std::string_view name, std::string_view value) {
                     static_cast<uint32_t>(value.size())};
   used_ += more;
   ++count_;
+  name_bits_ |= nameBit(name);
 }
 
 void HeaderMap::addLowercasingName(std::string_view name, std::string_view value) {
   add(name, value);
   const Span& span = spanAt(count_ - 1);
   lowercaseAscii(block_ + span.name_at, span.name_size);
+  name_bits_ |= nameBit({block_ + span.name_at, span.name_size});
 }
 
 void HeaderMap::assignParsed(std::string_view text, std::span<const HeaderField> fields) {
@@ -141,6 +165,7 @@ void HeaderMap::assignParsed(std::string_view text, std::span<const HeaderField>
     spanAt(count_++) = {name_at, static_cast<uint32_t>(field.name.size()), value_at,
                         static_cast<uint32_t>(field.value.size())};
     lowercaseAscii(block_ + name_at, field.name.size());
+    name_bits_ |= nameBit({block_ + name_at, field.name.size()});
   }
 }
 
@@ -176,7 +201,7 @@ void HeaderMap::compact() {
   takeBlockOf(live);
 }
 
-std::optional<std::string_view> HeaderMap::get(std::string_view name) const {
+std::optional<std::string_view> HeaderMap::find(std::string_view name) const {
   for (const HeaderField f : *this) {
     if (f.name == name) return f.value;
   }
@@ -184,18 +209,25 @@ std::optional<std::string_view> HeaderMap::get(std::string_view name) const {
 }
 
 bool HeaderMap::hasToken(std::string_view name, std::string_view token) const {
+  if ((name_bits_ & nameBit(name)) == 0) return false;
   for (const HeaderField f : *this) {
     if (f.name == name && listHasToken(f.value, token)) return true;
   }
   return false;
 }
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lowerAscii(a[i]) != lowerAscii(b[i])) return false;
+bool equalsIgnoreCaseSameSize(const char* a, const char* b, size_t size) {
+  if (size < 8) {
+    for (size_t i = 0; i < size; ++i) {
+      if (lowerAscii(a[i]) != lowerAscii(b[i])) return false;
+    }
+    return true;
   }
-  return true;
+  // As lowercaseAscii: whole words, the last one overlapping.
+  for (size_t i = 0; i + 8 < size; i += 8) {
+    if (lowerAsciiWord(loadWord(a + i)) != lowerAsciiWord(loadWord(b + i))) return false;
+  }
+  return lowerAsciiWord(loadWord(a + size - 8)) == lowerAsciiWord(loadWord(b + size - 8));
 }
 
 bool listHasToken(std::string_view value, std::string_view token) {
@@ -209,24 +241,15 @@ bool listHasToken(std::string_view value, std::string_view token) {
   return false;
 }
 
-// Field names are tokens (ASCII), so lowercasing is a matter of setting bit 5 in 'A'..'Z'. It
-// goes eight bytes at a time: names make up a third of a typical head.
 void lowercaseAscii(char* text, size_t size) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull;
-  char* p = text;
-  char* const end = text + size;
-  for (; end - p >= 8; p += 8) {
-    uint64_t x;
-    std::memcpy(&x, p, 8);
-    // With every byte below 0x80 these additions never carry into the next byte.
-    const uint64_t at_least_a = x + kOnes * (0x80 - 'A');
-    const uint64_t above_z = x + kOnes * (0x80 - 'Z' - 1);
-    x |= ((at_least_a & ~above_z) & (kOnes * 0x80)) >> 2;
-    std::memcpy(p, &x, 8);
+  if (size < 8) {
+    for (size_t i = 0; i < size; ++i) text[i] = lowerAscii(text[i]);
+    return;
   }
-  for (; p != end; ++p) {
-    *p = static_cast<char>(*p + (static_cast<unsigned char>(*p - 'A') < 26) * 32);
-  }
+  // Eight bytes at a time (names make up a third of a typical head); the last eight overlap
+  // what was lowercased already, which lowercasing again leaves as it is.
+  for (size_t i = 0; i + 8 < size; i += 8) storeWord(text + i, lowerAsciiWord(loadWord(text + i)));
+  storeWord(text + size - 8, lowerAsciiWord(loadWord(text + size - 8)));
 }
 
 }  // namespace remora

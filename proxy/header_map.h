@@ -79,7 +79,10 @@ class HeaderMap {
   ~HeaderMap() { freeBlock(); }
 
   // The first value of `name` (lowercase), or nothing.
-  std::optional<std::string_view> get(std::string_view name) const;
+  std::optional<std::string_view> get(std::string_view name) const {
+    if ((name_bits_ & nameBit(name)) == 0) return std::nullopt;
+    return find(name);
+  }
   bool has(std::string_view name) const { return get(name).has_value(); }
   // Appends a field; `name` must already be lowercase. Either view may point into this map.
   void add(std::string_view name, std::string_view value);
@@ -115,10 +118,20 @@ class HeaderMap {
   void clear() {
     count_ = 0;
     used_ = 0;
+    name_bits_ = 0;
     forgetDeadTextWhenNotRecycling();
   }
 
  private:
+  // A name's bit in name_bits_: its length and first and last bytes, which set apart the names
+  // a proxy looks up (host, connection, upgrade, expect, te, x-forwarded-*...) well enough.
+  static uint64_t nameBit(std::string_view name) {
+    if (name.empty()) return 1;
+    const auto first = static_cast<unsigned char>(name.front());
+    const auto last = static_cast<unsigned char>(name.back());
+    return uint64_t{1} << ((name.size() + first * 3 + last * 5) & 63);
+  }
+  std::optional<std::string_view> find(std::string_view name) const;
   Span* spanEnd() const {
     return block_ == nullptr ? nullptr : reinterpret_cast<Span*>(block_ + capacity_);
   }
@@ -140,10 +153,18 @@ class HeaderMap {
   size_t capacity_ = 0;
   size_t used_ = 0;   // bytes of text at the block's front
   size_t count_ = 0;  // fields, their spans at the block's back
+  // The bits of the names added since the map was last cleared (removal leaves them): a lookup
+  // whose bit is clear ends at once, and most lookups are of fields a message lacks.
+  uint64_t name_bits_ = 0;
 };
 
-// ASCII comparison; header names are ASCII tokens (toLower is in config/http_syntax.h).
-bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// ASCII comparison of `size` bytes at `a` and `b`.
+bool equalsIgnoreCaseSameSize(const char* a, const char* b, size_t size);
+// ASCII comparison; header names are ASCII tokens (toLower is in config/http_syntax.h). Inline
+// because most calls compare strings of different lengths, which the sizes settle.
+inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && equalsIgnoreCaseSameSize(a.data(), b.data(), a.size());
+}
 // True when the comma-separated list `value` has `token` (case-insensitive, whitespace trimmed).
 bool listHasToken(std::string_view value, std::string_view token);
 // Lowercases the letters of `size` bytes of ASCII (a field name: a token) at `text` in place.

@@ -33,9 +33,11 @@ bool upgradePassesOn(const HeaderMap& headers) {
          headers.hasToken("connection", "upgrade");
 }
 
-void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
-  // The names the Connection fields list beyond those removed anyway (close, keep-alive,
-  // upgrade...), lowercased; usually none, so nothing is copied or allocated.
+namespace {
+
+// The names the Connection fields list beyond those removed anyway (close, keep-alive,
+// upgrade...), lowercased; usually none, so nothing is copied or allocated.
+std::vector<std::string> namedByConnection(const HeaderMap& headers, bool keep_upgrade) {
   std::vector<std::string> named;
   for (const HeaderField& field : headers) {
     if (field.name != "connection"sv) continue;
@@ -58,6 +60,16 @@ void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
       list.remove_prefix(comma + 1);
     }
   }
+  return named;
+}
+
+}  // namespace
+
+void removeHopByHop(HeaderMap& headers, bool keep_upgrade) {
+  // Most messages have no Connection field, which the map knows without a walk.
+  const std::vector<std::string> named = headers.has("connection")
+                                             ? namedByConnection(headers, keep_upgrade)
+                                             : std::vector<std::string>();
   headers.removeIf([&](const HeaderField& field) {
     if (isHopByHop(field.name, keep_upgrade)) return true;
     for (const auto& name : named) {

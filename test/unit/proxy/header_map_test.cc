@@ -77,7 +77,7 @@ TEST(HeaderMapTest, CopiesAndMovesCarryOnlyTheLiveFields) {
   EXPECT_EQ(fieldsOf(assigned), (Fields{"a: a", "c: c"}));
   HeaderMap moved = std::move(copy);
   EXPECT_EQ(fieldsOf(moved), (Fields{"a: a", "c: c"}));
-  EXPECT_TRUE(copy.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+  EXPECT_TRUE(copy.empty());  // a moved-from map is empty
   assigned = std::move(moved);
   EXPECT_EQ(fieldsOf(assigned), (Fields{"a: a", "c: c"}));
   copy.add("n", "1");  // a moved-from map is usable
@@ -144,6 +144,68 @@ TEST(HeaderMapTest, AssignParsedReplacesTheFieldsWithViewsOfOneText) {
   EXPECT_EQ(text.substr(0, 4), "Host");  // the parsed text itself is left alone
   map.add("via", "1.1 remora");
   EXPECT_EQ(*map.get("via"), "1.1 remora");
+}
+
+// Lookups of absent names end on the map's name bits; these must never hide a field, whatever
+// way it came in (added, set, lowercased, parsed, copied, moved) and after removals and clears.
+TEST(HeaderMapTest, EveryFieldIsFoundHoweverItCameIn) {
+  HeaderMap map;
+  map.add("connection", "close");
+  map.set("x-request-id", "r1");
+  map.addLowercasingName("Upgrade", "websocket");
+  EXPECT_EQ(*map.get("connection"), "close");
+  EXPECT_EQ(*map.get("x-request-id"), "r1");
+  EXPECT_EQ(*map.get("upgrade"), "websocket");
+  EXPECT_TRUE(map.hasToken("connection", "CLOSE"));
+  EXPECT_FALSE(map.get("expect"));
+  EXPECT_FALSE(map.hasToken("te", "trailers"));
+
+  EXPECT_EQ(map.remove("connection"), 1u);
+  EXPECT_FALSE(map.get("connection"));
+  EXPECT_EQ(*map.get("upgrade"), "websocket");
+
+  HeaderMap copy(map);
+  EXPECT_EQ(*copy.get("x-request-id"), "r1");
+  HeaderMap moved(std::move(copy));
+  EXPECT_EQ(*moved.get("upgrade"), "websocket");
+  EXPECT_FALSE(copy.get("upgrade"));  // a moved-from map is empty
+
+  const std::string text = "Expect: 100-continue\r\nTE: trailers";
+  const std::string_view view = text;
+  const HeaderField fields[] = {{view.substr(0, 6), view.substr(8, 12)},
+                                {view.substr(22, 2), view.substr(26, 8)}};
+  moved.assignParsed(text, fields);
+  EXPECT_FALSE(moved.get("upgrade"));
+  EXPECT_EQ(*moved.get("expect"), "100-continue");
+  EXPECT_TRUE(moved.hasToken("te", "trailers"));
+  moved.clear();
+  EXPECT_FALSE(moved.get("expect"));
+  moved.add("expect", "again");
+  EXPECT_EQ(*moved.get("expect"), "again");
+}
+
+TEST(HeaderMapTest, CaseIsIgnoredForAsciiLettersOnlyAtEveryLength) {
+  const std::string upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789@[`{";
+  const std::string lower = "abcdefghijklmnopqrstuvwxyz-0123456789@[`{";
+  for (size_t size = 0; size <= upper.size(); ++size) {
+    std::string text = upper.substr(0, size);
+    EXPECT_TRUE(equalsIgnoreCase(text, lower.substr(0, size))) << size;
+    lowercaseAscii(text.data(), text.size());
+    EXPECT_EQ(text, lower.substr(0, size));
+    if (size == 0) continue;
+    // A difference in the last byte (the overlapping last word) is seen.
+    std::string other = lower.substr(0, size);
+    other.back() ^= 1;
+    EXPECT_FALSE(equalsIgnoreCase(upper.substr(0, size), other)) << size;
+  }
+  // '@' and '[' border 'A'..'Z', as '`' and '{' border 'a'..'z': none is a letter's case.
+  EXPECT_FALSE(equalsIgnoreCase("@[", "`{"));
+  // A byte of 0x80 or more is no letter, even where its low seven bits spell one.
+  std::string high = "\xC1\xDA\xC1\xDA\xC1\xDA\xC1\xDA\xC1";
+  lowercaseAscii(high.data(), high.size());
+  EXPECT_EQ(high, "\xC1\xDA\xC1\xDA\xC1\xDA\xC1\xDA\xC1");
+  EXPECT_FALSE(
+      equalsIgnoreCase("\xC1\xC1\xC1\xC1\xC1\xC1\xC1\xC1", "\xE1\xE1\xE1\xE1\xE1\xE1\xE1\xE1"));
 }
 
 // In a thread of its own, so that the size-class lists start empty. Nothing is kept under
