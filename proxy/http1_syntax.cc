@@ -125,7 +125,7 @@ ScanStatus scanFieldLine(const char* p, const char* end, FieldLine& line, const 
     reason = "obsolete line folding";
     return ScanStatus::Error;
   }
-  while (p != end && hasClass(*p, kTokenClass)) ++p;
+  p = skipToken(p, end);
   if (p == end) return ScanStatus::NeedMore;
   if (*p != ':') {
     // Whitespace before the colon is how "Transfer-Encoding : chunked" smuggling works.
