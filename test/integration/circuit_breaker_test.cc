@@ -15,20 +15,28 @@ namespace {
 using namespace std::chrono_literals;
 
 // An upstream that answers every request after `delay`, and counts its connections open at once.
+// Answers each request after `delay`. `most` is the most requests it held at once, each counted
+// from its arrival until just before its answer is written: remora cannot send a request on a
+// connection a limit let it open only once an answer arrived, so a count over the limit is
+// remora's doing. (Counting open connections instead races: a connection remora closed may not
+// have been seen closed here when the one that replaces it arrives.)
 struct SlowUpstream {
   explicit SlowUpstream(std::chrono::milliseconds delay, int status = 200)
       : upstream([this, delay, status](UpstreamConnection& connection) {
-          const int now = ++open;
-          int seen = most;
-          while (now > seen && !most.compare_exchange_weak(seen, now)) {
-          }
+          ++open;
           while (connection.readRequest(deadlineIn(10s))) {
+            const int now = ++held;
+            int seen = most;
+            while (now > seen && !most.compare_exchange_weak(seen, now)) {
+            }
             std::this_thread::sleep_for(delay);
+            --held;
             if (!connection.respond(status, "slow")) break;
           }
           --open;
         }) {}
-  std::atomic<int> open{0};
+  std::atomic<int> open{0};  // connections
+  std::atomic<int> held{0};
   std::atomic<int> most{0};
   ScriptedUpstream upstream;
 };
