@@ -15,6 +15,7 @@
 
 #include "proxy/downstream_connection.h"
 #include "proxy/http2_server_stream.h"
+#include "proxy/size_class_memory.h"
 #include "proxy/transport.h"
 
 namespace remora {
@@ -83,7 +84,11 @@ class Http2ServerConnection : public DownstreamConnection, public TransportCallb
   std::string peer_;
   config::Listener settings_;  // copied: the listener may leave the config while this lives on
   nghttp2_session* session_ = nullptr;
-  std::unordered_map<int32_t, std::unique_ptr<Http2ServerStream>> streams_;
+  // Its nodes from the per-thread lists: one per stream, so not a malloc per request.
+  std::unordered_map<
+      int32_t, std::unique_ptr<Http2ServerStream>, std::hash<int32_t>, std::equal_to<int32_t>,
+      RecyclingAllocator<std::pair<const int32_t, std::unique_ptr<Http2ServerStream>>>>
+      streams_;
   event send_event_;
   event timer_;               // idle (no open stream), then the linger after the last write
   event final_goaway_timer_;  // after the shutdown notice

@@ -6,6 +6,10 @@
 #include <nghttp2/nghttp2.h>
 
 #include <cstddef>
+#include <cstdlib>
+#include <memory>
+
+#include "proxy/per_thread_pool.h"
 
 namespace remora {
 
@@ -31,5 +35,31 @@ void release(void* memory);
 // The bytes this thread keeps in the class of blocks holding `size` (at most 256 KiB per class).
 size_t keptBytes(size_t size);
 }  // namespace size_class_memory
+
+// A standard allocator over the same lists, for the node-based containers a request touches (an
+// HTTP/2 connection's streams by id): a node per stream without a malloc per stream. Plain
+// std::allocator under AddressSanitizer. Out of memory ends the process, as HeaderMap's does.
+template <class T>
+struct RecyclingAllocator {
+  using value_type = T;
+  RecyclingAllocator() = default;
+  template <class U>
+  RecyclingAllocator(const RecyclingAllocator<U>&) noexcept {
+  }  // containers rebind it to their nodes
+  T* allocate(size_t n) {
+    if constexpr (!REMORA_RECYCLE_MEMORY) return std::allocator<T>().allocate(n);
+    void* memory = size_class_memory::allocate(n * sizeof(T));
+    if (memory == nullptr) std::abort();
+    return static_cast<T*>(memory);
+  }
+  void deallocate(T* memory, size_t n) {
+    if constexpr (!REMORA_RECYCLE_MEMORY) return std::allocator<T>().deallocate(memory, n);
+    size_class_memory::release(memory);
+  }
+  template <class U>
+  bool operator==(const RecyclingAllocator<U>&) const noexcept {
+    return true;
+  }
+};
 
 }  // namespace remora

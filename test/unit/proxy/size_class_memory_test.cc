@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace remora::size_class_memory {
@@ -94,6 +96,25 @@ TEST(SizeClassMemoryTest, Nghttp2GetsMallocCallocReallocAndFree) {
   void* plain = memory->malloc(24, memory->mem_user_data);
   ASSERT_NE(plain, nullptr);
   memory->free(plain, memory->mem_user_data);
+}
+
+// A map's node goes back to the thread's list when erased and serves the next insertion; under
+// AddressSanitizer nodes are plain new and delete.
+TEST(SizeClassMemoryTest, AMapWithTheRecyclingAllocatorReusesItsNodes) {
+  std::thread([] {
+    using Map = std::unordered_map<int, std::unique_ptr<int>, std::hash<int>, std::equal_to<int>,
+                                   RecyclingAllocator<std::pair<const int, std::unique_ptr<int>>>>;
+    Map map;
+    map.reserve(8);  // the bucket array, once
+    map.emplace(1, std::make_unique<int>(10));
+    const size_t kept_before = keptBytes(32);
+    map.erase(1);
+    EXPECT_EQ(keptBytes(32), kept_before + (REMORA_RECYCLE_MEMORY ? 64u : 0u));  // the 64-B class
+    map.emplace(3, std::make_unique<int>(30));
+    EXPECT_EQ(keptBytes(32), kept_before);
+    EXPECT_EQ(*map.at(3), 30);
+    EXPECT_EQ(map.count(1), 0u);
+  }).join();
 }
 
 }  // namespace
