@@ -6,6 +6,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 
@@ -46,8 +47,11 @@ struct RecyclingAllocator {
   template <class U>
   RecyclingAllocator(const RecyclingAllocator<U>&) noexcept {
   }  // containers rebind it to their nodes
+  // Blocks keep malloc's 16-byte alignment (proxy/size_class_memory.cc).
+  static_assert(alignof(T) <= 16);
   T* allocate(size_t n) {
     if constexpr (!REMORA_RECYCLE_MEMORY) return std::allocator<T>().allocate(n);
+    if (n > SIZE_MAX / sizeof(T)) std::abort();
     void* memory = size_class_memory::allocate(n * sizeof(T));
     if (memory == nullptr) std::abort();
     return static_cast<T*>(memory);

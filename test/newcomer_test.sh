@@ -24,10 +24,12 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin examples/demo --build-only >build-demo.log 2>
   { tail -n 30 build-demo.log; fail "examples/demo --build-only"; }
 [ -x build/remora ] || fail "the demo's build made no build/remora"
 grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' build/CMakeCache.txt || fail "the demo's build is not Release"
-# The compiler's and the linker's warnings; not the package installer's ("dpkg: warning:").
-if grep -qE '(:[0-9]+: |ld: )warning:' build-demo.log; then
+# The compiler's, its driver's and the linker's warnings (a source line's, or one that lost its
+# location at -O3: "cc1plus: warning:"); not the package installer's ("dpkg: warning:").
+compiler_warning='(:[0-9]+: |ld(\.[a-z]+)?: |cc1(plus)?: |[gc]\+\+: |lto-wrapper: )warning:'
+if grep -qE "$compiler_warning" build-demo.log; then
   # The "In function ... inlined from" lines before a warning name the source line at fault.
-  grep -n -B14 -E '(:[0-9]+: |ld: )warning:' build-demo.log | tail -n 80
+  grep -n -B14 -E "$compiler_warning" build-demo.log | tail -n 80
   fail "the demo's Release build warns"
 fi
 

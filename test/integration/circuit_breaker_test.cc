@@ -14,12 +14,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// An upstream that answers every request after `delay`, and counts its connections open at once.
-// Answers each request after `delay`. `most` is the most requests it held at once, each counted
-// from its arrival until just before its answer is written: remora cannot send a request on a
-// connection a limit let it open only once an answer arrived, so a count over the limit is
-// remora's doing. (Counting open connections instead races: a connection remora closed may not
-// have been seen closed here when the one that replaces it arrives.)
+// An upstream that answers each request after `delay`. `most` is the most requests it held at
+// once: each counts from its arrival until just before its answer is written, so remora cannot
+// have seen that answer (and reused or replaced the connection) while it counts. Counting open
+// connections instead races: a connection remora closed may not have been seen closed here yet
+// when the one replacing it arrives.
 struct SlowUpstream {
   explicit SlowUpstream(std::chrono::milliseconds delay, int status = 200)
       : upstream([this, delay, status](UpstreamConnection& connection) {
@@ -203,6 +202,9 @@ TEST(CircuitBreaker, OffMeansNoLimit) {
   ASSERT_TRUE(remora.start(clusterConfig(slow.upstream.address(), "off")));
   const std::vector<Outcome> outcomes = burst(remora.port("edge"), 40);
   for (const Outcome& outcome : outcomes) EXPECT_EQ(outcome.response.status, 200);
+  // Held together, not one after another as a limit would have them (40 x 300 ms would still
+  // end within the clients' deadline).
+  EXPECT_GT(slow.most.load(), 4);
 }
 
 }  // namespace
